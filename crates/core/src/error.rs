@@ -1,0 +1,119 @@
+//! Handler errors with stable error type names, so the state machine can `Retry` the transient
+//! ones and `Catch` the rest.
+
+use crate::ports::LambdaError;
+
+/// Every way a handler fails.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum HandlerError {
+    /// The execution input is invalid (SPEC §2). Nothing was changed.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// A Lambda API call failed.
+    #[error("{context}: {source}")]
+    Lambda {
+        /// What the handler was doing.
+        context: String,
+        /// The classified API error.
+        source: LambdaError,
+    },
+    /// `LastUpdateStatus` became `Failed`.
+    #[error("{0}")]
+    UpdateFailed(String),
+    /// An update did not finish within the invocation's time budget.
+    #[error("{0}")]
+    UpdateTimeout(String),
+    /// The function's architecture has no price.
+    #[error("{0}")]
+    UnsupportedArchitecture(String),
+    /// Every memory size failed.
+    #[error("{0}")]
+    TargetFailed(String),
+    /// A pre- or post-processor failed.
+    #[error("{0}")]
+    ProcessorFailed(String),
+    /// `payloadS3` could not be read.
+    #[error("{0}")]
+    PayloadS3(String),
+    /// A log tail could not be read.
+    #[error("{0}")]
+    InvalidLog(String),
+    /// The state handed over by the state machine is missing something.
+    #[error("{0}")]
+    InvalidState(String),
+    /// PublishVersion returned a version this run did not create.
+    #[error("{0}")]
+    UnexpectedVersion(String),
+}
+
+impl HandlerError {
+    /// The stable error type name reported to Step Functions.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            HandlerError::InvalidInput(_) => "InvalidInput",
+            HandlerError::Lambda { source, .. } => match source {
+                LambdaError::NotFound(_) => "ResourceNotFound",
+                LambdaError::Conflict(_) => "ResourceConflict",
+                LambdaError::Throttled(_) => "Throttled",
+                LambdaError::InvalidRequest { .. } => "InvalidRequest",
+                LambdaError::AccessDenied(_) => "AccessDenied",
+                LambdaError::Service { .. } | LambdaError::Transport(_) => "LambdaServiceError",
+                LambdaError::Timeout(_) => "LambdaTimeout",
+            },
+            HandlerError::UpdateFailed(_) => "UpdateFailed",
+            HandlerError::UpdateTimeout(_) => "UpdateTimeout",
+            HandlerError::UnsupportedArchitecture(_) => "UnsupportedArchitecture",
+            HandlerError::TargetFailed(_) => "TargetFailed",
+            HandlerError::ProcessorFailed(_) => "ProcessorFailed",
+            HandlerError::PayloadS3(_) => "PayloadS3Error",
+            HandlerError::InvalidLog(_) => "InvalidLog",
+            HandlerError::InvalidState(_) => "InvalidState",
+            HandlerError::UnexpectedVersion(_) => "UnexpectedVersion",
+        }
+    }
+
+    /// Error types the state machine retries (transient service conditions only).
+    pub const TRANSIENT_TYPES: [&'static str; 2] = ["Throttled", "LambdaServiceError"];
+
+    /// Wraps a Lambda API error with what the handler was doing.
+    pub fn lambda(context: impl Into<String>, source: LambdaError) -> HandlerError {
+        HandlerError::Lambda {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stable_names() {
+        assert_eq!(
+            HandlerError::InvalidInput("x".into()).error_type(),
+            "InvalidInput"
+        );
+        assert_eq!(
+            HandlerError::lambda("Publishing", LambdaError::Throttled("slow".into())).error_type(),
+            "Throttled"
+        );
+        let e = HandlerError::lambda(
+            "Publishing version of f",
+            LambdaError::Service {
+                code: "ServiceException".into(),
+                message: "boom".into(),
+            },
+        );
+        assert_eq!(e.error_type(), "LambdaServiceError");
+        assert_eq!(
+            e.to_string(),
+            "Publishing version of f: ServiceException: boom"
+        );
+        assert!(HandlerError::TRANSIENT_TYPES.contains(&e.error_type()));
+        assert!(
+            !HandlerError::TRANSIENT_TYPES
+                .contains(&HandlerError::InvalidInput(String::new()).error_type())
+        );
+    }
+}

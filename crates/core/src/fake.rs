@@ -1,0 +1,814 @@
+//! A stateful in-memory Lambda and a virtual clock, for tests (feature `test-util`).
+//!
+//! [`FakeLambda`] keeps functions with `$LATEST`, versions, aliases and warm environments;
+//! updates stay `InProgress` for a configurable virtual delay; errors can be injected per
+//! operation; every call is logged with its virtual time. [`FakeClock`] advances instantly when
+//! slept on, so multi-second waits and backoffs cost no real time.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use base64::Engine as _;
+
+use crate::ports::{
+    AliasConfig, Clock, FunctionConfig, InvokeOutput, LambdaApi, LambdaError, PayloadSource,
+    PayloadSourceError, UpdateStatus, VersionsPage,
+};
+
+/// A virtual monotonic clock: `sleep` advances it and yields once.
+#[derive(Debug, Clone, Default)]
+pub struct FakeClock(Arc<AtomicU64>);
+
+impl FakeClock {
+    /// A clock at t = 0.
+    pub fn new() -> Self {
+        FakeClock::default()
+    }
+
+    /// Moves time forward.
+    pub fn advance(&self, by: Duration) {
+        self.0.fetch_add(by.as_nanos() as u64, Ordering::SeqCst);
+    }
+}
+
+/// Yields to the executor once.
+pub struct YieldNow(bool);
+
+/// A future that is pending once, then ready.
+pub fn yield_now() -> YieldNow {
+    YieldNow(false)
+}
+
+impl Future for YieldNow {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+impl Clock for FakeClock {
+    fn now(&self) -> Duration {
+        Duration::from_nanos(self.0.load(Ordering::SeqCst))
+    }
+
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
+        self.advance(duration);
+        yield_now()
+    }
+}
+
+/// The operations of [`LambdaApi`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// GetFunctionConfiguration.
+    GetConfiguration,
+    /// UpdateFunctionConfiguration.
+    UpdateConfiguration,
+    /// PublishVersion.
+    PublishVersion,
+    /// ListVersionsByFunction.
+    ListVersions,
+    /// DeleteFunction (version).
+    DeleteVersion,
+    /// GetAlias.
+    GetAlias,
+    /// CreateAlias.
+    CreateAlias,
+    /// UpdateAlias.
+    UpdateAlias,
+    /// Invoke.
+    Invoke,
+}
+
+impl Op {
+    /// Everything but Invoke.
+    pub fn is_control_plane(self) -> bool {
+        self != Op::Invoke
+    }
+}
+
+/// One logged call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    /// Virtual time of the call.
+    pub at: Duration,
+    /// Operation.
+    pub op: Op,
+    /// Function name.
+    pub function: String,
+    /// Qualifier, if any.
+    pub qualifier: Option<String>,
+    /// Memory size, for updates.
+    pub memory: Option<u32>,
+    /// Payload, for invocations.
+    pub payload: Option<String>,
+    /// Whether it failed.
+    pub failed: bool,
+}
+
+/// What the fake function sees of an invocation.
+#[derive(Debug, Clone)]
+pub struct FakeInvocation {
+    /// Function name.
+    pub function: String,
+    /// Executed version.
+    pub version: String,
+    /// Memory size of that version.
+    pub memory: u32,
+    /// Request payload.
+    pub payload: Vec<u8>,
+    /// Whether a new environment was started.
+    pub cold: bool,
+}
+
+/// What the fake function does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeOutcome {
+    /// Response payload (ignored when `error` is set).
+    pub payload: Vec<u8>,
+    /// `(errorType, errorMessage)` to fail with.
+    pub error: Option<(String, String)>,
+    /// Duration (ms).
+    pub duration_ms: f64,
+    /// Init duration on cold starts (ms).
+    pub init_ms: f64,
+    /// Max memory used (MB).
+    pub max_memory_mb: u32,
+}
+
+impl FakeOutcome {
+    /// A success taking `duration_ms`.
+    pub fn ok(duration_ms: f64) -> Self {
+        FakeOutcome {
+            payload: b"{\"ok\":true}".to_vec(),
+            error: None,
+            duration_ms,
+            init_ms: 100.0,
+            max_memory_mb: 40,
+        }
+    }
+
+    /// A failure with `errorType` and `errorMessage`.
+    pub fn error(error_type: &str, message: &str) -> Self {
+        FakeOutcome {
+            error: Some((error_type.to_string(), message.to_string())),
+            ..FakeOutcome::ok(5.0)
+        }
+    }
+}
+
+/// A function's behaviour.
+pub type Behavior = Arc<dyn Fn(&FakeInvocation) -> FakeOutcome + Send + Sync>;
+
+/// Default behaviour: CPU-bound, 1000 ms at 128 MB, halving as memory doubles.
+pub fn cpu_bound() -> Behavior {
+    Arc::new(|inv: &FakeInvocation| FakeOutcome::ok(1000.0 * 128.0 / f64::from(inv.memory)))
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Conf {
+    memory: u32,
+    description: String,
+}
+
+struct Function {
+    arn: String,
+    architecture: String,
+    latest: Conf,
+    update_done_at: Duration,
+    update_fails: Option<String>,
+    versions: BTreeMap<u64, Conf>,
+    next_version: u64,
+    aliases: BTreeMap<String, String>,
+    idle_environments: HashMap<String, u32>,
+    behavior: Behavior,
+}
+
+struct Injection {
+    op: Op,
+    skip: u32,
+    times: u32,
+    error: LambdaError,
+}
+
+#[derive(Default)]
+struct State {
+    functions: BTreeMap<String, Function>,
+    calls: Vec<Call>,
+    injections: Vec<Injection>,
+    update_delay: Duration,
+    fail_next_update: Option<String>,
+    in_flight: u32,
+    max_in_flight: u32,
+}
+
+/// The in-memory Lambda.
+#[derive(Clone)]
+pub struct FakeLambda {
+    state: Arc<Mutex<State>>,
+    clock: FakeClock,
+}
+
+/// The function name in an ARN, a qualified ARN or a plain name, and the qualifier if any.
+fn split_function(function: &str) -> (String, Option<String>) {
+    let parts: Vec<&str> = function.split(':').collect();
+    if parts.len() >= 7 && parts[0] == "arn" {
+        (parts[6].to_string(), parts.get(7).map(|q| q.to_string()))
+    } else {
+        (function.to_string(), None)
+    }
+}
+
+fn not_found(what: &str) -> LambdaError {
+    LambdaError::NotFound(format!("Function not found: {what}"))
+}
+
+impl FakeLambda {
+    /// An empty fake on `clock`.
+    pub fn new(clock: FakeClock) -> Self {
+        FakeLambda {
+            state: Arc::new(Mutex::new(State::default())),
+            clock,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a function (x86_64) and returns its ARN.
+    pub fn add_function(
+        &self,
+        name: &str,
+        memory: u32,
+        description: &str,
+        behavior: Behavior,
+    ) -> String {
+        self.add_function_with_arch(name, memory, description, "x86_64", behavior)
+    }
+
+    /// Adds a function with an architecture and returns its ARN.
+    pub fn add_function_with_arch(
+        &self,
+        name: &str,
+        memory: u32,
+        description: &str,
+        architecture: &str,
+        behavior: Behavior,
+    ) -> String {
+        let arn = format!("arn:aws:lambda:us-east-1:123456789012:function:{name}");
+        self.lock().functions.insert(
+            name.to_string(),
+            Function {
+                arn: arn.clone(),
+                architecture: architecture.to_string(),
+                latest: Conf {
+                    memory,
+                    description: description.to_string(),
+                },
+                update_done_at: Duration::ZERO,
+                update_fails: None,
+                versions: BTreeMap::new(),
+                next_version: 1,
+                aliases: BTreeMap::new(),
+                idle_environments: HashMap::new(),
+                behavior,
+            },
+        );
+        arn
+    }
+
+    /// Updates stay `InProgress` for `delay` of virtual time.
+    pub fn set_update_delay(&self, delay: Duration) {
+        self.lock().update_delay = delay;
+    }
+
+    /// The next update ends `Failed` with `reason`.
+    pub fn fail_next_update(&self, reason: &str) {
+        self.lock().fail_next_update = Some(reason.to_string());
+    }
+
+    /// The next `times` calls of `op` fail with `error`.
+    pub fn inject(&self, op: Op, error: LambdaError, times: u32) {
+        self.inject_after(op, 0, error, times);
+    }
+
+    /// After `skip` more calls of `op` succeed, the next `times` fail with `error`.
+    pub fn inject_after(&self, op: Op, skip: u32, error: LambdaError, times: u32) {
+        self.lock().injections.push(Injection {
+            op,
+            skip,
+            times,
+            error,
+        });
+    }
+
+    /// Every call so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.lock().calls.clone()
+    }
+
+    /// Forgets the call log.
+    pub fn clear_calls(&self) {
+        self.lock().calls.clear();
+    }
+
+    /// `$LATEST`'s memory and description.
+    pub fn latest(&self, name: &str) -> (u32, String) {
+        let state = self.lock();
+        let f = &state.functions[name];
+        (f.latest.memory, f.latest.description.clone())
+    }
+
+    /// Published versions: number → (memory, description).
+    pub fn versions(&self, name: &str) -> BTreeMap<u64, (u32, String)> {
+        let state = self.lock();
+        state.functions[name]
+            .versions
+            .iter()
+            .map(|(v, c)| (*v, (c.memory, c.description.clone())))
+            .collect()
+    }
+
+    /// Aliases: name → version.
+    pub fn aliases(&self, name: &str) -> BTreeMap<String, String> {
+        self.lock().functions[name].aliases.clone()
+    }
+
+    /// Most invocations in flight at once.
+    pub fn max_in_flight(&self) -> u32 {
+        self.lock().max_in_flight
+    }
+
+    /// Publishes a version of the current `$LATEST` directly (test setup).
+    pub fn publish_now(&self, name: &str) -> u64 {
+        let mut state = self.lock();
+        let f = state.functions.get_mut(name).expect("function exists");
+        let n = f.next_version;
+        f.next_version += 1;
+        f.versions.insert(n, f.latest.clone());
+        n
+    }
+
+    /// Creates an alias directly (test setup).
+    pub fn alias_now(&self, name: &str, alias: &str, version: u64) {
+        let mut state = self.lock();
+        let f = state.functions.get_mut(name).expect("function exists");
+        f.aliases.insert(alias.to_string(), version.to_string());
+    }
+
+    /// Logs a call and applies injections; returns the injected error, if any.
+    fn begin(
+        &self,
+        state: &mut State,
+        op: Op,
+        function: &str,
+        qualifier: Option<&str>,
+        memory: Option<u32>,
+        payload: Option<&[u8]>,
+    ) -> Result<(), LambdaError> {
+        let mut injected = None;
+        if let Some(injection) = state
+            .injections
+            .iter_mut()
+            .find(|i| i.op == op && i.times > 0)
+        {
+            if injection.skip > 0 {
+                injection.skip -= 1;
+            } else {
+                injection.times -= 1;
+                injected = Some(injection.error.clone());
+            }
+        }
+        let (name, _) = split_function(function);
+        state.calls.push(Call {
+            at: self.clock.now(),
+            op,
+            function: name,
+            qualifier: qualifier.map(str::to_string),
+            memory,
+            payload: payload.map(|p| String::from_utf8_lossy(p).into_owned()),
+            failed: injected.is_some(),
+        });
+        match injected {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    fn status(&self, f: &Function) -> UpdateStatus {
+        if self.clock.now() < f.update_done_at {
+            UpdateStatus::InProgress
+        } else if f.update_fails.is_some() {
+            UpdateStatus::Failed
+        } else {
+            UpdateStatus::Successful
+        }
+    }
+
+    fn config(&self, f: &Function, version: &str, conf: &Conf) -> FunctionConfig {
+        let latest = version == "$LATEST";
+        FunctionConfig {
+            version: version.to_string(),
+            memory_size: conf.memory,
+            description: conf.description.clone(),
+            architecture: f.architecture.clone(),
+            state: Some("Active".to_string()),
+            last_update_status: Some(if latest {
+                self.status(f)
+            } else {
+                UpdateStatus::Successful
+            }),
+            last_update_status_reason: if latest { f.update_fails.clone() } else { None },
+        }
+    }
+
+    fn resolve(f: &Function, qualifier: Option<&str>) -> Result<(String, Conf), LambdaError> {
+        match qualifier {
+            None | Some("$LATEST") => Ok(("$LATEST".to_string(), f.latest.clone())),
+            Some(q) => {
+                let version = f.aliases.get(q).cloned().unwrap_or_else(|| q.to_string());
+                version
+                    .parse::<u64>()
+                    .ok()
+                    .and_then(|n| f.versions.get(&n))
+                    .map(|c| (version.clone(), c.clone()))
+                    .ok_or_else(|| not_found(&format!("{}:{q}", f.arn)))
+            }
+        }
+    }
+}
+
+impl LambdaApi for FakeLambda {
+    async fn get_configuration(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+    ) -> Result<FunctionConfig, LambdaError> {
+        let mut state = self.lock();
+        self.begin(
+            &mut state,
+            Op::GetConfiguration,
+            function,
+            qualifier,
+            None,
+            None,
+        )?;
+        let (name, q) = split_function(function);
+        let f = state
+            .functions
+            .get(&name)
+            .ok_or_else(|| not_found(function))?;
+        let (version, conf) = Self::resolve(f, qualifier.or(q.as_deref()))?;
+        Ok(self.config(f, &version, &conf))
+    }
+
+    async fn update_configuration(
+        &self,
+        function: &str,
+        memory_size: u32,
+        description: &str,
+    ) -> Result<FunctionConfig, LambdaError> {
+        let mut state = self.lock();
+        self.begin(
+            &mut state,
+            Op::UpdateConfiguration,
+            function,
+            None,
+            Some(memory_size),
+            None,
+        )?;
+        let delay = state.update_delay;
+        let fails = state.fail_next_update.take();
+        let (name, _) = split_function(function);
+        let now = self.clock.now();
+        let f = state
+            .functions
+            .get_mut(&name)
+            .ok_or_else(|| not_found(function))?;
+        if now < f.update_done_at {
+            return Err(LambdaError::Conflict(format!(
+                "The operation cannot be performed at this time. An update is in progress for resource: {}",
+                f.arn
+            )));
+        }
+        if !(128..=10240).contains(&memory_size) {
+            return Err(LambdaError::InvalidRequest {
+                code: "InvalidParameterValueException".to_string(),
+                message: format!("MemorySize value failed to satisfy constraint: {memory_size}"),
+            });
+        }
+        f.latest = Conf {
+            memory: memory_size,
+            description: description.to_string(),
+        };
+        f.update_done_at = now + delay;
+        f.update_fails = fails;
+        f.idle_environments.remove("$LATEST");
+        let latest = f.latest.clone();
+        let f = &state.functions[&name];
+        Ok(self.config(f, "$LATEST", &latest))
+    }
+
+    async fn publish_version(&self, function: &str) -> Result<FunctionConfig, LambdaError> {
+        let mut state = self.lock();
+        self.begin(&mut state, Op::PublishVersion, function, None, None, None)?;
+        let (name, _) = split_function(function);
+        let now = self.clock.now();
+        let f = state
+            .functions
+            .get_mut(&name)
+            .ok_or_else(|| not_found(function))?;
+        if now < f.update_done_at {
+            return Err(LambdaError::Conflict(format!(
+                "The operation cannot be performed at this time. An update is in progress for resource: {}",
+                f.arn
+            )));
+        }
+        // Like Lambda: nothing changed since the last version → that version.
+        let number = match f.versions.iter().next_back() {
+            Some((n, conf)) if *conf == f.latest => *n,
+            _ => {
+                let n = f.next_version;
+                f.next_version += 1;
+                f.versions.insert(n, f.latest.clone());
+                n
+            }
+        };
+        let conf = f.versions[&number].clone();
+        let f = &state.functions[&name];
+        Ok(self.config(f, &number.to_string(), &conf))
+    }
+
+    async fn list_versions(
+        &self,
+        function: &str,
+        marker: Option<&str>,
+    ) -> Result<VersionsPage, LambdaError> {
+        const PAGE: usize = 50;
+        let mut state = self.lock();
+        self.begin(&mut state, Op::ListVersions, function, None, None, None)?;
+        let (name, _) = split_function(function);
+        let f = state
+            .functions
+            .get(&name)
+            .ok_or_else(|| not_found(function))?;
+        let mut all = vec![self.config(f, "$LATEST", &f.latest)];
+        all.extend(
+            f.versions
+                .iter()
+                .map(|(n, c)| self.config(f, &n.to_string(), c)),
+        );
+        let start: usize = marker.and_then(|m| m.parse().ok()).unwrap_or(0);
+        let end = (start + PAGE).min(all.len());
+        Ok(VersionsPage {
+            versions: all
+                .get(start..end)
+                .map(<[FunctionConfig]>::to_vec)
+                .unwrap_or_default(),
+            next_marker: (end < all.len()).then(|| end.to_string()),
+        })
+    }
+
+    async fn delete_version(&self, function: &str, version: &str) -> Result<(), LambdaError> {
+        let mut state = self.lock();
+        self.begin(
+            &mut state,
+            Op::DeleteVersion,
+            function,
+            Some(version),
+            None,
+            None,
+        )?;
+        let (name, _) = split_function(function);
+        let f = state
+            .functions
+            .get_mut(&name)
+            .ok_or_else(|| not_found(function))?;
+        let number: u64 = version.parse().map_err(|_| LambdaError::InvalidRequest {
+            code: "InvalidParameterValueException".to_string(),
+            message: format!("Refusing to delete {version} in tests"),
+        })?;
+        if let Some((alias, _)) = f.aliases.iter().find(|(_, v)| **v == version) {
+            return Err(LambdaError::Conflict(format!(
+                "Unable to delete version because the following aliases reference it: [{alias}]"
+            )));
+        }
+        f.versions
+            .remove(&number)
+            .map(|_| ())
+            .ok_or_else(|| not_found(&format!("{function}:{version}")))
+    }
+
+    async fn get_alias(&self, function: &str, name: &str) -> Result<AliasConfig, LambdaError> {
+        let mut state = self.lock();
+        self.begin(&mut state, Op::GetAlias, function, Some(name), None, None)?;
+        let (fname, _) = split_function(function);
+        let f = state
+            .functions
+            .get(&fname)
+            .ok_or_else(|| not_found(function))?;
+        f.aliases
+            .get(name)
+            .map(|v| AliasConfig {
+                name: name.to_string(),
+                function_version: v.clone(),
+            })
+            .ok_or_else(|| LambdaError::NotFound(format!("Alias not found: {function}:{name}")))
+    }
+
+    async fn create_alias(
+        &self,
+        function: &str,
+        name: &str,
+        version: &str,
+    ) -> Result<AliasConfig, LambdaError> {
+        let mut state = self.lock();
+        self.begin(
+            &mut state,
+            Op::CreateAlias,
+            function,
+            Some(name),
+            None,
+            None,
+        )?;
+        let (fname, _) = split_function(function);
+        let f = state
+            .functions
+            .get_mut(&fname)
+            .ok_or_else(|| not_found(function))?;
+        if f.aliases.contains_key(name) {
+            return Err(LambdaError::Conflict(format!(
+                "Alias already exists: {name}"
+            )));
+        }
+        f.aliases.insert(name.to_string(), version.to_string());
+        Ok(AliasConfig {
+            name: name.to_string(),
+            function_version: version.to_string(),
+        })
+    }
+
+    async fn update_alias(
+        &self,
+        function: &str,
+        name: &str,
+        version: &str,
+    ) -> Result<AliasConfig, LambdaError> {
+        let mut state = self.lock();
+        self.begin(
+            &mut state,
+            Op::UpdateAlias,
+            function,
+            Some(name),
+            None,
+            None,
+        )?;
+        let (fname, _) = split_function(function);
+        let f = state
+            .functions
+            .get_mut(&fname)
+            .ok_or_else(|| not_found(function))?;
+        let slot = f
+            .aliases
+            .get_mut(name)
+            .ok_or_else(|| LambdaError::NotFound(format!("Alias not found: {name}")))?;
+        *slot = version.to_string();
+        Ok(AliasConfig {
+            name: name.to_string(),
+            function_version: version.to_string(),
+        })
+    }
+
+    async fn invoke(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+        payload: &[u8],
+        tail_logs: bool,
+    ) -> Result<InvokeOutput, LambdaError> {
+        let (invocation, behavior) = {
+            let mut state = self.lock();
+            self.begin(
+                &mut state,
+                Op::Invoke,
+                function,
+                qualifier,
+                None,
+                Some(payload),
+            )?;
+            let (name, q) = split_function(function);
+            let f = state
+                .functions
+                .get_mut(&name)
+                .ok_or_else(|| not_found(function))?;
+            let (version, conf) = Self::resolve(f, qualifier.or(q.as_deref()))?;
+            let idle = f.idle_environments.entry(version.clone()).or_insert(0);
+            let cold = *idle == 0;
+            if !cold {
+                *idle -= 1;
+            }
+            let invocation = FakeInvocation {
+                function: name,
+                version,
+                memory: conf.memory,
+                payload: payload.to_vec(),
+                cold,
+            };
+            let behavior = f.behavior.clone();
+            state.in_flight += 1;
+            state.max_in_flight = state.max_in_flight.max(state.in_flight);
+            (invocation, behavior)
+        };
+        let outcome = behavior(&invocation);
+        self.clock
+            .sleep(Duration::from_secs_f64(
+                outcome.duration_ms.max(0.0) / 1000.0,
+            ))
+            .await;
+        {
+            let mut state = self.lock();
+            state.in_flight -= 1;
+            if let Some(f) = state.functions.get_mut(&invocation.function) {
+                *f.idle_environments
+                    .entry(invocation.version.clone())
+                    .or_insert(0) += 1;
+            }
+        }
+        let init = if invocation.cold {
+            format!("Init Duration: {:.2} ms\t", outcome.init_ms)
+        } else {
+            String::new()
+        };
+        let report = format!(
+            "START RequestId: fake Version: {v}\nEND RequestId: fake\nREPORT RequestId: fake\tDuration: {d:.2} ms\tBilled Duration: {b} ms\tMemory Size: {m} MB\tMax Memory Used: {u} MB\t{init}\n",
+            v = invocation.version,
+            d = outcome.duration_ms,
+            b = outcome.duration_ms.ceil() as u64,
+            m = invocation.memory,
+            u = outcome.max_memory_mb,
+        );
+        let (function_error, body) = match &outcome.error {
+            Some((t, m)) => (
+                Some("Unhandled".to_string()),
+                serde_json::json!({"errorType": t, "errorMessage": m})
+                    .to_string()
+                    .into_bytes(),
+            ),
+            None => (None, outcome.payload.clone()),
+        };
+        Ok(InvokeOutput {
+            function_error,
+            log_result: tail_logs.then(|| base64::engine::general_purpose::STANDARD.encode(report)),
+            payload: body,
+            executed_version: Some(invocation.version),
+        })
+    }
+}
+
+/// A stored object, or the error reading it gives.
+type ObjectBody = Result<Vec<u8>, PayloadSourceError>;
+
+/// An in-memory S3 for `payloadS3`.
+#[derive(Debug, Clone, Default)]
+pub struct FakePayloads {
+    objects: Arc<Mutex<BTreeMap<(String, String), ObjectBody>>>,
+    fetches: Arc<AtomicU64>,
+}
+
+impl FakePayloads {
+    /// Stores an object (or an error to return for it).
+    pub fn put(&self, bucket: &str, key: &str, body: Result<Vec<u8>, PayloadSourceError>) {
+        if let Ok(mut objects) = self.objects.lock() {
+            objects.insert((bucket.to_string(), key.to_string()), body);
+        }
+    }
+
+    /// GetObject calls so far.
+    pub fn fetches(&self) -> u64 {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+impl PayloadSource for FakePayloads {
+    async fn fetch(&self, bucket: &str, key: &str) -> Result<Vec<u8>, PayloadSourceError> {
+        self.fetches.fetch_add(1, Ordering::SeqCst);
+        self.objects
+            .lock()
+            .map_err(|_| PayloadSourceError::Other("poisoned".to_string()))?
+            .get(&(bucket.to_string(), key.to_string()))
+            .cloned()
+            .unwrap_or(Err(PayloadSourceError::NotFound))
+    }
+}

@@ -1,0 +1,157 @@
+//! Cleaner (SPEC §3.9): delete exactly the versions this run published — the recorded list plus
+//! any version carrying this run's marker — and put `$LATEST` back if the run's marker is still
+//! on it. Never touches anything else; idempotent; works with no Initializer output at all.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::arn::FunctionArn;
+use crate::error::HandlerError;
+use crate::event::{HandlerEvent, LambdaConfigurations};
+use crate::handlers::Deps;
+use crate::handlers::initializer::run_id_of;
+use crate::marker::{self, Marker, RunId};
+use crate::ports::{Clock, LambdaApi, LambdaError};
+use crate::update;
+
+/// What the Cleaner did.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CleanupReport {
+    /// Versions deleted now.
+    pub deleted: Vec<String>,
+    /// Versions of this run kept because an alias points at them.
+    pub kept: Vec<String>,
+    /// Whether `$LATEST` had to be restored.
+    pub restored: bool,
+}
+
+/// Runs the Cleaner on a state-machine event. An invalid or missing `lambdaARN` means the run
+/// never touched anything: no call is made.
+pub async fn handle<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    event: &HandlerEvent,
+    fallback_run_id: &str,
+    deadline: Duration,
+) -> Result<CleanupReport, HandlerError> {
+    let Some(arn) = event
+        .state_key("lambdaARN")
+        .and_then(|v| v.as_str())
+        .and_then(FunctionArn::parse)
+    else {
+        return Ok(CleanupReport::default());
+    };
+    let run = LambdaConfigurations::from_state(&event.state);
+    let run_id = match &run {
+        Some(run) => run.run_id.clone(),
+        None => run_id_of(event, fallback_run_id),
+    };
+    clean(deps, &arn, &run_id, run.as_ref(), deadline).await
+}
+
+/// Deletes the run's versions and restores `$LATEST` (shared with the Initializer's rollback).
+pub async fn clean<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    arn: &FunctionArn,
+    run_id: &RunId,
+    run: Option<&LambdaConfigurations>,
+    deadline: Duration,
+) -> Result<CleanupReport, HandlerError> {
+    let function = arn.as_str();
+    let mut report = CleanupReport::default();
+    let mut first_error: Option<HandlerError> = None;
+    let mut handled = BTreeSet::new();
+
+    let recorded: Vec<String> = run
+        .map(|r| r.all_versions().map(|v| v.to_string()).collect())
+        .unwrap_or_default();
+    for version in recorded {
+        handled.insert(version.clone());
+        if let Err(e) = delete(deps, function, &version, &mut report).await {
+            first_error.get_or_insert(e);
+        }
+    }
+
+    // Sweep by marker: versions whose publish response was lost, or published before a crash.
+    let mut page_marker: Option<String> = None;
+    loop {
+        let page = deps
+            .lambda
+            .list_versions(function, page_marker.as_deref())
+            .await
+            .map_err(|e| HandlerError::lambda(format!("Listing versions of {function}"), e))?;
+        for version in page.versions {
+            let ours = Marker::find(&version.description).is_some_and(|m| m.run_id == *run_id);
+            if version.version != "$LATEST"
+                && ours
+                && handled.insert(version.version.clone())
+                && let Err(e) = delete(deps, function, &version.version, &mut report).await
+            {
+                first_error.get_or_insert(e);
+            }
+        }
+        match page.next_marker {
+            Some(next) if Some(&next) != page_marker.as_ref() => page_marker = Some(next),
+            _ => break,
+        }
+    }
+
+    // `$LATEST` still carries this run's marker: the run was interrupted before restoring it.
+    let latest = deps
+        .lambda
+        .get_configuration(function, None)
+        .await
+        .map_err(|e| HandlerError::lambda(format!("Reading configuration of {function}"), e))?;
+    if let Some(found) = Marker::find(&latest.description).filter(|m| m.run_id == *run_id) {
+        let (memory, description) = match run {
+            Some(r) => (r.original.memory_size, r.original.description.clone()),
+            None => (
+                found.original_memory,
+                marker::strip(&latest.description).to_string(),
+            ),
+        };
+        update::apply(
+            &deps.lambda,
+            &deps.clock,
+            function,
+            memory,
+            &description,
+            deadline,
+        )
+        .await?;
+        report.restored = true;
+    }
+
+    if !report.kept.is_empty() {
+        tracing::warn!(versions = ?report.kept, "versions of this run are used by an alias and were kept");
+    }
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(report),
+    }
+}
+
+async fn delete<L: LambdaApi, P, C>(
+    deps: &Deps<L, P, C>,
+    function: &str,
+    version: &str,
+    report: &mut CleanupReport,
+) -> Result<(), HandlerError> {
+    match deps.lambda.delete_version(function, version).await {
+        Ok(()) => {
+            report.deleted.push(version.to_string());
+            Ok(())
+        }
+        Err(LambdaError::NotFound(_)) => Ok(()),
+        Err(LambdaError::Conflict(_)) => {
+            report.kept.push(version.to_string());
+            Ok(())
+        }
+        Err(e) => Err(HandlerError::lambda(
+            format!("Deleting version {version} of {function}"),
+            e,
+        )),
+    }
+}

@@ -1,0 +1,310 @@
+//! Executor (SPEC §3.2): invoke one memory size's versions `num` times, read each REPORT, and
+//! return that size's statistics. Target failures are reported per size, not thrown.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use serde_json::Value;
+
+use crate::analysis::{Stat, StatError};
+use crate::error::HandlerError;
+use crate::event::{Configuration, HandlerEvent, LambdaConfigurations};
+use crate::handlers::{Deps, input_of};
+use crate::input::TuningInput;
+use crate::logs::{self, Report};
+use crate::payload::{self, Payload, PayloadSpec, S3Location};
+use crate::ports::{Clock, InvokeOutput, LambdaApi, PayloadSource, PayloadSourceError};
+use crate::pricing;
+
+/// Output of the Executor: one [`Stat`].
+pub type ExecutorOutput = Stat;
+
+/// One invocation's result: its report, and the error when it counts as a failure.
+struct Outcome {
+    report: Report,
+    error: Option<StatError>,
+}
+
+/// `Invocation error (running in series|parallel)[ with payload <json>] - original error type: "<t>", original error message: "<m>"`
+/// and the processors' `PreProcessor <arn> failed[ with payload <json>] - ...`.
+pub fn error_text(prefix: &str, payload: Option<&str>, error_type: &str, message: &str) -> String {
+    let with = payload
+        .map(|p| format!(" with payload {p}"))
+        .unwrap_or_default();
+    format!(
+        "{prefix}{with} - original error type: \"{error_type}\", original error message: \"{message}\""
+    )
+}
+
+/// The `errorType` and `errorMessage` of a failed invocation's response.
+fn error_fields(output: &InvokeOutput, function_error: &str) -> (String, String) {
+    let parsed: Option<Value> = serde_json::from_slice(&output.payload).ok();
+    let field = |name: &str| {
+        parsed
+            .as_ref()
+            .and_then(|v| v.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    (
+        field("errorType").unwrap_or_else(|| function_error.to_string()),
+        field("errorMessage")
+            .unwrap_or_else(|| String::from_utf8_lossy(&output.payload).into_owned()),
+    )
+}
+
+/// Reads a `payloadS3` object with the contract's messages.
+pub async fn fetch_payload<P: PayloadSource>(
+    source: &P,
+    location: &S3Location,
+) -> Result<Value, HandlerError> {
+    let S3Location { bucket, key } = location;
+    match source.fetch(bucket, key).await {
+        Ok(body) => Ok(payload::from_s3_body(&body)),
+        Err(PayloadSourceError::AccessDenied) => Err(HandlerError::PayloadS3(format!(
+            "Permission denied when trying to read s3://{bucket}/{key}. You might need to re-deploy the app with the correct payloadS3Bucket parameter."
+        ))),
+        Err(PayloadSourceError::NotFound) => Err(HandlerError::PayloadS3(format!(
+            "The object s3://{bucket}/{key} does not exist. Make sure you are trying to access an existing object in the correct bucket."
+        ))),
+        Err(PayloadSourceError::Other(message)) => Err(HandlerError::PayloadS3(format!(
+            "Unknown error when trying to read s3://{bucket}/{key}. {message}"
+        ))),
+    }
+}
+
+struct Plan<'a> {
+    input: &'a TuningInput,
+    versions: Vec<String>,
+    payloads: Vec<Payload>,
+    mode: &'static str,
+}
+
+impl Plan<'_> {
+    fn version(&self, index: usize) -> &str {
+        if self.input.only_cold_starts {
+            &self.versions[index % self.versions.len()]
+        } else {
+            &self.versions[0]
+        }
+    }
+
+    fn shown<'p>(&self, payload: &'p str) -> Option<&'p str> {
+        (!self.input.disable_payload_logs).then_some(payload)
+    }
+}
+
+/// Runs one memory size.
+pub async fn handle<L: LambdaApi, P: PayloadSource, C: Clock>(
+    deps: &Deps<L, P, C>,
+    event: &HandlerEvent,
+) -> Result<ExecutorOutput, HandlerError> {
+    let input = input_of(event, &deps.settings)?;
+    let configuration: Configuration = event
+        .configuration
+        .clone()
+        .ok_or_else(|| {
+            HandlerError::InvalidState("Missing configuration in the Executor input".to_string())
+        })
+        .and_then(|c| {
+            serde_json::from_value(c).map_err(|e| {
+                HandlerError::InvalidState(format!(
+                    "Invalid configuration in the Executor input: {e}"
+                ))
+            })
+        })?;
+    let architecture = LambdaConfigurations::from_state(&event.state)
+        .map(|c| c.original.architecture)
+        .ok_or_else(|| {
+            HandlerError::InvalidState("Missing lambdaConfigurations in the state".to_string())
+        })?;
+    let base_price =
+        pricing::lambda_base_price(&deps.settings, input.lambda_arn.region(), &architecture)
+            .map_err(HandlerError::UnsupportedArchitecture)?;
+    let versions: Vec<String> = configuration.versions.qualifiers().collect();
+    if versions.is_empty() {
+        return Err(HandlerError::InvalidState(format!(
+            "No version was published for {}MB",
+            configuration.power
+        )));
+    }
+    let payload_value = match &input.payload {
+        PayloadSpec::Inline(value) => value.clone(),
+        PayloadSpec::S3(location) => Some(fetch_payload(&deps.payloads, location).await?),
+    };
+    let payloads =
+        payload::generate(input.num, payload_value.as_ref()).map_err(HandlerError::InvalidInput)?;
+    let plan = Plan {
+        input: &input,
+        versions,
+        payloads,
+        mode: if input.parallel_invocation {
+            "parallel"
+        } else {
+            "series"
+        },
+    };
+    let count = input.invocations_per_size() as usize;
+
+    let outcomes: Vec<Outcome> = if input.parallel_invocation {
+        let stop = AtomicBool::new(false);
+        let cap = (input.max_parallel_invocations as usize).clamp(1, count.max(1));
+        let results: Vec<(usize, Option<Result<Outcome, HandlerError>>)> =
+            futures::stream::iter(0..count)
+                .map(|index| {
+                    let (plan, stop) = (&plan, &stop);
+                    async move {
+                        if stop.load(Ordering::SeqCst) {
+                            return (index, None);
+                        }
+                        let result = invoke_one(deps, plan, index).await;
+                        if !matches!(&result, Ok(o) if o.error.is_none()) {
+                            stop.store(true, Ordering::SeqCst);
+                        }
+                        (index, Some(result))
+                    }
+                })
+                .buffer_unordered(cap)
+                .collect()
+                .await;
+        let mut ordered: Vec<(usize, Result<Outcome, HandlerError>)> = results
+            .into_iter()
+            .filter_map(|(i, r)| r.map(|r| (i, r)))
+            .collect();
+        ordered.sort_by_key(|(i, _)| *i);
+        ordered
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        let mut outcomes = Vec::with_capacity(count);
+        for index in 0..count {
+            let outcome = invoke_one(deps, &plan, index).await?;
+            let failed = outcome.error.is_some();
+            outcomes.push(outcome);
+            if failed {
+                break;
+            }
+            if input.sleep_between_runs_ms > 0 {
+                deps.clock
+                    .sleep(Duration::from_millis(input.sleep_between_runs_ms))
+                    .await;
+            }
+        }
+        outcomes
+    };
+
+    let errors = outcomes.iter().filter(|o| o.error.is_some()).count() as u32;
+    let invocations = outcomes.len() as u32;
+    let mut reports = Vec::with_capacity(outcomes.len());
+    let mut first_error = None;
+    for outcome in outcomes {
+        reports.push(outcome.report);
+        if first_error.is_none() {
+            first_error = outcome.error;
+        }
+    }
+    if let Some(error) = first_error {
+        tracing::error!(
+            power = configuration.power,
+            error = error.detail.as_deref().unwrap_or_default(),
+            "memory size failed"
+        );
+        return Ok(Stat::failed(
+            configuration.power,
+            invocations,
+            errors,
+            error,
+        ));
+    }
+    tracing::info!(
+        power = configuration.power,
+        invocations,
+        "executor finished"
+    );
+    Ok(Stat::from_reports(
+        configuration.power,
+        &reports,
+        base_price,
+        input.discard_top_bottom,
+    ))
+}
+
+async fn invoke_one<L: LambdaApi, P, C>(
+    deps: &Deps<L, P, C>,
+    plan: &Plan<'_>,
+    index: usize,
+) -> Result<Outcome, HandlerError> {
+    let input = plan.input;
+    let payload = &plan.payloads[index];
+    let mut actual: Payload = payload.clone();
+    if let Some(pre) = &input.pre_processor_arn {
+        let output = deps
+            .lambda
+            .invoke(pre.as_str(), None, payload.as_bytes(), false)
+            .await
+            .map_err(|e| HandlerError::lambda(format!("Invoking pre-processor {pre}"), e))?;
+        if let Some(function_error) = &output.function_error {
+            let (t, m) = error_fields(&output, function_error);
+            return Err(HandlerError::ProcessorFailed(error_text(
+                &format!("PreProcessor {pre} failed"),
+                plan.shown(payload),
+                &t,
+                &m,
+            )));
+        }
+        if !output.payload.is_empty() {
+            actual = Payload::from(String::from_utf8_lossy(&output.payload).as_ref());
+        }
+    }
+
+    let function = input.lambda_arn.as_str();
+    let version = plan.version(index);
+    if !input.disable_payload_logs {
+        tracing::debug!(version, payload = &*actual, "invoking");
+    }
+    let output = deps
+        .lambda
+        .invoke(function, Some(version), actual.as_bytes(), true)
+        .await
+        .map_err(|e| HandlerError::lambda(format!("Invoking {function}:{version}"), e))?;
+    let report =
+        logs::parse_log_result(output.log_result.as_deref()).map_err(HandlerError::InvalidLog)?;
+    let error = output.function_error.as_deref().and_then(|function_error| {
+        let (error_type, error_message) = error_fields(&output, function_error);
+        if input.allowed_exceptions.contains(&error_type) {
+            return None;
+        }
+        let detail = error_text(
+            &format!("Invocation error (running in {})", plan.mode),
+            plan.shown(&actual),
+            &error_type,
+            &error_message,
+        );
+        Some(StatError {
+            error_type,
+            error_message,
+            detail: Some(detail),
+        })
+    });
+
+    if let Some(post) = &input.post_processor_arn {
+        let post_output = deps
+            .lambda
+            .invoke(post.as_str(), None, &output.payload, false)
+            .await
+            .map_err(|e| HandlerError::lambda(format!("Invoking post-processor {post}"), e))?;
+        if let Some(function_error) = &post_output.function_error {
+            let (t, m) = error_fields(&post_output, function_error);
+            let response = String::from_utf8_lossy(&output.payload);
+            return Err(HandlerError::ProcessorFailed(error_text(
+                &format!("PostProcessor {post} failed"),
+                plan.shown(&response),
+                &t,
+                &m,
+            )));
+        }
+    }
+    Ok(Outcome { report, error })
+}

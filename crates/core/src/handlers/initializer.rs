@@ -1,0 +1,252 @@
+//! Initializer (SPEC §3.1): validate, read `$LATEST`, publish one version per configuration
+//! with the run marker, restore `$LATEST`; roll everything back on error.
+
+use std::time::Duration;
+
+use crate::error::HandlerError;
+use crate::event::{
+    Configuration, HandlerEvent, LambdaConfigurations, OriginalConfig, PublishIterator,
+};
+use crate::handlers::cleaner;
+use crate::handlers::{Deps, input_of};
+use crate::input::{TuningInput, reserved_key};
+use crate::marker::{self, Marker, RunId};
+use crate::ports::{Clock, LambdaApi, LambdaError};
+use crate::pricing;
+use crate::update;
+use crate::versions::VersionList;
+
+/// Time always kept in hand at the end of a pass, on top of twice the slowest publish.
+const MIN_RESERVE: Duration = Duration::from_secs(3);
+
+/// Output of the Initializer (at `$.lambdaConfigurations`).
+pub type InitializerOutput = LambdaConfigurations;
+
+/// The run id of an event: from the execution id the state machine passes, else `fallback`
+/// (the binaries pass the Lambda request id).
+pub fn run_id_of(event: &HandlerEvent, fallback: &str) -> RunId {
+    RunId::derive(event.execution_id.as_deref().unwrap_or(fallback))
+}
+
+/// A continuation pass carries our own `lambdaConfigurations`; anything else under a reserved
+/// key is the user's and is rejected.
+fn previous_pass(
+    event: &HandlerEvent,
+    run_id: &RunId,
+) -> Result<Option<LambdaConfigurations>, HandlerError> {
+    if let Some(previous) = LambdaConfigurations::from_state(&event.state)
+        && previous.iterator.continue_
+        && (event.execution_id.is_none() || previous.run_id == *run_id)
+        && ["stats", "analysis", "error"]
+            .iter()
+            .all(|k| event.state.get(k).is_none())
+    {
+        return Ok(Some(previous));
+    }
+    match reserved_key(&event.state) {
+        Some(key) => Err(HandlerError::InvalidInput(format!(
+            "Reserved key in input: {key}"
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// Runs one Initializer pass.
+pub async fn handle<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    event: &HandlerEvent,
+    fallback_run_id: &str,
+    deadline: Duration,
+) -> Result<InitializerOutput, HandlerError> {
+    let run_id = run_id_of(event, fallback_run_id);
+    // Everything is validated before the first Lambda call.
+    let previous = previous_pass(event, &run_id)?;
+    let input = input_of(event, &deps.settings)?;
+    let mut run = match previous {
+        Some(mut previous) => {
+            previous.passes += 1;
+            previous
+        }
+        None => start(deps, &input, run_id, deadline).await?,
+    };
+    let start_index = run.iterator.index;
+    match publish(deps, &input, &mut run, deadline).await {
+        Ok(()) if run.iterator.continue_ && run.iterator.index == start_index => {
+            let error = HandlerError::UpdateTimeout(
+                "Not enough time left in the Initializer to publish a single version".to_string(),
+            );
+            rollback(deps, &input, &run, deadline).await;
+            Err(error)
+        }
+        Ok(()) => Ok(run),
+        Err(error) => {
+            tracing::error!(%error, "initializer failed, rolling back");
+            rollback(deps, &input, &run, deadline).await;
+            Err(error)
+        }
+    }
+}
+
+async fn start<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    input: &TuningInput,
+    run_id: RunId,
+    deadline: Duration,
+) -> Result<LambdaConfigurations, HandlerError> {
+    let arn = input.lambda_arn.as_str();
+    let mut config = deps
+        .lambda
+        .get_configuration(arn, None)
+        .await
+        .map_err(|e| HandlerError::lambda(format!("Reading configuration of {arn}"), e))?;
+    if config.last_update_status == Some(crate::ports::UpdateStatus::InProgress)
+        || config.state.as_deref() == Some("Pending")
+    {
+        config = update::wait_until_ready(&deps.lambda, &deps.clock, arn, deadline).await?;
+    }
+    pricing::lambda_base_price(
+        &deps.settings,
+        input.lambda_arn.region(),
+        &config.architecture,
+    )
+    .map_err(HandlerError::UnsupportedArchitecture)?;
+    // A marker of this very run (a redriven execution) is not part of the original description.
+    let description = match Marker::find(&config.description) {
+        Some(m) if m.run_id == run_id => marker::strip(&config.description).to_string(),
+        _ => config.description.clone(),
+    };
+    let count = input.power_values.len() as u32 * input.versions_per_size();
+    Ok(LambdaConfigurations {
+        run_id,
+        power_values: input.power_values.clone(),
+        original: OriginalConfig {
+            memory_size: config.memory_size,
+            description,
+            architecture: config.architecture,
+        },
+        configurations: input
+            .power_values
+            .iter()
+            .map(|&power| Configuration {
+                power,
+                versions: VersionList::default(),
+            })
+            .collect(),
+        passes: 1,
+        iterator: PublishIterator {
+            index: 0,
+            count,
+            continue_: true,
+        },
+    })
+}
+
+async fn publish<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    input: &TuningInput,
+    run: &mut LambdaConfigurations,
+    deadline: Duration,
+) -> Result<(), HandlerError> {
+    let arn = input.lambda_arn.as_str();
+    let copies = input.versions_per_size().max(1);
+    let mut slowest = Duration::ZERO;
+    while run.iterator.index < run.iterator.count {
+        let reserve = MIN_RESERVE + slowest * 2;
+        if deps.clock.now() + reserve > deadline {
+            tracing::info!(
+                index = run.iterator.index,
+                count = run.iterator.count,
+                "time budget reached, continuing in another pass"
+            );
+            return Ok(());
+        }
+        let started = deps.clock.now();
+        let index = run.iterator.index;
+        let size = (index / copies) as usize;
+        let power = run.power_values[size];
+        let marker = Marker {
+            run_id: run.run_id.clone(),
+            power,
+            copy: index % copies,
+            original_memory: run.original.memory_size,
+        };
+        let description = marker.describe(&run.original.description);
+        update::apply(
+            &deps.lambda,
+            &deps.clock,
+            arn,
+            power,
+            &description,
+            deadline,
+        )
+        .await?;
+        let version = publish_version(deps, arn, &marker, deadline).await?;
+        let versions = &mut run.configurations[size].versions.0;
+        if !versions.contains(&version) {
+            versions.push(version);
+        }
+        run.iterator.index += 1;
+        slowest = slowest.max(deps.clock.now() - started);
+        tracing::info!(power, version, "published version");
+    }
+    let original = &run.original;
+    update::apply(
+        &deps.lambda,
+        &deps.clock,
+        arn,
+        original.memory_size,
+        &original.description,
+        deadline,
+    )
+    .await?;
+    run.iterator.continue_ = false;
+    Ok(())
+}
+
+async fn publish_version<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    arn: &str,
+    marker: &Marker,
+    deadline: Duration,
+) -> Result<u64, HandlerError> {
+    const ATTEMPTS: u32 = 5;
+    let mut attempt = 0;
+    let published = loop {
+        attempt += 1;
+        match deps.lambda.publish_version(arn).await {
+            Ok(config) => break config,
+            Err(LambdaError::Conflict(_)) if attempt < ATTEMPTS => {
+                update::wait_until_ready(&deps.lambda, &deps.clock, arn, deadline).await?;
+            }
+            Err(e) => {
+                return Err(HandlerError::lambda(
+                    format!("Publishing a version of {arn} at {}MB", marker.power),
+                    e,
+                ));
+            }
+        }
+    };
+    // Only ever record (and later delete) a version this run created.
+    match (
+        published.version.parse::<u64>(),
+        Marker::find(&published.description),
+    ) {
+        (Ok(version), Some(found)) if found == *marker => Ok(version),
+        _ => Err(HandlerError::UnexpectedVersion(format!(
+            "PublishVersion returned version {} of {arn}, which this run did not create (description: {:?})",
+            published.version, published.description
+        ))),
+    }
+}
+
+async fn rollback<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    input: &TuningInput,
+    run: &LambdaConfigurations,
+    deadline: Duration,
+) {
+    match cleaner::clean(deps, &input.lambda_arn, &run.run_id, Some(run), deadline).await {
+        Ok(report) => tracing::info!(deleted = report.deleted.len(), "rolled back"),
+        Err(error) => tracing::error!(%error, "rollback incomplete; the cleaner will retry"),
+    }
+}

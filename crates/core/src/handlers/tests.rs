@@ -1,0 +1,952 @@
+//! Handler scenarios against the in-memory fake, driven in the state machine's order
+//! (Initializer loop → Executors → Cleaner → Analyzer → Optimizer; errors → Cleaner → Fail).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::executor::block_on;
+use serde_json::{Value, json};
+
+use crate::error::HandlerError;
+use crate::event::{HandlerEvent, LambdaConfigurations};
+use crate::fake::{
+    Behavior, FakeClock, FakeInvocation, FakeLambda, FakeOutcome, FakePayloads, Op, cpu_bound,
+};
+use crate::handlers::{Deps, analyzer, cleaner, executor, initializer, optimizer};
+use crate::marker::Marker;
+use crate::ports::{Clock, LambdaError, PayloadSourceError};
+use crate::resilient::Resilient;
+use crate::settings::Settings;
+
+const EXEC: &str = "arn:aws:states:us-east-1:123456789012:execution:power-tuning:run-1";
+const BUDGET: Duration = Duration::from_secs(300);
+
+type TestDeps = Deps<Resilient<FakeLambda, FakeClock>, FakePayloads, FakeClock>;
+
+struct Harness {
+    clock: FakeClock,
+    fake: FakeLambda,
+    payloads: FakePayloads,
+    deps: TestDeps,
+    arn: String,
+}
+
+fn with_overhead() -> Behavior {
+    // 50 ms of fixed work plus CPU-bound work: 128 MB is cheapest, 1024 MB fastest.
+    Arc::new(|inv: &FakeInvocation| FakeOutcome::ok(50.0 + 1000.0 * 128.0 / f64::from(inv.memory)))
+}
+
+fn harness(behavior: Behavior) -> Harness {
+    let clock = FakeClock::new();
+    let fake = FakeLambda::new(clock.clone());
+    let arn = fake.add_function("target", 1024, "original description", behavior);
+    let payloads = FakePayloads::default();
+    let deps = Deps {
+        lambda: Resilient::new(fake.clone(), clock.clone()),
+        payloads: payloads.clone(),
+        clock: clock.clone(),
+        settings: Settings::default(),
+    };
+    Harness {
+        clock,
+        fake,
+        payloads,
+        deps,
+        arn,
+    }
+}
+
+fn wrap(state: &Value) -> HandlerEvent {
+    HandlerEvent {
+        state: state.clone(),
+        execution_id: Some(EXEC.to_string()),
+        configuration: None,
+    }
+}
+
+/// The failure of a run: (error type, message).
+type Failed = (String, String);
+
+impl Harness {
+    fn input(&self, extra: Value) -> Value {
+        let mut input =
+            json!({"lambdaARN": self.arn, "num": 5, "powerValues": [128, 256, 512, 1024]});
+        for (k, v) in extra.as_object().expect("object") {
+            input[k] = v.clone();
+        }
+        input
+    }
+
+    fn deadline(&self) -> Duration {
+        self.clock.now() + BUDGET
+    }
+
+    fn fail(&self, state: &mut Value, error: HandlerError) -> Failed {
+        // InvalidInput goes straight to Fail; everything else through CleanUpOnError.
+        if !matches!(error, HandlerError::InvalidInput(_)) {
+            state["error"] = json!({"Error": error.error_type(), "Cause": error.to_string()});
+            block_on(cleaner::handle(
+                &self.deps,
+                &wrap(state),
+                "fallback",
+                self.deadline(),
+            ))
+            .expect("cleanup on error");
+        }
+        (error.error_type().to_string(), error.to_string())
+    }
+
+    /// Runs a whole execution like the state machine does.
+    fn run(&self, input: Value) -> Result<Value, Failed> {
+        self.run_with_budget(input, BUDGET)
+    }
+
+    fn run_with_budget(&self, input: Value, budget: Duration) -> Result<Value, Failed> {
+        let mut state = input;
+        loop {
+            let deadline = self.clock.now() + budget;
+            match block_on(initializer::handle(
+                &self.deps,
+                &wrap(&state),
+                "fallback",
+                deadline,
+            )) {
+                Ok(out) => {
+                    let done = !out.iterator.continue_;
+                    state["lambdaConfigurations"] = serde_json::to_value(out).expect("json");
+                    if done {
+                        break;
+                    }
+                }
+                Err(e) => return Err(self.fail(&mut state, e)),
+            }
+        }
+        let configurations = state["lambdaConfigurations"]["configurations"]
+            .as_array()
+            .expect("configs")
+            .clone();
+        let mut stats = Vec::new();
+        for configuration in configurations {
+            let event = HandlerEvent {
+                state: state.clone(),
+                execution_id: Some(EXEC.into()),
+                configuration: Some(configuration),
+            };
+            match block_on(executor::handle(&self.deps, &event)) {
+                Ok(stat) => stats.push(serde_json::to_value(stat).expect("json")),
+                Err(e) => return Err(self.fail(&mut state, e)),
+            }
+        }
+        state["stats"] = Value::Array(stats);
+        if let Err(e) = block_on(cleaner::handle(
+            &self.deps,
+            &wrap(&state),
+            "fallback",
+            self.deadline(),
+        )) {
+            return Err((e.error_type().to_string(), e.to_string()));
+        }
+        match analyzer::handle(&self.deps, &wrap(&state)) {
+            Ok(analysis) => state["analysis"] = serde_json::to_value(analysis).expect("json"),
+            Err(e) => return Err(self.fail(&mut state, e)),
+        }
+        if let Err(e) = block_on(optimizer::handle(
+            &self.deps,
+            &wrap(&state),
+            self.deadline(),
+        )) {
+            return Err(self.fail(&mut state, e));
+        }
+        Ok(state["analysis"].clone())
+    }
+
+    fn calls_of(&self, op: Op) -> Vec<crate::fake::Call> {
+        self.fake
+            .calls()
+            .into_iter()
+            .filter(|c| c.op == op)
+            .collect()
+    }
+
+    /// Nothing left behind: no versions but `keep`, `$LATEST` as it was.
+    fn assert_clean(&self, keep: &[u64]) {
+        assert_eq!(
+            self.fake
+                .versions("target")
+                .keys()
+                .copied()
+                .collect::<Vec<_>>(),
+            keep,
+            "versions left"
+        );
+        assert_eq!(
+            self.fake.latest("target"),
+            (1024, "original description".to_string()),
+            "$LATEST restored"
+        );
+    }
+
+    /// At most 15 control-plane calls (failed ones included) in any 1 s window.
+    fn assert_paced(&self) {
+        let times: Vec<Duration> = self
+            .fake
+            .calls()
+            .iter()
+            .filter(|c| c.op.is_control_plane())
+            .map(|c| c.at)
+            .collect();
+        for (i, start) in times.iter().enumerate() {
+            let in_window = times[i..]
+                .iter()
+                .take_while(|t| **t <= *start + Duration::from_secs(1))
+                .count();
+            assert!(
+                in_window <= 15,
+                "{in_window} control-plane calls within 1 s from {start:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn success_run_publishes_invokes_cleans_and_chooses() {
+    let h = harness(with_overhead());
+    let out = h.run(h.input(json!({}))).expect("success");
+    assert_eq!(out["power"], 128);
+    assert_eq!(out["duration"], 1050.0);
+    assert_eq!(out["cost"], 1050.0 * 2.1e-9 * 1.0);
+    assert!(out.get("stats").is_none() && out.get("failures").is_none());
+    // 4 sizes + 6 transitions.
+    assert_eq!(out["stateMachine"]["executionCost"], 0.00025);
+    let expected_lambda_cost = [128u32, 256, 512, 1024]
+        .iter()
+        .map(|m| {
+            let billed = (50.0 + 1000.0 * 128.0 / f64::from(*m)).ceil();
+            5.0 * billed * 2.1e-9 * (f64::from(*m) / 128.0)
+        })
+        .collect::<Vec<_>>();
+    let got = out["stateMachine"]["lambdaCost"].as_f64().expect("number");
+    assert!((got - expected_lambda_cost.iter().sum::<f64>()).abs() < 1e-15);
+    assert!(
+        out["stateMachine"]["visualization"]
+            .as_str()
+            .expect("url")
+            .starts_with("https://lambda-power-tuning.show/#")
+    );
+
+    // Every invocation targeted a published version number, 5 per size.
+    let invokes = h.calls_of(Op::Invoke);
+    assert_eq!(invokes.len(), 20);
+    assert!(invokes.iter().all(|c| {
+        c.qualifier
+            .as_deref()
+            .is_some_and(|q| q.parse::<u64>().is_ok())
+    }));
+    // Versions carried the run marker; all are gone, $LATEST is as before.
+    h.assert_clean(&[]);
+    h.assert_paced();
+    // Control plane per size: update + publish + delete (updates apply at once here), plus a
+    // fixed overhead (read, restore, list, final read).
+    let control = h
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.op.is_control_plane())
+        .count();
+    assert_eq!(
+        control,
+        4 * 3 + 4,
+        "{:?}",
+        h.fake.calls().iter().map(|c| c.op).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn strategies_choose_differently() {
+    let h = harness(with_overhead());
+    assert_eq!(
+        h.run(h.input(json!({"strategy": "speed"}))).expect("speed")["power"],
+        1024
+    );
+    let h = harness(with_overhead());
+    assert_eq!(
+        h.run(h.input(json!({"strategy": "balanced", "balancedWeight": 0.0})))
+            .expect("balanced")["power"],
+        1024
+    );
+    let h = harness(with_overhead());
+    assert_eq!(
+        h.run(h.input(json!({"strategy": "balanced", "balancedWeight": 1})))
+            .expect("balanced")["power"],
+        128
+    );
+}
+
+#[test]
+fn invalid_input_fails_before_any_call() {
+    for (extra, message) in [
+        (json!({"num": 2}), "Missing num or num below 5"),
+        (
+            json!({"strategy": "cheapest"}),
+            "Invalid strategy: cheapest",
+        ),
+        (json!({"powerValues": [64]}), "Invalid power value: 64"),
+        (json!({"stats": []}), "Reserved key in input: stats"),
+        (
+            json!({"lambdaConfigurations": {}}),
+            "Reserved key in input: lambdaConfigurations",
+        ),
+        (
+            json!({"payload": [{"weight": 1, "payload": 1}, {"weight": 50, "payload": 2}], "num": 10}),
+            "Invalid payload weight (num is too small)",
+        ),
+        (
+            json!({"payloadS3": "https://bucket/key"}),
+            "Invalid S3 path, not a string in the format s3://BUCKET/KEY",
+        ),
+    ] {
+        let h = harness(cpu_bound());
+        let (error_type, cause) = h.run(h.input(extra)).expect_err("invalid");
+        assert_eq!(
+            (error_type.as_str(), cause.as_str()),
+            ("InvalidInput", message)
+        );
+        assert!(h.fake.calls().is_empty(), "no call for {message}");
+    }
+}
+
+#[test]
+fn target_failing_at_one_size_is_reported_and_excluded() {
+    let h = harness(Arc::new(|inv: &FakeInvocation| {
+        if inv.memory == 128 {
+            FakeOutcome::error(
+                "Runtime.OutOfMemory",
+                "Runtime exited with error: signal: killed",
+            )
+        } else {
+            FakeOutcome::ok(50.0 + 1000.0 * 128.0 / f64::from(inv.memory))
+        }
+    }));
+    let out = h
+        .run(h.input(json!({"includeOutputResults": true})))
+        .expect("run succeeds");
+    assert_eq!(out["power"], 256);
+    assert_eq!(
+        out["failures"],
+        json!([{"value": 128, "errorType": "Runtime.OutOfMemory", "errorMessage": "Runtime exited with error: signal: killed"}])
+    );
+    let failed = &out["stats"][0];
+    assert_eq!(failed["value"], 128);
+    assert_eq!(
+        failed["invocations"], 1,
+        "series mode stops at the first error"
+    );
+    assert_eq!(failed["errors"], 1);
+    assert!(failed.get("averageDuration").is_none());
+    assert_eq!(
+        failed["error"]["detail"],
+        "Invocation error (running in series) with payload null - original error type: \"Runtime.OutOfMemory\", original error message: \"Runtime exited with error: signal: killed\""
+    );
+    assert_eq!(out["stats"].as_array().map(Vec::len), Some(4));
+    assert_eq!(out["stats"][1]["invocations"], 5);
+    h.assert_clean(&[]);
+}
+
+#[test]
+fn target_failing_everywhere_fails_the_run_with_the_real_error() {
+    let h = harness(Arc::new(|_: &FakeInvocation| {
+        FakeOutcome::error("TypeError", "boom")
+    }));
+    let (error_type, cause) = h
+        .run(h.input(json!({"disablePayloadLogs": true})))
+        .expect_err("fails");
+    assert_eq!(error_type, "TargetFailed");
+    assert!(cause.contains("128MB: Invocation error (running in series) - original error type: \"TypeError\", original error message: \"boom\""), "{cause}");
+    assert!(cause.contains("1024MB: "), "{cause}");
+    assert!(
+        !cause.contains("payload"),
+        "payloads stay out with disablePayloadLogs"
+    );
+    h.assert_clean(&[]);
+}
+
+#[test]
+fn throttling_storm_is_absorbed() {
+    let h = harness(with_overhead());
+    let throttled = || LambdaError::Throttled("Rate exceeded".into());
+    h.fake.inject(Op::GetConfiguration, throttled(), 4);
+    h.fake.inject(Op::UpdateConfiguration, throttled(), 6);
+    h.fake.inject(Op::PublishVersion, throttled(), 6);
+    h.fake.inject(Op::Invoke, throttled(), 10);
+    h.fake.inject(Op::ListVersions, throttled(), 3);
+    h.fake.inject(Op::DeleteVersion, throttled(), 6);
+    h.fake.inject_after(
+        Op::Invoke,
+        7,
+        LambdaError::Service {
+            code: "ServiceException".into(),
+            message: "try again".into(),
+        },
+        3,
+    );
+    let out = h.run(h.input(json!({}))).expect("survives the storm");
+    assert_eq!(out["power"], 128);
+    let invokes = h.calls_of(Op::Invoke);
+    assert_eq!(
+        invokes.iter().filter(|c| !c.failed).count(),
+        20,
+        "throttles never count as target errors"
+    );
+    assert_eq!(invokes.iter().filter(|c| c.failed).count(), 13);
+    h.assert_clean(&[]);
+    h.assert_paced();
+}
+
+#[test]
+fn slow_updates_are_waited_for_with_fast_polling() {
+    let h = harness(with_overhead());
+    h.fake.set_update_delay(Duration::from_secs(4));
+    let out = h.run(h.input(json!({}))).expect("success");
+    assert_eq!(out["power"], 128);
+    h.assert_clean(&[]);
+    h.assert_paced();
+    let calls = h.fake.calls();
+    for (i, update) in calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.op == Op::UpdateConfiguration)
+    {
+        let done = update.at + Duration::from_secs(4);
+        let first_poll = calls[i + 1..]
+            .iter()
+            .find(|c| c.op == Op::GetConfiguration)
+            .expect("polled");
+        assert!(
+            first_poll.at - update.at <= Duration::from_millis(100),
+            "first poll after {:?}",
+            first_poll.at - update.at
+        );
+        // The update is noticed within 250 ms of finishing.
+        let next = calls[i + 1..]
+            .iter()
+            .find(|c| c.op != Op::GetConfiguration)
+            .map(|c| c.at)
+            .unwrap_or(done);
+        assert!(
+            next >= done && next - done <= Duration::from_millis(250),
+            "noticed after {:?}",
+            next.saturating_sub(done)
+        );
+    }
+}
+
+#[test]
+fn failed_update_rolls_back() {
+    let h = harness(with_overhead());
+    h.fake.set_update_delay(Duration::from_millis(500));
+    h.fake.inject_after(
+        Op::UpdateConfiguration,
+        2,
+        LambdaError::InvalidRequest {
+            code: "InvalidParameterValueException".into(),
+            message: "nope".into(),
+        },
+        1,
+    );
+    let (error_type, cause) = h.run(h.input(json!({}))).expect_err("fails");
+    assert_eq!(error_type, "InvalidRequest");
+    assert!(cause.contains("nope"), "{cause}");
+    h.assert_clean(&[]);
+}
+
+#[test]
+fn update_status_failed_is_an_error_with_the_reason() {
+    let h = harness(with_overhead());
+    h.fake.set_update_delay(Duration::from_millis(300));
+    h.fake.fail_next_update("EniLimitExceeded");
+    let (error_type, cause) = h.run(h.input(json!({}))).expect_err("fails");
+    assert_eq!(
+        (error_type.as_str(), cause.as_str()),
+        ("UpdateFailed", "Function update failed: EniLimitExceeded")
+    );
+    assert!(h.fake.versions("target").is_empty());
+}
+
+#[test]
+fn error_halfway_through_publishing_rolls_back() {
+    let h = harness(with_overhead());
+    h.fake.inject_after(
+        Op::PublishVersion,
+        2,
+        LambdaError::AccessDenied("not allowed".into()),
+        1,
+    );
+    let (error_type, _) = h.run(h.input(json!({}))).expect_err("fails");
+    assert_eq!(error_type, "AccessDenied");
+    assert_eq!(
+        h.calls_of(Op::DeleteVersion)
+            .iter()
+            .filter(|c| !c.failed)
+            .count(),
+        2
+    );
+    h.assert_clean(&[]);
+}
+
+#[test]
+fn crash_halfway_through_publishing_is_cleaned_by_marker() {
+    let h = harness(with_overhead());
+    let input = h.input(json!({}));
+    // The Initializer dies (its future is dropped) right after its third publish.
+    block_on(async {
+        let event = wrap(&input);
+        let init = initializer::handle(&h.deps, &event, "fallback", h.deadline());
+        let watch = async {
+            for _ in 0..100_000 {
+                if h.fake.versions("target").len() >= 3 {
+                    return;
+                }
+                crate::fake::yield_now().await;
+            }
+        };
+        futures::pin_mut!(init, watch);
+        match futures::future::select(init, watch).await {
+            futures::future::Either::Left(_) => panic!("initializer should have been interrupted"),
+            futures::future::Either::Right(_) => {}
+        }
+    });
+    assert_eq!(h.fake.versions("target").len(), 3);
+    assert!(
+        Marker::find(&h.fake.latest("target").1).is_some(),
+        "$LATEST left with the marker"
+    );
+    // CleanUpOnError with no Initializer output: the run id comes from the execution.
+    let report = block_on(cleaner::handle(
+        &h.deps,
+        &wrap(&input),
+        "fallback",
+        h.deadline(),
+    ))
+    .expect("cleanup");
+    assert_eq!(report.deleted.len(), 3);
+    assert!(report.restored);
+    h.assert_clean(&[]);
+    // Idempotent.
+    let again = block_on(cleaner::handle(
+        &h.deps,
+        &wrap(&input),
+        "fallback",
+        h.deadline(),
+    ))
+    .expect("cleanup");
+    assert_eq!(again, cleaner::CleanupReport::default());
+}
+
+#[test]
+fn pre_existing_version_and_alias_are_left_intact() {
+    let h = harness(with_overhead());
+    let v1 = h.fake.publish_now("target");
+    h.fake.alias_now("target", "live", v1);
+    let out = h
+        .run(h.input(json!({"powerValues": [512, 1024]})))
+        .expect("success");
+    assert_eq!(out["power"], 512);
+    // 1024 MB with the original description already exists as v1, but the marker made the
+    // run publish its own version instead of reusing (and later deleting) v1.
+    assert!(
+        h.calls_of(Op::Invoke)
+            .iter()
+            .all(|c| c.qualifier.as_deref() != Some("1"))
+    );
+    h.assert_clean(&[v1]);
+    assert_eq!(
+        h.fake.aliases("target").get("live").map(String::as_str),
+        Some("1")
+    );
+}
+
+#[test]
+fn auto_optimize_without_alias_sets_latest_memory() {
+    let h = harness(with_overhead());
+    let out = h
+        .run(h.input(json!({"autoOptimize": true})))
+        .expect("success");
+    assert_eq!(out["power"], 128);
+    assert_eq!(
+        h.fake.latest("target"),
+        (128, "original description".to_string())
+    );
+    assert!(h.fake.versions("target").is_empty());
+}
+
+#[test]
+fn auto_optimize_with_alias_points_alias_at_new_version() {
+    let h = harness(with_overhead());
+    let out =
+        h.run(h.input(
+            json!({"autoOptimize": true, "autoOptimizeAlias": "live", "strategy": "speed"}),
+        ))
+        .expect("success");
+    assert_eq!(out["power"], 1024);
+    let versions = h.fake.versions("target");
+    assert_eq!(versions.len(), 1);
+    let (number, (memory, description)) = versions.into_iter().next().expect("one version");
+    assert_eq!(
+        (memory, description.as_str()),
+        (1024, "original description")
+    );
+    assert_eq!(
+        h.fake.aliases("target").get("live"),
+        Some(&number.to_string())
+    );
+    assert_eq!(
+        h.fake.latest("target"),
+        (1024, "original description".to_string())
+    );
+    // Running again updates the existing alias.
+    let h2 = h
+        .run(
+            h.input(json!({"autoOptimize": true, "autoOptimizeAlias": "live", "strategy": "cost"})),
+        )
+        .expect("again");
+    assert_eq!(h2["power"], 128);
+    let live = h.fake.aliases("target")["live"]
+        .parse::<u64>()
+        .expect("number");
+    assert_eq!(h.fake.versions("target")[&live].0, 128);
+}
+
+#[test]
+fn dry_run_invokes_once_per_size_and_returns_null() {
+    let h = harness(with_overhead());
+    let out = h
+        .run(h.input(json!({"dryRun": true, "autoOptimize": true})))
+        .expect("success");
+    assert_eq!(out, Value::Null);
+    assert_eq!(h.calls_of(Op::Invoke).len(), 4);
+    h.assert_clean(&[]);
+}
+
+#[test]
+fn only_cold_starts_publishes_num_versions_per_size() {
+    let h = harness(with_overhead());
+    let out = h
+        .run(h.input(json!({"onlyColdStarts": true, "includeOutputResults": true, "num": 6})))
+        .expect("success");
+    for stat in out["stats"].as_array().expect("stats") {
+        assert_eq!(stat["coldStarts"], 6, "{stat}");
+        assert_eq!(stat["invocations"], 6);
+        // discardTopBottom is forced to 0: init (100 ms) counted in every duration.
+    }
+    let invoked: std::collections::BTreeSet<_> = h
+        .calls_of(Op::Invoke)
+        .into_iter()
+        .filter_map(|c| c.qualifier)
+        .collect();
+    assert_eq!(invoked.len(), 24, "one version per invocation");
+    assert_eq!(h.calls_of(Op::PublishVersion).len(), 24);
+    h.assert_clean(&[]);
+}
+
+#[test]
+fn parallel_invocations_respect_the_cap() {
+    let h = harness(with_overhead());
+    let out = h.run(h.input(json!({"parallelInvocation": true, "maxParallelInvocations": 3, "num": 12, "includeOutputResults": true}))).expect("success");
+    assert_eq!(h.fake.max_in_flight(), 3);
+    assert_eq!(out["stats"][0]["invocations"], 12);
+    let h = harness(with_overhead());
+    h.run(h.input(json!({"parallelInvocation": true, "num": 8})))
+        .expect("success");
+    assert_eq!(h.fake.max_in_flight(), 8, "defaults to num");
+}
+
+#[test]
+fn parallel_failure_stops_new_invocations() {
+    let h = harness(Arc::new(|inv: &FakeInvocation| {
+        if inv.memory == 256 {
+            FakeOutcome::error("Boom", "bad")
+        } else {
+            FakeOutcome::ok(10.0)
+        }
+    }));
+    let out = h.run(h.input(json!({"parallelInvocation": true, "maxParallelInvocations": 2, "num": 10, "includeOutputResults": true}))).expect("success");
+    let failed = &out["stats"][1];
+    assert_eq!(failed["value"], 256);
+    assert_eq!(failed["invocations"], 2, "only the in-flight ones finished");
+    assert!(
+        failed["error"]["detail"]
+            .as_str()
+            .expect("detail")
+            .starts_with("Invocation error (running in parallel) with payload null")
+    );
+}
+
+#[test]
+fn weighted_payloads_reach_the_target_in_blocks() {
+    let h = harness(with_overhead());
+    let payload =
+        json!([{"weight": 1, "payload": {"p": "a"}}, {"weight": 3, "payload": "{\"p\":\"b\"}"}]);
+    h.run(h.input(json!({"payload": payload, "num": 8, "powerValues": [256]})))
+        .expect("success");
+    let sent: Vec<String> = h
+        .calls_of(Op::Invoke)
+        .into_iter()
+        .filter_map(|c| c.payload)
+        .collect();
+    assert_eq!(
+        sent,
+        vec![
+            "{\"p\":\"a\"}",
+            "{\"p\":\"a\"}",
+            "{\"p\":\"b\"}",
+            "{\"p\":\"b\"}",
+            "{\"p\":\"b\"}",
+            "{\"p\":\"b\"}",
+            "{\"p\":\"b\"}",
+            "{\"p\":\"b\"}"
+        ]
+    );
+}
+
+#[test]
+fn payload_s3_is_read_once_per_executor() {
+    let h = harness(with_overhead());
+    h.payloads
+        .put("bucket", "payload.json", Ok(b"{\"from\": \"s3\"}".to_vec()));
+    h.run(h.input(json!({"payloadS3": "s3://bucket/payload.json", "payload": "ignored"})))
+        .expect("success");
+    assert_eq!(h.payloads.fetches(), 4);
+    assert!(
+        h.calls_of(Op::Invoke)
+            .iter()
+            .all(|c| c.payload.as_deref() == Some("{\"from\":\"s3\"}"))
+    );
+
+    for (body, message) in [
+        (
+            Err(PayloadSourceError::AccessDenied),
+            "Permission denied when trying to read s3://bucket/payload.json. You might need to re-deploy the app with the correct payloadS3Bucket parameter.",
+        ),
+        (
+            Err(PayloadSourceError::NotFound),
+            "The object s3://bucket/payload.json does not exist. Make sure you are trying to access an existing object in the correct bucket.",
+        ),
+        (
+            Err(PayloadSourceError::Other("SlowDown".into())),
+            "Unknown error when trying to read s3://bucket/payload.json. SlowDown",
+        ),
+    ] {
+        let h = harness(with_overhead());
+        h.payloads.put("bucket", "payload.json", body);
+        let (error_type, cause) = h
+            .run(h.input(json!({"payloadS3": "s3://bucket/payload.json"})))
+            .expect_err("fails");
+        assert_eq!(
+            (error_type.as_str(), cause.as_str()),
+            ("PayloadS3Error", message)
+        );
+        h.assert_clean(&[]);
+    }
+}
+
+#[test]
+fn processors_wrap_every_invocation() {
+    let h = harness(with_overhead());
+    let pre = h.fake.add_function(
+        "pre",
+        128,
+        "",
+        Arc::new(|_: &FakeInvocation| FakeOutcome {
+            payload: b"{\"pre\":1}".to_vec(),
+            ..FakeOutcome::ok(1.0)
+        }),
+    );
+    let post = h.fake.add_function(
+        "post",
+        128,
+        "",
+        Arc::new(|_: &FakeInvocation| FakeOutcome::ok(1.0)),
+    );
+    h.run(h.input(json!({"preProcessorARN": pre, "postProcessorARN": post, "powerValues": [512], "payload": {"x": 1}}))).expect("success");
+    let calls = h.calls_of(Op::Invoke);
+    let target: Vec<_> = calls.iter().filter(|c| c.function == "target").collect();
+    assert_eq!(target.len(), 5);
+    assert!(
+        target
+            .iter()
+            .all(|c| c.payload.as_deref() == Some("{\"pre\":1}"))
+    );
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.function == "pre" && c.payload.as_deref() == Some("{\"x\":1}"))
+            .count(),
+        5
+    );
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.function == "post" && c.payload.as_deref() == Some("{\"ok\":true}"))
+            .count(),
+        5
+    );
+
+    let h = harness(with_overhead());
+    let post = h.fake.add_function(
+        "post",
+        128,
+        "",
+        Arc::new(|_: &FakeInvocation| FakeOutcome::error("PostError", "nope")),
+    );
+    let (error_type, cause) = h
+        .run(h.input(json!({"postProcessorARN": post, "powerValues": [512]})))
+        .expect_err("fails");
+    assert_eq!(error_type, "ProcessorFailed");
+    assert_eq!(
+        cause,
+        format!(
+            "PostProcessor {post} failed with payload {{\"ok\":true}} - original error type: \"PostError\", original error message: \"nope\""
+        )
+    );
+    h.assert_clean(&[]);
+}
+
+#[test]
+fn allowed_exceptions_count_as_success() {
+    let h = harness(Arc::new(|inv: &FakeInvocation| FakeOutcome {
+        error: Some(("HandledError".into(), "expected".into())),
+        ..FakeOutcome::ok(100.0 * 128.0 / f64::from(inv.memory) + 20.0)
+    }));
+    let out = h
+        .run(h.input(json!({"allowedExceptions": ["HandledError"], "includeOutputResults": true})))
+        .expect("success");
+    assert_eq!(out["stats"][0]["errors"], 0);
+    assert_eq!(out["stats"][0]["invocations"], 5);
+    assert!(out.get("failures").is_none());
+}
+
+#[test]
+fn sleep_between_runs_spaces_invocations() {
+    let h = harness(Arc::new(|_: &FakeInvocation| FakeOutcome::ok(10.0)));
+    h.run(h.input(json!({"sleepBetweenRunsMs": 1000, "powerValues": [128]})))
+        .expect("success");
+    let times: Vec<Duration> = h.calls_of(Op::Invoke).iter().map(|c| c.at).collect();
+    assert!(
+        times
+            .windows(2)
+            .all(|w| w[1] - w[0] >= Duration::from_millis(1010)),
+        "{times:?}"
+    );
+}
+
+#[test]
+fn publishing_continues_over_several_passes() {
+    let h = harness(with_overhead());
+    h.fake.set_update_delay(Duration::from_secs(2));
+    // 8 s per Initializer invocation: a few versions per pass.
+    let out = h
+        .run_with_budget(
+            h.input(json!({"powerValues": [128, 256, 512, 1024, 1536, 2048]})),
+            Duration::from_secs(8),
+        )
+        .expect("success");
+    let inits = h.calls_of(Op::GetConfiguration).len();
+    assert!(inits > 0);
+    let passes = ((out["stateMachine"]["executionCost"].as_f64().expect("cost") / 0.000025).round()
+        as u64
+        - 12)
+        / 2
+        + 1;
+    assert!(passes >= 3, "{passes} passes");
+    h.assert_clean(&[]);
+}
+
+#[test]
+fn unsupported_architecture_fails_before_changes() {
+    let clock = FakeClock::new();
+    let fake = FakeLambda::new(clock.clone());
+    let arn = fake.add_function_with_arch("target", 1024, "d", "riscv64", cpu_bound());
+    let deps = Deps {
+        lambda: Resilient::new(fake.clone(), clock.clone()),
+        payloads: FakePayloads::default(),
+        clock: clock.clone(),
+        settings: Settings::default(),
+    };
+    let input = json!({"lambdaARN": arn, "num": 5});
+    let err = block_on(initializer::handle(
+        &deps,
+        &wrap(&input),
+        "x",
+        clock.now() + BUDGET,
+    ))
+    .expect_err("unsupported");
+    assert_eq!(
+        (err.error_type(), err.to_string().as_str()),
+        (
+            "UnsupportedArchitecture",
+            "Unsupported architecture: riscv64"
+        )
+    );
+    assert!(fake.calls().iter().all(|c| c.op == Op::GetConfiguration));
+}
+
+#[test]
+fn arm64_prices_are_used() {
+    let clock = FakeClock::new();
+    let fake = FakeLambda::new(clock.clone());
+    let arn = fake.add_function_with_arch(
+        "target",
+        1024,
+        "original description",
+        "arm64",
+        with_overhead(),
+    );
+    let deps = Deps {
+        lambda: Resilient::new(fake.clone(), clock.clone()),
+        payloads: FakePayloads::default(),
+        clock: clock.clone(),
+        settings: Settings::default(),
+    };
+    let h = Harness {
+        clock,
+        fake,
+        payloads: FakePayloads::default(),
+        deps,
+        arn,
+    };
+    let out = h.run(h.input(json!({}))).expect("success");
+    assert_eq!(out["cost"], 1050.0 * 1.7e-9 * 1.0);
+}
+
+#[test]
+fn cleaner_without_valid_arn_makes_no_call() {
+    let h = harness(cpu_bound());
+    let report = block_on(cleaner::handle(
+        &h.deps,
+        &wrap(&json!({"lambdaARN": "nope"})),
+        "x",
+        h.deadline(),
+    ))
+    .expect("nothing to do");
+    assert_eq!(report, cleaner::CleanupReport::default());
+    assert!(h.fake.calls().is_empty());
+}
+
+#[test]
+fn continuation_state_is_compact() {
+    let h = harness(with_overhead());
+    let input = h.input(json!({"powerValues": "ALL", "onlyColdStarts": true, "num": 5}));
+    let out = block_on(initializer::handle(
+        &h.deps,
+        &wrap(&input),
+        "x",
+        h.deadline(),
+    ))
+    .expect("init");
+    let size = serde_json::to_string(&out).expect("json").len();
+    assert!(size < 8 * 1024, "{size} bytes for 230 versions");
+    assert_eq!(
+        LambdaConfigurations::from_state(&json!({"lambdaConfigurations": out.clone()})),
+        Some(out)
+    );
+}

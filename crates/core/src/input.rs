@@ -1,0 +1,735 @@
+//! The execution input (SPEC §2): every key validated up front, with the contract's messages.
+//!
+//! [`TuningInput::from_state`] is the one parser: the Initializer runs it before any Lambda call,
+//! and the later handlers run it again on the same state (cheap, and it keeps one source of truth).
+
+use serde_json::{Map, Value};
+
+use crate::arn::FunctionArn;
+use crate::payload::{self, PayloadSpec, S3Location};
+
+/// Smallest memory size Lambda accepts (MB).
+pub const MIN_POWER: u32 = 128;
+/// Largest memory size Lambda accepts (MB).
+pub const MAX_POWER: u32 = 10240;
+/// Keys of the state machine's own state, rejected in the user's input.
+pub const RESERVED_KEYS: [&str; 4] = ["lambdaConfigurations", "stats", "analysis", "error"];
+
+/// How the optimum is chosen (SPEC §3.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// Cheapest average price, ties → faster.
+    Cost,
+    /// Fastest average duration, ties → cheaper.
+    Speed,
+    /// Weighted normalised cost and duration.
+    Balanced,
+}
+
+/// A validated execution input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TuningInput {
+    /// The function to tune.
+    pub lambda_arn: FunctionArn,
+    /// Invocations per memory size.
+    pub num: u32,
+    /// Memory sizes to try, deduplicated, in input order.
+    pub power_values: Vec<u32>,
+    /// What each invocation sends.
+    pub payload: PayloadSpec,
+    /// Invoke concurrently instead of in series.
+    pub parallel_invocation: bool,
+    /// Cap on in-flight invocations per memory size in parallel mode.
+    pub max_parallel_invocations: u32,
+    /// Strategy used to choose the optimum.
+    pub strategy: Strategy,
+    /// Weight of cost in the balanced strategy, in [0, 1].
+    pub balanced_weight: f64,
+    /// Apply the optimum after the run.
+    pub auto_optimize: bool,
+    /// Alias to point at the optimum.
+    pub auto_optimize_alias: Option<String>,
+    /// One invocation per memory size, no analysis.
+    pub dry_run: bool,
+    /// Invoked before every invocation.
+    pub pre_processor_arn: Option<FunctionArn>,
+    /// Invoked after every invocation.
+    pub post_processor_arn: Option<FunctionArn>,
+    /// Fraction trimmed from each end before averaging, in [0, 0.4].
+    pub discard_top_bottom: f64,
+    /// Sleep after each invocation in series mode.
+    pub sleep_between_runs_ms: u64,
+    /// Keep payloads out of logs and error messages.
+    pub disable_payload_logs: bool,
+    /// Add per-size stats to the output.
+    pub include_output_results: bool,
+    /// One version per invocation, so every invocation is a cold start.
+    pub only_cold_starts: bool,
+    /// Error types that count as success.
+    pub allowed_exceptions: Vec<String>,
+}
+
+/// Renders a JSON value the way the original's messages show it: strings raw, others as JSON,
+/// integral numbers without a fraction.
+pub fn display_value(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+            _ => n.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+fn invalid(key: &str, value: &Value) -> String {
+    format!("Invalid {key}: {}", display_value(value))
+}
+
+/// The value of `key`, treating JSON `null` as absent.
+fn get<'a>(state: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    state.get(key).filter(|v| !v.is_null())
+}
+
+/// A boolean key: JSON booleans or the strings "true"/"false"; absent → false.
+fn boolean(state: &Map<String, Value>, key: &str) -> Result<bool, String> {
+    match get(state, key) {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) if s == "true" => Ok(true),
+        Some(Value::String(s)) if s == "false" => Ok(false),
+        Some(other) => Err(invalid(key, other)),
+    }
+}
+
+/// A whole number from a JSON number with no fraction or a decimal-integer string.
+fn whole_number(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
+                .map(|f| f as i64)
+        }),
+        Value::String(s) => s.parse::<i64>().ok(),
+        _ => None,
+    }
+}
+
+/// A decimal number from a JSON number or a numeric string.
+fn decimal(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+        _ => None,
+    }
+}
+
+fn function_arn(state: &Map<String, Value>, key: &str) -> Result<Option<FunctionArn>, String> {
+    match get(state, key) {
+        None => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(value) => parse_arn(value).map(Some),
+    }
+}
+
+fn parse_arn(value: &Value) -> Result<FunctionArn, String> {
+    value
+        .as_str()
+        .and_then(FunctionArn::parse)
+        .ok_or_else(|| {
+            format!(
+                "Invalid ARN: {} (expected an unqualified function ARN: arn:<partition>:lambda:<region>:<account-id>:function:<name>)",
+                display_value(value)
+            )
+        })
+}
+
+/// All power values of `"ALL"`: 128 to 3008 in steps of 64.
+pub fn all_power_values() -> Vec<u32> {
+    (MIN_POWER..=3008).step_by(64).collect()
+}
+
+fn power_values(state: &Map<String, Value>, defaults: &[u32]) -> Result<Vec<u32>, String> {
+    let items = match get(state, "powerValues") {
+        None => return Ok(defaults.to_vec()),
+        Some(Value::String(s)) if s == "ALL" => return Ok(all_power_values()),
+        Some(Value::Array(items)) if items.is_empty() => return Ok(defaults.to_vec()),
+        Some(Value::Array(items)) => items,
+        Some(other) => return Err(format!("Invalid power value: {}", display_value(other))),
+    };
+    let mut values = Vec::with_capacity(items.len());
+    for item in items {
+        let value = whole_number(item)
+            .filter(|v| (i64::from(MIN_POWER)..=i64::from(MAX_POWER)).contains(v))
+            .ok_or_else(|| format!("Invalid power value: {}", display_value(item)))?;
+        let value = value as u32;
+        if !values.contains(&value) {
+            values.push(value);
+        }
+    }
+    Ok(values)
+}
+
+/// Lambda alias names: 1–128 of `[a-zA-Z0-9-_]`, not all digits.
+pub fn is_alias_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && !name.chars().all(|c| c.is_ascii_digit())
+}
+
+/// The reserved state keys present in a user's input, in the order of [`RESERVED_KEYS`].
+pub fn reserved_key(state: &Value) -> Option<&'static str> {
+    let object = state.as_object()?;
+    RESERVED_KEYS.into_iter().find(|k| object.contains_key(*k))
+}
+
+impl TuningInput {
+    /// Validates a state object (the execution input, possibly with state keys added by the
+    /// state machine, which are ignored here). `defaults` are the deploy-time power values.
+    pub fn from_state(state: &Value, defaults: &[u32]) -> Result<TuningInput, String> {
+        let empty = Map::new();
+        let state = state.as_object().unwrap_or(&empty);
+
+        let lambda_arn = match get(state, "lambdaARN") {
+            None => return Err("Missing or empty lambdaARN".to_string()),
+            Some(Value::String(s)) if s.is_empty() => {
+                return Err("Missing or empty lambdaARN".to_string());
+            }
+            Some(value) => parse_arn(value)?,
+        };
+
+        let num = get(state, "num")
+            .and_then(whole_number)
+            .filter(|n| *n >= 5 && *n <= i64::from(u32::MAX))
+            .ok_or_else(|| "Missing num or num below 5".to_string())? as u32;
+
+        let power_values = power_values(state, defaults)?;
+
+        let strategy = match get(state, "strategy") {
+            None => Strategy::Cost,
+            Some(Value::String(s)) if s == "cost" => Strategy::Cost,
+            Some(Value::String(s)) if s == "speed" => Strategy::Speed,
+            Some(Value::String(s)) if s == "balanced" => Strategy::Balanced,
+            Some(other) => return Err(invalid("strategy", other)),
+        };
+
+        let balanced_weight = match get(state, "balancedWeight") {
+            None => 0.5,
+            Some(value) => decimal(value)
+                .ok_or_else(|| invalid("balancedWeight", value))?
+                .clamp(0.0, 1.0),
+        };
+
+        let parallel_invocation = boolean(state, "parallelInvocation")?;
+        let auto_optimize = boolean(state, "autoOptimize")?;
+        let dry_run = boolean(state, "dryRun")?;
+        let disable_payload_logs = boolean(state, "disablePayloadLogs")?;
+        let include_output_results = boolean(state, "includeOutputResults")?;
+        let only_cold_starts = boolean(state, "onlyColdStarts")?;
+
+        let max_parallel_invocations = match get(state, "maxParallelInvocations") {
+            None => num,
+            Some(value) => whole_number(value)
+                .filter(|n| *n >= 1 && *n <= i64::from(u32::MAX))
+                .ok_or_else(|| invalid("maxParallelInvocations", value))?
+                as u32,
+        };
+
+        let auto_optimize_alias = match get(state, "autoOptimizeAlias") {
+            None => None,
+            Some(Value::String(s)) if s.is_empty() => None,
+            Some(Value::String(s)) if is_alias_name(s) => Some(s.clone()),
+            Some(other) => return Err(invalid("autoOptimizeAlias", other)),
+        };
+
+        let pre_processor_arn = function_arn(state, "preProcessorARN")?;
+        let post_processor_arn = function_arn(state, "postProcessorARN")?;
+
+        let discard_top_bottom = if only_cold_starts {
+            0.0
+        } else {
+            match get(state, "discardTopBottom") {
+                None => 0.2,
+                Some(value) => decimal(value)
+                    .ok_or_else(|| invalid("discardTopBottom", value))?
+                    .clamp(0.0, 0.4),
+            }
+        };
+
+        // Like the original's parseInt: non-numeric means no sleep.
+        let sleep_between_runs_ms = get(state, "sleepBetweenRunsMs")
+            .and_then(decimal)
+            .map(|ms| ms.max(0.0).floor().min(u64::MAX as f64) as u64)
+            .unwrap_or(0);
+
+        let allowed_exceptions = match get(state, "allowedExceptions") {
+            None => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| item.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| invalid("allowedExceptions", &Value::Array(items.clone())))?,
+            Some(other) => return Err(invalid("allowedExceptions", other)),
+        };
+
+        let payload = match get(state, "payloadS3") {
+            Some(path) => PayloadSpec::S3(S3Location::parse(path)?),
+            None => {
+                let inline = state.get("payload").cloned();
+                // Weighted payload errors depend on num: raise them now, not in the executors.
+                payload::generate(num, inline.as_ref())?;
+                PayloadSpec::Inline(inline)
+            }
+        };
+
+        Ok(TuningInput {
+            lambda_arn,
+            num,
+            power_values,
+            payload,
+            parallel_invocation,
+            max_parallel_invocations,
+            strategy,
+            balanced_weight,
+            auto_optimize,
+            auto_optimize_alias,
+            dry_run,
+            pre_processor_arn,
+            post_processor_arn,
+            discard_top_bottom,
+            sleep_between_runs_ms,
+            disable_payload_logs,
+            include_output_results,
+            only_cold_starts,
+            allowed_exceptions,
+        })
+    }
+
+    /// Invocations per memory size actually made (1 with `dryRun`).
+    pub fn invocations_per_size(&self) -> u32 {
+        if self.dry_run { 1 } else { self.num }
+    }
+
+    /// Versions published per memory size (`num` with `onlyColdStarts`, else 1).
+    pub fn versions_per_size(&self) -> u32 {
+        if self.only_cold_starts { self.num } else { 1 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:my-fn";
+    const DEFAULTS: [u32; 6] = [128, 256, 512, 1024, 1536, 3008];
+
+    fn parse(mut extra: Value) -> Result<TuningInput, String> {
+        let object = extra.as_object_mut().expect("object");
+        object.entry("lambdaARN").or_insert(json!(ARN));
+        object.entry("num").or_insert(json!(10));
+        TuningInput::from_state(&extra, &DEFAULTS)
+    }
+
+    fn err(extra: Value) -> String {
+        parse(extra).expect_err("must be rejected")
+    }
+
+    #[test]
+    fn minimal_input_gets_defaults() {
+        let input = parse(json!({})).expect("valid");
+        assert_eq!(input.lambda_arn.as_str(), ARN);
+        assert_eq!(input.num, 10);
+        assert_eq!(input.power_values, DEFAULTS.to_vec());
+        assert_eq!(input.payload, PayloadSpec::Inline(None));
+        assert!(!input.parallel_invocation);
+        assert_eq!(input.max_parallel_invocations, 10);
+        assert_eq!(input.strategy, Strategy::Cost);
+        assert_eq!(input.balanced_weight, 0.5);
+        assert!(!input.auto_optimize);
+        assert_eq!(input.auto_optimize_alias, None);
+        assert!(!input.dry_run);
+        assert_eq!(input.pre_processor_arn, None);
+        assert_eq!(input.post_processor_arn, None);
+        assert_eq!(input.discard_top_bottom, 0.2);
+        assert_eq!(input.sleep_between_runs_ms, 0);
+        assert!(!input.disable_payload_logs);
+        assert!(!input.include_output_results);
+        assert!(!input.only_cold_starts);
+        assert!(input.allowed_exceptions.is_empty());
+    }
+
+    #[test]
+    fn lambda_arn_row() {
+        for missing in [
+            json!({"num": 10}),
+            json!({"num": 10, "lambdaARN": ""}),
+            json!({"num": 10, "lambdaARN": null}),
+        ] {
+            assert_eq!(
+                TuningInput::from_state(&missing, &DEFAULTS).expect_err("missing"),
+                "Missing or empty lambdaARN"
+            );
+        }
+        assert_eq!(
+            err(json!({"lambdaARN": "my-function"})),
+            "Invalid ARN: my-function (expected an unqualified function ARN: arn:<partition>:lambda:<region>:<account-id>:function:<name>)"
+        );
+        assert_eq!(
+            err(json!({"lambdaARN": format!("{ARN}:prod")})),
+            format!(
+                "Invalid ARN: {ARN}:prod (expected an unqualified function ARN: arn:<partition>:lambda:<region>:<account-id>:function:<name>)"
+            )
+        );
+        assert!(err(json!({"lambdaARN": 42})).starts_with("Invalid ARN: 42 (expected"));
+        let gov = "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:f";
+        assert_eq!(
+            parse(json!({"lambdaARN": gov}))
+                .expect("gov")
+                .lambda_arn
+                .region(),
+            "us-gov-west-1"
+        );
+    }
+
+    #[test]
+    fn num_row() {
+        assert_eq!(parse(json!({"num": "10"})).expect("string").num, 10);
+        assert_eq!(parse(json!({"num": 5})).expect("five").num, 5);
+        assert_eq!(parse(json!({"num": 20.0})).expect("integral float").num, 20);
+        for bad in [
+            json!(4),
+            json!("4"),
+            json!("ten"),
+            json!(null),
+            json!(-10),
+            json!(7.5),
+            json!(true),
+            json!([10]),
+        ] {
+            let state = json!({"lambdaARN": ARN, "num": bad});
+            assert_eq!(
+                TuningInput::from_state(&state, &DEFAULTS).expect_err("bad num"),
+                "Missing num or num below 5"
+            );
+        }
+        assert_eq!(
+            TuningInput::from_state(&json!({"lambdaARN": ARN}), &DEFAULTS).expect_err("missing"),
+            "Missing num or num below 5"
+        );
+    }
+
+    #[test]
+    fn power_values_row() {
+        let all = parse(json!({"powerValues": "ALL"}))
+            .expect("ALL")
+            .power_values;
+        assert_eq!(all.len(), 46);
+        assert_eq!(all[0], 128);
+        assert_eq!(all[45], 3008);
+        assert!(all.windows(2).all(|w| w[1] - w[0] == 64));
+        assert_eq!(
+            parse(json!({"powerValues": []}))
+                .expect("empty")
+                .power_values,
+            DEFAULTS.to_vec()
+        );
+        assert_eq!(
+            parse(json!({"powerValues": [512, 128, 512, "1024", 10240]}))
+                .expect("dedupe")
+                .power_values,
+            vec![512, 128, 1024, 10240]
+        );
+        assert_eq!(
+            err(json!({"powerValues": [128, 100]})),
+            "Invalid power value: 100"
+        );
+        assert_eq!(
+            err(json!({"powerValues": [128, 10241]})),
+            "Invalid power value: 10241"
+        );
+        assert_eq!(
+            err(json!({"powerValues": [128.5]})),
+            "Invalid power value: 128.5"
+        );
+        assert_eq!(
+            err(json!({"powerValues": ["abc"]})),
+            "Invalid power value: abc"
+        );
+        assert_eq!(
+            err(json!({"powerValues": "all"})),
+            "Invalid power value: all"
+        );
+        assert_eq!(
+            err(json!({"powerValues": "128,256"})),
+            "Invalid power value: 128,256"
+        );
+        assert_eq!(err(json!({"powerValues": 512})), "Invalid power value: 512");
+    }
+
+    #[test]
+    fn strategy_and_weight_rows() {
+        assert_eq!(
+            parse(json!({"strategy": "speed"})).expect("speed").strategy,
+            Strategy::Speed
+        );
+        assert_eq!(
+            parse(json!({"strategy": "balanced"})).expect("b").strategy,
+            Strategy::Balanced
+        );
+        assert_eq!(
+            err(json!({"strategy": "fastest"})),
+            "Invalid strategy: fastest"
+        );
+        assert_eq!(err(json!({"strategy": ""})), "Invalid strategy: ");
+        assert_eq!(err(json!({"strategy": 3})), "Invalid strategy: 3");
+        assert_eq!(
+            parse(json!({"balancedWeight": 0.3}))
+                .expect("w")
+                .balanced_weight,
+            0.3
+        );
+        assert_eq!(
+            parse(json!({"balancedWeight": "0.7"}))
+                .expect("w")
+                .balanced_weight,
+            0.7
+        );
+        assert_eq!(
+            parse(json!({"balancedWeight": 7}))
+                .expect("clamp")
+                .balanced_weight,
+            1.0
+        );
+        assert_eq!(
+            parse(json!({"balancedWeight": -1}))
+                .expect("clamp")
+                .balanced_weight,
+            0.0
+        );
+        assert_eq!(
+            err(json!({"balancedWeight": "heavy"})),
+            "Invalid balancedWeight: heavy"
+        );
+        assert_eq!(
+            err(json!({"balancedWeight": {"w": 1}})),
+            "Invalid balancedWeight: {\"w\":1}"
+        );
+    }
+
+    #[test]
+    fn boolean_rows() {
+        for key in [
+            "parallelInvocation",
+            "autoOptimize",
+            "dryRun",
+            "disablePayloadLogs",
+            "includeOutputResults",
+            "onlyColdStarts",
+        ] {
+            let on = parse(json!({ key: true })).expect("true");
+            let on_str = parse(json!({ key: "true" })).expect("\"true\"");
+            let off_str = parse(json!({ key: "false" })).expect("\"false\"");
+            assert_eq!(on, on_str, "{key}");
+            assert_ne!(on, off_str, "{key}");
+            assert_eq!(off_str, parse(json!({})).expect("default"), "{key}");
+            assert_eq!(err(json!({ key: "yes" })), format!("Invalid {key}: yes"));
+            assert_eq!(err(json!({ key: 1 })), format!("Invalid {key}: 1"));
+        }
+        let input = parse(
+            json!({"parallelInvocation": true, "autoOptimize": "true", "dryRun": true,
+            "disablePayloadLogs": true, "includeOutputResults": true, "onlyColdStarts": true}),
+        )
+        .expect("valid");
+        assert!(input.parallel_invocation && input.auto_optimize && input.dry_run);
+        assert!(
+            input.disable_payload_logs && input.include_output_results && input.only_cold_starts
+        );
+    }
+
+    #[test]
+    fn max_parallel_invocations_row() {
+        assert_eq!(
+            parse(json!({"maxParallelInvocations": 3}))
+                .expect("3")
+                .max_parallel_invocations,
+            3
+        );
+        assert_eq!(
+            parse(json!({"maxParallelInvocations": "4"}))
+                .expect("4")
+                .max_parallel_invocations,
+            4
+        );
+        assert_eq!(
+            err(json!({"maxParallelInvocations": 0})),
+            "Invalid maxParallelInvocations: 0"
+        );
+        assert_eq!(
+            err(json!({"maxParallelInvocations": "many"})),
+            "Invalid maxParallelInvocations: many"
+        );
+    }
+
+    #[test]
+    fn alias_and_processor_rows() {
+        let input =
+            parse(json!({"autoOptimize": true, "autoOptimizeAlias": "live"})).expect("alias");
+        assert_eq!(input.auto_optimize_alias.as_deref(), Some("live"));
+        assert_eq!(
+            err(json!({"autoOptimizeAlias": "123"})),
+            "Invalid autoOptimizeAlias: 123"
+        );
+        assert_eq!(
+            err(json!({"autoOptimizeAlias": "a b"})),
+            "Invalid autoOptimizeAlias: a b"
+        );
+        let pre = "arn:aws:lambda:us-west-2:123456789012:function:pre";
+        let input = parse(json!({"preProcessorARN": pre, "postProcessorARN": ""})).expect("pre");
+        assert_eq!(
+            input
+                .pre_processor_arn
+                .map(|a| a.region().to_string())
+                .as_deref(),
+            Some("us-west-2")
+        );
+        assert_eq!(input.post_processor_arn, None);
+        assert_eq!(
+            err(json!({"postProcessorARN": "post"})),
+            "Invalid ARN: post (expected an unqualified function ARN: arn:<partition>:lambda:<region>:<account-id>:function:<name>)"
+        );
+    }
+
+    #[test]
+    fn discard_and_sleep_rows() {
+        assert_eq!(
+            parse(json!({"discardTopBottom": 0.1}))
+                .expect("d")
+                .discard_top_bottom,
+            0.1
+        );
+        assert_eq!(
+            parse(json!({"discardTopBottom": 0.9}))
+                .expect("clamp")
+                .discard_top_bottom,
+            0.4
+        );
+        assert_eq!(
+            parse(json!({"discardTopBottom": -0.1}))
+                .expect("clamp")
+                .discard_top_bottom,
+            0.0
+        );
+        assert_eq!(
+            parse(json!({"discardTopBottom": 0.3, "onlyColdStarts": true}))
+                .expect("forced")
+                .discard_top_bottom,
+            0.0
+        );
+        assert_eq!(
+            err(json!({"discardTopBottom": "lots"})),
+            "Invalid discardTopBottom: lots"
+        );
+        assert_eq!(
+            parse(json!({"sleepBetweenRunsMs": 250}))
+                .expect("s")
+                .sleep_between_runs_ms,
+            250
+        );
+        assert_eq!(
+            parse(json!({"sleepBetweenRunsMs": "100"}))
+                .expect("s")
+                .sleep_between_runs_ms,
+            100
+        );
+        assert_eq!(
+            parse(json!({"sleepBetweenRunsMs": "soon"}))
+                .expect("s")
+                .sleep_between_runs_ms,
+            0
+        );
+        assert_eq!(
+            parse(json!({"sleepBetweenRunsMs": -5}))
+                .expect("s")
+                .sleep_between_runs_ms,
+            0
+        );
+    }
+
+    #[test]
+    fn allowed_exceptions_row() {
+        let input = parse(json!({"allowedExceptions": ["HandledError", "Other"]})).expect("list");
+        assert_eq!(input.allowed_exceptions, vec!["HandledError", "Other"]);
+        assert_eq!(
+            err(json!({"allowedExceptions": "HandledError"})),
+            "Invalid allowedExceptions: HandledError"
+        );
+        assert_eq!(
+            err(json!({"allowedExceptions": [1]})),
+            "Invalid allowedExceptions: [1]"
+        );
+    }
+
+    #[test]
+    fn payload_rows() {
+        let input = parse(json!({"payload": {"a": 1}})).expect("payload");
+        assert_eq!(input.payload, PayloadSpec::Inline(Some(json!({"a": 1}))));
+        assert_eq!(
+            err(
+                json!({"num": 5, "payload": [{"weight": 1, "payload": 1}, {"weight": 1, "payload": 2}, {"weight": 1, "payload": 3},
+                {"weight": 1, "payload": 4}, {"weight": 1, "payload": 5}, {"weight": 1, "payload": 6}]})
+            ),
+            "You have 6 payloads and only \"num\"=5. Please increase \"num\"."
+        );
+        assert_eq!(
+            err(
+                json!({"num": 10, "payload": [{"weight": 1, "payload": 1}, {"weight": 100, "payload": 2}]})
+            ),
+            "Invalid payload weight (num is too small)"
+        );
+        let s3 = parse(json!({"payloadS3": "s3://bucket/dir/key.json", "payload": [{"weight": 1, "payload": 1}, {"weight": 100, "payload": 2}]}))
+            .expect("payloadS3 overrides payload");
+        assert_eq!(
+            s3.payload,
+            PayloadSpec::S3(S3Location {
+                bucket: "bucket".into(),
+                key: "dir/key.json".into()
+            })
+        );
+        assert_eq!(
+            err(json!({"payloadS3": "bucket/key"})),
+            "Invalid S3 path, not a string in the format s3://BUCKET/KEY"
+        );
+        assert_eq!(
+            err(json!({"payloadS3": 3})),
+            "Invalid S3 path, not a string in the format s3://BUCKET/KEY"
+        );
+        assert_eq!(
+            err(json!({"payloadS3": "s3://bucket/"})),
+            "Invalid S3 path: \"s3://bucket/\" (bucket: bucket, key: )"
+        );
+        assert_eq!(
+            err(json!({"payloadS3": "s3:///key"})),
+            "Invalid S3 path: \"s3:///key\" (bucket: , key: key)"
+        );
+    }
+
+    #[test]
+    fn reserved_keys_are_found() {
+        assert_eq!(reserved_key(&json!({"lambdaARN": ARN})), None);
+        for key in RESERVED_KEYS {
+            assert_eq!(reserved_key(&json!({"lambdaARN": ARN, key: {}})), Some(key));
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_ignored() {
+        assert_eq!(
+            parse(json!({"whatever": [1, 2, 3]})).expect("ignored"),
+            parse(json!({})).expect("same")
+        );
+    }
+}
