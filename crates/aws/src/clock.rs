@@ -1,0 +1,32 @@
+//! [`Clock`] on tokio's timer (so tests can pause time).
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use power_tuning_core::ports::Clock;
+
+/// Monotonic time and sleeping on tokio.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioClock;
+
+fn origin() -> tokio::time::Instant {
+    static ORIGIN: OnceLock<tokio::time::Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(tokio::time::Instant::now)
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> Duration {
+        tokio::time::Instant::now().saturating_duration_since(origin())
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+impl TokioClock {
+    /// The [`Clock::now`] value `remaining` from now (for Lambda deadlines).
+    pub fn deadline_in(&self, remaining: Duration) -> Duration {
+        self.now() + remaining
+    }
+}

@@ -1,0 +1,48 @@
+//! The one SDK configuration every binary and the CLI use.
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+
+/// Synchronous invokes can last 15 minutes; the read timeout leaves a margin over that.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(15 * 60 + 30);
+/// Connecting should never take long.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Retries for clients that do not retry themselves (S3, Step Functions, CloudFormation):
+/// the SDK's standard mode, exponential backoff with jitter for throttling and 5xx.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(6)
+        .with_initial_backoff(Duration::from_millis(100))
+        .with_max_backoff(Duration::from_secs(10))
+}
+
+/// Timeouts: short connect, read long enough for a 15-minute synchronous invoke.
+pub fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(READ_TIMEOUT)
+        .build()
+}
+
+/// Loads the standard configuration chain (environment, profile, container/instance
+/// credentials; `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`) with our retry and timeout
+/// settings.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry_config())
+        .timeout_config(timeout_config())
+        .load()
+        .await
+}
+
+/// An endpoint override for a service (`AWS_ENDPOINT_URL_<SERVICE>`, else `AWS_ENDPOINT_URL`).
+pub fn endpoint_override(service_env_suffix: &str) -> Option<String> {
+    let specific = format!("AWS_ENDPOINT_URL_{service_env_suffix}");
+    [specific.as_str(), "AWS_ENDPOINT_URL"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+}

@@ -1,0 +1,268 @@
+//! [`LambdaApi`] on aws-sdk-lambda.
+//!
+//! One client per region, built lazily from the shared configuration and signed for the region
+//! of the ARN it calls (targets and processors may live in other regions than the tuner). The
+//! clients share the configuration's HTTP client, so one process keeps one connection pool
+//! (one keep-alive connection for a series of invokes). SDK retries are disabled here because
+//! the core's `Resilient` wrapper retries with backoff and paces every attempt, retries
+//! included, under the control-plane limit.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use aws_config::SdkConfig;
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::config::Region;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{InvocationType, LastUpdateStatus, LogType};
+use aws_smithy_types::retry::RetryConfig;
+use power_tuning_core::arn::region_of;
+use power_tuning_core::ports::{
+    AliasConfig, FunctionConfig, InvokeOutput, LambdaApi, LambdaError, UpdateStatus, VersionsPage,
+};
+
+use crate::config::endpoint_override;
+use crate::errors::classify;
+
+/// The Lambda API through the SDK.
+pub struct SdkLambda {
+    base: aws_sdk_lambda::config::Builder,
+    clients: Mutex<HashMap<String, Client>>,
+    fixed: Option<Client>,
+}
+
+impl SdkLambda {
+    /// Clients are built per region from `config`.
+    pub fn new(config: &SdkConfig) -> Self {
+        let mut base =
+            aws_sdk_lambda::config::Builder::from(config).retry_config(RetryConfig::disabled());
+        if let Some(url) = endpoint_override("LAMBDA") {
+            base = base.endpoint_url(url);
+        }
+        SdkLambda {
+            base,
+            clients: Mutex::new(HashMap::new()),
+            fixed: None,
+        }
+    }
+
+    /// Always uses `client`, whatever the region (tests, single-region tools).
+    pub fn with_client(client: Client) -> Self {
+        SdkLambda {
+            base: aws_sdk_lambda::config::Builder::default(),
+            clients: Mutex::new(HashMap::new()),
+            fixed: Some(client),
+        }
+    }
+
+    /// The client for an ARN's region.
+    pub fn client_for(&self, arn: &str) -> Client {
+        if let Some(client) = &self.fixed {
+            return client.clone();
+        }
+        let region = region_of(arn).unwrap_or("us-east-1").to_string();
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(region.clone())
+            .or_insert_with(|| {
+                Client::from_conf(self.base.clone().region(Region::new(region)).build())
+            })
+            .clone()
+    }
+}
+
+/// Converts the several SDK shapes of a function configuration.
+macro_rules! function_config {
+    ($out:expr) => {{
+        let out = $out;
+        FunctionConfig {
+            version: out.version().unwrap_or("$LATEST").to_string(),
+            memory_size: out.memory_size().unwrap_or(128).max(0) as u32,
+            description: out.description().unwrap_or_default().to_string(),
+            architecture: out
+                .architectures()
+                .first()
+                .map(|a| a.as_str().to_string())
+                .unwrap_or_else(|| "x86_64".to_string()),
+            state: out.state().map(|s| s.as_str().to_string()),
+            last_update_status: out.last_update_status().map(update_status),
+            last_update_status_reason: out.last_update_status_reason().map(str::to_string),
+        }
+    }};
+}
+
+fn update_status(status: &LastUpdateStatus) -> UpdateStatus {
+    match status {
+        LastUpdateStatus::Successful => UpdateStatus::Successful,
+        LastUpdateStatus::Failed => UpdateStatus::Failed,
+        _ => UpdateStatus::InProgress,
+    }
+}
+
+impl LambdaApi for SdkLambda {
+    async fn get_configuration(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+    ) -> Result<FunctionConfig, LambdaError> {
+        let out = self
+            .client_for(function)
+            .get_function_configuration()
+            .function_name(function)
+            .set_qualifier(qualifier.map(str::to_string))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(function_config!(&out))
+    }
+
+    async fn update_configuration(
+        &self,
+        function: &str,
+        memory_size: u32,
+        description: &str,
+    ) -> Result<FunctionConfig, LambdaError> {
+        let out = self
+            .client_for(function)
+            .update_function_configuration()
+            .function_name(function)
+            .memory_size(memory_size as i32)
+            .description(description)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(function_config!(&out))
+    }
+
+    async fn publish_version(&self, function: &str) -> Result<FunctionConfig, LambdaError> {
+        let out = self
+            .client_for(function)
+            .publish_version()
+            .function_name(function)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(function_config!(&out))
+    }
+
+    async fn list_versions(
+        &self,
+        function: &str,
+        marker: Option<&str>,
+    ) -> Result<VersionsPage, LambdaError> {
+        let out = self
+            .client_for(function)
+            .list_versions_by_function()
+            .function_name(function)
+            .set_marker(marker.map(str::to_string))
+            .max_items(50)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(VersionsPage {
+            versions: out.versions().iter().map(|v| function_config!(v)).collect(),
+            next_marker: out.next_marker().map(str::to_string),
+        })
+    }
+
+    async fn delete_version(&self, function: &str, version: &str) -> Result<(), LambdaError> {
+        self.client_for(function)
+            .delete_function()
+            .function_name(function)
+            .qualifier(version)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn get_alias(&self, function: &str, name: &str) -> Result<AliasConfig, LambdaError> {
+        let out = self
+            .client_for(function)
+            .get_alias()
+            .function_name(function)
+            .name(name)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(AliasConfig {
+            name: out.name().unwrap_or(name).to_string(),
+            function_version: out.function_version().unwrap_or_default().to_string(),
+        })
+    }
+
+    async fn create_alias(
+        &self,
+        function: &str,
+        name: &str,
+        version: &str,
+    ) -> Result<AliasConfig, LambdaError> {
+        let out = self
+            .client_for(function)
+            .create_alias()
+            .function_name(function)
+            .name(name)
+            .function_version(version)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(AliasConfig {
+            name: out.name().unwrap_or(name).to_string(),
+            function_version: out.function_version().unwrap_or(version).to_string(),
+        })
+    }
+
+    async fn update_alias(
+        &self,
+        function: &str,
+        name: &str,
+        version: &str,
+    ) -> Result<AliasConfig, LambdaError> {
+        let out = self
+            .client_for(function)
+            .update_alias()
+            .function_name(function)
+            .name(name)
+            .function_version(version)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(AliasConfig {
+            name: out.name().unwrap_or(name).to_string(),
+            function_version: out.function_version().unwrap_or(version).to_string(),
+        })
+    }
+
+    async fn invoke(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+        payload: &[u8],
+        tail_logs: bool,
+    ) -> Result<InvokeOutput, LambdaError> {
+        let out = self
+            .client_for(function)
+            .invoke()
+            .function_name(function)
+            .set_qualifier(qualifier.map(str::to_string))
+            .invocation_type(InvocationType::RequestResponse)
+            .log_type(if tail_logs {
+                LogType::Tail
+            } else {
+                LogType::None
+            })
+            .payload(Blob::new(payload))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(InvokeOutput {
+            function_error: out.function_error().map(str::to_string),
+            log_result: out.log_result().map(str::to_string),
+            payload: out
+                .payload()
+                .map(|p| p.as_ref().to_vec())
+                .unwrap_or_default(),
+            executed_version: out.executed_version().map(str::to_string),
+        })
+    }
+}
