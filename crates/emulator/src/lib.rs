@@ -1,0 +1,277 @@
+//! power-tuning-emulator: a local AWS Lambda for development, tests and benchmarks.
+//!
+//! It serves the Lambda REST API (the calls the tuner and the SDKs use: configuration, versions,
+//! aliases, Invoke with log tails) on 127.0.0.1, and runs each function — any executable that
+//! speaks the Lambda Runtime API — in execution environments of its own: one process per
+//! environment, reused while warm, with Lambda's CPU share (memory/1769 of a core) and memory
+//! limit applied through cgroups when they are writable. Knobs make updates slow, throttle the
+//! control plane and cap concurrency, so failure paths can be exercised.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), power_tuning_emulator::EmulatorError> {
+//! use power_tuning_emulator::{Emulator, FunctionSpec, Options};
+//! let emulator = Emulator::start(Options::default(), vec![FunctionSpec::new("hello", "./bootstrap")]).await?;
+//! println!("AWS_ENDPOINT_URL_LAMBDA={}", emulator.endpoint());
+//! emulator.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod api;
+pub mod cgroups;
+pub mod registry;
+pub mod report;
+pub mod runtime;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use api::{CallRecord, Knobs};
+pub use registry::{Architecture, FunctionSpec, LogFormat};
+
+use crate::api::Service;
+use crate::registry::{Function, Registry};
+use crate::runtime::{Environments, HostSettings};
+
+/// How to run the emulator.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Address of the Lambda API (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// `LastUpdateStatus` stays `InProgress` this long after an update.
+    pub update_delay: Duration,
+    /// Control-plane requests per second before `TooManyRequestsException` (0 = unlimited).
+    pub control_plane_rps: u32,
+    /// Concurrent invocations before `TooManyRequestsException` (0 = unlimited).
+    pub concurrency: u32,
+    /// Region reported in ARNs and to functions.
+    pub region: String,
+    /// Apply CPU and memory limits with cgroups when writable.
+    pub use_cgroups: bool,
+    /// Environment given to every function (after the emulator's own, before the function's).
+    pub environment: BTreeMap<String, String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            update_delay: Duration::ZERO,
+            control_plane_rps: 15,
+            concurrency: 1000,
+            region: "us-east-1".to_string(),
+            use_cgroups: true,
+            environment: BTreeMap::new(),
+        }
+    }
+}
+
+/// Starting the emulator failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// Address.
+        address: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// A function spec is invalid.
+    #[error("invalid function: {0}")]
+    Function(String),
+}
+
+/// A running emulator.
+pub struct Emulator {
+    endpoint: String,
+    address: SocketAddr,
+    service: Arc<Service>,
+    server: tokio::task::JoinHandle<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    cgroup_warning: Option<String>,
+}
+
+impl Emulator {
+    /// Starts serving `functions`.
+    pub async fn start(
+        options: Options,
+        functions: Vec<FunctionSpec>,
+    ) -> Result<Emulator, EmulatorError> {
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .map_err(|source| EmulatorError::Bind {
+                address: options.listen,
+                source,
+            })?;
+        let address = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Bind {
+                address: options.listen,
+                source,
+            })?;
+        let endpoint = format!("http://{address}");
+
+        let cgroups = options
+            .use_cgroups
+            .then(|| {
+                cgroups::Cgroups::create(&format!(
+                    "power-tuning-emulator-{}-{}",
+                    std::process::id(),
+                    address.port()
+                ))
+            })
+            .flatten();
+        let cgroup_warning = (cgroups.is_none()).then(|| {
+            "cgroups are not writable here: functions run without Lambda's CPU share and memory limit (durations will not scale with memory)".to_string()
+        });
+        if let Some(warning) = &cgroup_warning
+            && options.use_cgroups
+        {
+            eprintln!("warning: {warning}");
+        }
+
+        // Functions that call the Lambda API reach this emulator, with throwaway credentials.
+        let mut environment = BTreeMap::from([
+            ("AWS_ENDPOINT_URL_LAMBDA".to_string(), endpoint.clone()),
+            (
+                "AWS_ACCESS_KEY_ID".to_string(),
+                "AKIAEMULATOR00000000".to_string(),
+            ),
+            ("AWS_SECRET_ACCESS_KEY".to_string(), "emulator".to_string()),
+        ]);
+        environment.extend(options.environment.clone());
+        let environments = Environments::new(
+            cgroups,
+            HostSettings {
+                region: options.region.clone(),
+                environment,
+            },
+        );
+
+        let mut registry = Registry::default();
+        for spec in &functions {
+            if registry
+                .functions
+                .insert(spec.name.clone(), Function::new(spec))
+                .is_some()
+            {
+                return Err(EmulatorError::Function(format!(
+                    "{} is defined twice",
+                    spec.name
+                )));
+            }
+        }
+        let knobs = Knobs {
+            update_delay: options.update_delay,
+            control_plane_rps: options.control_plane_rps,
+            concurrency: options.concurrency,
+            region: options.region.clone(),
+        };
+        let service = Arc::new(Service::new(registry, environments, knobs));
+        let app = api::router(service.clone());
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stop_rx.await;
+                })
+                .await;
+        });
+        Ok(Emulator {
+            endpoint,
+            address,
+            service,
+            server,
+            stop: Some(stop_tx),
+            cgroup_warning,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`: the value for `AWS_ENDPOINT_URL_LAMBDA`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The bound address.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Why functions run unconstrained, if they do.
+    pub fn cgroup_warning(&self) -> Option<&str> {
+        self.cgroup_warning.as_deref()
+    }
+
+    /// cgroup version in use (`None` = unconstrained).
+    pub fn cgroup_version(&self) -> Option<u8> {
+        self.service.environments.cgroups().map(|c| c.version())
+    }
+
+    /// The cgroup directories the emulator made (empty without cgroups).
+    pub fn cgroup_dirs(&self) -> Vec<std::path::PathBuf> {
+        self.service
+            .environments
+            .cgroups()
+            .map(|c| c.parent_dirs())
+            .unwrap_or_default()
+    }
+
+    /// Adds a function while running.
+    pub fn add_function(&self, spec: &FunctionSpec) -> Result<(), EmulatorError> {
+        let mut registry = self
+            .service
+            .registry
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if registry.functions.contains_key(&spec.name) {
+            return Err(EmulatorError::Function(format!(
+                "{} is defined twice",
+                spec.name
+            )));
+        }
+        registry
+            .functions
+            .insert(spec.name.clone(), Function::new(spec));
+        Ok(())
+    }
+
+    /// The ARN of a function.
+    pub fn arn(&self, name: &str) -> String {
+        self.service.arn(name, None)
+    }
+
+    /// Every API call so far.
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.service.calls()
+    }
+
+    /// Execution environments (processes) alive.
+    pub fn live_processes(&self) -> usize {
+        self.service.environments.live_count()
+    }
+
+    /// Their process ids.
+    pub fn live_pids(&self) -> Vec<u32> {
+        self.service.environments.live_pids()
+    }
+
+    /// Stops serving, ends every environment and removes the cgroups.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.service.environments.shutdown().await;
+        let _ = (&mut self.server).await;
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.server.abort();
+    }
+}

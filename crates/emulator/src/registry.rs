@@ -1,0 +1,361 @@
+//! Functions, versions and aliases: the emulated control-plane state.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
+
+/// Instruction set of a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    /// x86_64.
+    X86_64,
+    /// arm64.
+    Arm64,
+}
+
+impl Architecture {
+    /// Lambda's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+}
+
+/// Log format of a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Plain text with a `REPORT` line.
+    Text,
+    /// JSON records with `platform.report`.
+    Json,
+}
+
+impl LogFormat {
+    /// Lambda's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "Text",
+            LogFormat::Json => "JSON",
+        }
+    }
+}
+
+/// A function to serve: any executable speaking the Runtime API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionSpec {
+    /// Function name.
+    pub name: String,
+    /// Executable (a `bootstrap`, a script, ...).
+    pub path: PathBuf,
+    /// Memory size (MB).
+    pub memory: u32,
+    /// Timeout (s).
+    pub timeout: u32,
+    /// Architecture reported (the host's binary runs either way).
+    pub architecture: Architecture,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Description.
+    pub description: String,
+    /// Environment variables of the function.
+    pub environment: BTreeMap<String, String>,
+}
+
+impl FunctionSpec {
+    /// A function with Lambda's defaults (128 MB, 3 s, x86_64, text logs).
+    pub fn new(name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        FunctionSpec {
+            name: name.into(),
+            path: path.into(),
+            memory: 128,
+            timeout: 3,
+            architecture: Architecture::X86_64,
+            log_format: LogFormat::Text,
+            description: String::new(),
+            environment: BTreeMap::new(),
+        }
+    }
+
+    /// Parses `NAME=PATH[,memory=MB][,timeout=S][,arch=x86_64|arm64][,log-format=text|json][,description=TEXT][,env=K=V]`.
+    /// A description may contain commas only as its last option.
+    pub fn parse(arg: &str) -> Result<FunctionSpec, String> {
+        let (name, rest) = arg
+            .split_once('=')
+            .ok_or_else(|| format!("expected NAME=PATH[,options], got {arg:?}"))?;
+        if !valid_name(name) {
+            return Err(format!(
+                "invalid function name {name:?} (1-64 letters, digits, - or _)"
+            ));
+        }
+        let mut parts = rest.split(',');
+        let path = parts.next().unwrap_or_default();
+        if path.is_empty() {
+            return Err(format!("missing executable path for function {name}"));
+        }
+        let mut spec = FunctionSpec::new(name, path);
+        let options: Vec<&str> = parts.collect();
+        let mut i = 0;
+        while i < options.len() {
+            let option = options[i];
+            let (key, value) = option
+                .split_once('=')
+                .ok_or_else(|| format!("expected KEY=VALUE in {option:?}"))?;
+            match key {
+                "memory" => {
+                    spec.memory = value
+                        .parse()
+                        .ok()
+                        .filter(|m| (128..=10240).contains(m))
+                        .ok_or_else(|| format!("memory must be 128..10240 MB, got {value:?}"))?;
+                }
+                "timeout" => {
+                    spec.timeout = value
+                        .parse()
+                        .ok()
+                        .filter(|t| (1..=900).contains(t))
+                        .ok_or_else(|| format!("timeout must be 1..900 s, got {value:?}"))?;
+                }
+                "arch" => {
+                    spec.architecture = match value {
+                        "x86_64" => Architecture::X86_64,
+                        "arm64" => Architecture::Arm64,
+                        _ => return Err(format!("arch must be x86_64 or arm64, got {value:?}")),
+                    };
+                }
+                "log-format" => {
+                    spec.log_format = match value.to_ascii_lowercase().as_str() {
+                        "text" => LogFormat::Text,
+                        "json" => LogFormat::Json,
+                        _ => return Err(format!("log-format must be text or json, got {value:?}")),
+                    };
+                }
+                "env" => {
+                    let (k, v) = value
+                        .split_once('=')
+                        .ok_or_else(|| format!("env must be K=V, got {value:?}"))?;
+                    spec.environment.insert(k.to_string(), v.to_string());
+                }
+                "description" => {
+                    spec.description = options[i..].join(",")["description=".len()..].to_string();
+                    break;
+                }
+                _ => return Err(format!("unknown function option {key:?}")),
+            }
+            i += 1;
+        }
+        Ok(spec)
+    }
+}
+
+/// Lambda function names.
+pub fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// A published (or `$LATEST`) configuration: what an execution environment runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// Memory size (MB).
+    pub memory: u32,
+    /// Timeout (s).
+    pub timeout: u32,
+    /// Description.
+    pub description: String,
+    /// Architecture.
+    pub architecture: Architecture,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Executable.
+    pub path: PathBuf,
+    /// Environment variables.
+    pub environment: BTreeMap<String, String>,
+}
+
+impl Snapshot {
+    /// Whether two configurations would publish the same version (code and settings).
+    pub fn same_as(&self, other: &Snapshot) -> bool {
+        self == other
+    }
+}
+
+/// An alias.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alias {
+    /// The version it points at.
+    pub version: u64,
+    /// Description.
+    pub description: String,
+    /// Revision id.
+    pub revision: String,
+}
+
+/// One function's state.
+#[derive(Debug, Clone)]
+pub struct Function {
+    /// Name.
+    pub name: String,
+    /// `$LATEST`.
+    pub latest: Snapshot,
+    /// Bumped by every configuration update (new environments afterwards).
+    pub latest_revision: u64,
+    /// `$LATEST` is `InProgress` until then.
+    pub update_done_at: Instant,
+    /// When `$LATEST` last changed.
+    pub last_modified: SystemTime,
+    /// Published versions.
+    pub versions: BTreeMap<u64, (Snapshot, SystemTime)>,
+    /// Next version number (never reused).
+    pub next_version: u64,
+    /// Aliases.
+    pub aliases: BTreeMap<String, Alias>,
+    /// Revision id of `$LATEST`.
+    pub revision_id: String,
+}
+
+impl Function {
+    /// A new function from its spec.
+    pub fn new(spec: &FunctionSpec) -> Function {
+        Function {
+            name: spec.name.clone(),
+            latest: Snapshot {
+                memory: spec.memory,
+                timeout: spec.timeout,
+                description: spec.description.clone(),
+                architecture: spec.architecture,
+                log_format: spec.log_format,
+                path: spec.path.clone(),
+                environment: spec.environment.clone(),
+            },
+            latest_revision: 0,
+            update_done_at: Instant::now(),
+            last_modified: SystemTime::now(),
+            versions: BTreeMap::new(),
+            next_version: 1,
+            aliases: BTreeMap::new(),
+            revision_id: new_id(),
+        }
+    }
+
+    /// Whether an update is being applied.
+    pub fn updating(&self) -> bool {
+        Instant::now() < self.update_done_at
+    }
+
+    /// Resolves a qualifier (`None`, `$LATEST`, a version number or an alias).
+    pub fn resolve(&self, qualifier: Option<&str>) -> Option<Resolved> {
+        match qualifier {
+            None | Some("$LATEST") => Some(Resolved {
+                version: "$LATEST".to_string(),
+                snapshot: self.latest.clone(),
+                environment_key: format!("{}:$LATEST#{}", self.name, self.latest_revision),
+            }),
+            Some(q) => {
+                let number = match q.parse::<u64>() {
+                    Ok(n) => n,
+                    Err(_) => self.aliases.get(q)?.version,
+                };
+                let (snapshot, _) = self.versions.get(&number)?;
+                Some(Resolved {
+                    version: number.to_string(),
+                    snapshot: snapshot.clone(),
+                    environment_key: format!("{}:{number}", self.name),
+                })
+            }
+        }
+    }
+}
+
+/// A resolved qualifier.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// `$LATEST` or the version number.
+    pub version: String,
+    /// Its configuration.
+    pub snapshot: Snapshot,
+    /// Environments are reused only for the same key.
+    pub environment_key: String,
+}
+
+/// All functions.
+#[derive(Debug, Default)]
+pub struct Registry {
+    /// By name.
+    pub functions: BTreeMap<String, Function>,
+}
+
+/// A random id in UUID format.
+pub fn new_id() -> String {
+    let mut rng = fastrand::Rng::new();
+    let hex: String = (0..32)
+        .map(|_| char::from_digit(rng.u32(0..16), 16).unwrap_or('0'))
+        .collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// Splits a `FunctionName` parameter: a name, `name:qualifier`, a full or partial ARN.
+pub fn split_function_name(raw: &str) -> (String, Option<String>) {
+    let parts: Vec<&str> = raw.split(':').collect();
+    match parts.as_slice() {
+        ["arn", _, "lambda", _, _, "function", name] => (name.to_string(), None),
+        ["arn", _, "lambda", _, _, "function", name, q] => (name.to_string(), Some(q.to_string())),
+        [_account, "function", name] => (name.to_string(), None),
+        [_account, "function", name, q] => (name.to_string(), Some(q.to_string())),
+        [name, q] => (name.to_string(), Some(q.to_string())),
+        _ => (raw.to_string(), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_function_specs() {
+        let spec = FunctionSpec::parse("cpu=/bin/cpu,memory=512,timeout=10,arch=arm64,log-format=json,env=A=1,description=hello, world").expect("valid");
+        assert_eq!(spec.name, "cpu");
+        assert_eq!(spec.path, PathBuf::from("/bin/cpu"));
+        assert_eq!((spec.memory, spec.timeout), (512, 10));
+        assert_eq!(spec.architecture, Architecture::Arm64);
+        assert_eq!(spec.log_format, LogFormat::Json);
+        assert_eq!(spec.environment.get("A").map(String::as_str), Some("1"));
+        assert_eq!(spec.description, "hello, world");
+        assert_eq!(
+            FunctionSpec::parse("f=./x").expect("defaults"),
+            FunctionSpec::new("f", "./x")
+        );
+        assert!(FunctionSpec::parse("f=./x,memory=64").is_err());
+        assert!(FunctionSpec::parse("f").is_err());
+        assert!(FunctionSpec::parse("bad name=./x").is_err());
+        assert!(FunctionSpec::parse("f=./x,colour=red").is_err());
+    }
+
+    #[test]
+    fn function_names_in_every_form() {
+        assert_eq!(split_function_name("f"), ("f".into(), None));
+        assert_eq!(split_function_name("f:3"), ("f".into(), Some("3".into())));
+        assert_eq!(
+            split_function_name("arn:aws-cn:lambda:cn-north-1:123456789012:function:f"),
+            ("f".into(), None)
+        );
+        assert_eq!(
+            split_function_name("arn:aws:lambda:eu-west-1:123456789012:function:f:live"),
+            ("f".into(), Some("live".into()))
+        );
+        assert_eq!(
+            split_function_name("123456789012:function:f"),
+            ("f".into(), None)
+        );
+    }
+}

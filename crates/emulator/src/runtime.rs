@@ -1,0 +1,758 @@
+//! Execution environments: one process per environment, each with its own Runtime API
+//! listener (`/2018-06-01/runtime/...`), reused while warm, new for every new version or
+//! configuration, several at once when invocations overlap.
+
+use std::collections::{BTreeMap, HashMap};
+use std::os::unix::process::ExitStatusExt as _;
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::process::Command;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::cgroups::{self, Cgroups, EnvCgroup};
+use crate::registry::{Resolved, new_id};
+use crate::report::{self, Metrics};
+
+/// Longest time an environment may take to reach its first `/next`.
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// An event on its way to the runtime.
+struct Delivery {
+    request_id: String,
+    payload: Bytes,
+    deadline_ms: u64,
+    function_arn: String,
+    done: oneshot::Sender<Completion>,
+}
+
+/// How the runtime answered.
+enum Completion {
+    Response(Bytes, Instant),
+    Error { body: Bytes, at: Instant },
+}
+
+#[derive(Clone, Debug)]
+enum Readiness {
+    Starting,
+    Ready(Instant),
+    InitError { error_type: String, body: Bytes },
+}
+
+/// State shared between an environment's Runtime API server and the invoker.
+struct RuntimeShared {
+    deliveries: tokio::sync::Mutex<mpsc::Receiver<Delivery>>,
+    sender: mpsc::Sender<Delivery>,
+    active: Mutex<Option<(String, oneshot::Sender<Completion>)>>,
+    readiness: watch::Sender<Readiness>,
+    delivered_at: Mutex<Option<Instant>>,
+    logs: Mutex<Vec<String>>,
+}
+
+/// One execution environment.
+pub struct Environment {
+    /// Unique id.
+    pub id: u64,
+    /// Pool key: function and version/configuration.
+    pub key: String,
+    pid: u32,
+    memory_mb: u32,
+    spawned_at: Instant,
+    runtime: Arc<RuntimeShared>,
+    exit: watch::Receiver<Option<ExitStatus>>,
+    kill: Mutex<Option<oneshot::Sender<()>>>,
+    killed_by_us: AtomicBool,
+    cgroup: Option<EnvCgroup>,
+    server: JoinHandle<()>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Environment {
+    fn drop(&mut self) {
+        self.server.abort();
+        for reader in &self.readers {
+            reader.abort();
+        }
+        if let Some(kill) = lock(&self.kill).take() {
+            let _ = kill.send(());
+        }
+    }
+}
+
+impl Environment {
+    /// Process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    fn exited(&self) -> bool {
+        self.exit.borrow().is_some()
+    }
+
+    /// Kills the process and waits until it is gone.
+    pub async fn terminate(&self) {
+        self.killed_by_us.store(true, Ordering::SeqCst);
+        if let Some(kill) = lock(&self.kill).take() {
+            let _ = kill.send(());
+        }
+        let mut exit = self.exit.clone();
+        let _ = exit.wait_for(Option::is_some).await;
+        if let Some(group) = &self.cgroup {
+            group.remove();
+        }
+    }
+}
+
+/// What the Lambda API needs of an invocation.
+#[derive(Debug, Clone)]
+pub struct InvocationResult {
+    /// Response payload (or error document).
+    pub payload: Bytes,
+    /// `Unhandled` when the function failed.
+    pub function_error: Option<String>,
+    /// The invocation's whole log.
+    pub log: String,
+    /// Version executed.
+    pub version: String,
+    /// Whether a new environment was started.
+    pub cold: bool,
+    /// Measured metrics.
+    pub metrics: Metrics,
+}
+
+/// Environment settings every function gets.
+#[derive(Debug, Clone)]
+pub struct HostSettings {
+    /// Region reported to functions.
+    pub region: String,
+    /// Extra environment for every function (e.g. the emulator's own endpoint).
+    pub environment: BTreeMap<String, String>,
+}
+
+/// All execution environments.
+pub struct Environments {
+    idle: Mutex<HashMap<String, Vec<Arc<Environment>>>>,
+    live: Mutex<HashMap<u64, Arc<Environment>>>,
+    next_id: AtomicU64,
+    cgroups: Option<Cgroups>,
+    host: HostSettings,
+    /// Cold starts so far.
+    pub cold_starts: AtomicU64,
+}
+
+impl Environments {
+    /// A pool, with cgroups when available.
+    pub fn new(cgroups: Option<Cgroups>, host: HostSettings) -> Self {
+        Environments {
+            idle: Mutex::new(HashMap::new()),
+            live: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            cgroups,
+            host,
+            cold_starts: AtomicU64::new(0),
+        }
+    }
+
+    /// The cgroups in use, if any.
+    pub fn cgroups(&self) -> Option<&Cgroups> {
+        self.cgroups.as_ref()
+    }
+
+    /// Processes alive.
+    pub fn live_count(&self) -> usize {
+        lock(&self.live).len()
+    }
+
+    /// Process ids alive.
+    pub fn live_pids(&self) -> Vec<u32> {
+        lock(&self.live).values().map(|e| e.pid).collect()
+    }
+
+    fn take_idle(&self, key: &str) -> Option<Arc<Environment>> {
+        let mut idle = lock(&self.idle);
+        let list = idle.get_mut(key)?;
+        while let Some(env) = list.pop() {
+            if !env.exited() {
+                return Some(env);
+            }
+        }
+        None
+    }
+
+    fn release(&self, env: Arc<Environment>) {
+        if env.exited() {
+            lock(&self.live).remove(&env.id);
+            return;
+        }
+        lock(&self.idle)
+            .entry(env.key.clone())
+            .or_default()
+            .push(env);
+    }
+
+    async fn discard(&self, env: Arc<Environment>) {
+        env.terminate().await;
+        lock(&self.live).remove(&env.id);
+    }
+
+    /// Ends every environment whose key matches (a deleted version, an old configuration).
+    pub async fn retire(&self, matches: impl Fn(&str) -> bool) {
+        let retired: Vec<Arc<Environment>> = {
+            let mut idle = lock(&self.idle);
+            let keys: Vec<String> = idle.keys().filter(|k| matches(k)).cloned().collect();
+            keys.into_iter()
+                .flat_map(|k| idle.remove(&k).unwrap_or_default())
+                .collect()
+        };
+        for env in retired {
+            self.discard(env).await;
+        }
+    }
+
+    /// Ends every environment.
+    pub async fn shutdown(&self) {
+        lock(&self.idle).clear();
+        let all: Vec<Arc<Environment>> = lock(&self.live).drain().map(|(_, e)| e).collect();
+        for env in all {
+            env.terminate().await;
+        }
+    }
+
+    async fn spawn(
+        &self,
+        function: &str,
+        resolved: &Resolved,
+    ) -> std::io::Result<Arc<Environment>> {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let snapshot = &resolved.snapshot;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let (sender, receiver) = mpsc::channel(1);
+        let runtime = Arc::new(RuntimeShared {
+            deliveries: tokio::sync::Mutex::new(receiver),
+            sender,
+            active: Mutex::new(None),
+            readiness: watch::channel(Readiness::Starting).0,
+            delivered_at: Mutex::new(None),
+            logs: Mutex::new(Vec::new()),
+        });
+        let app = runtime_router(runtime.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+
+        let cgroup = match &self.cgroups {
+            Some(groups) => match groups.environment(id, snapshot.memory) {
+                Ok(group) => Some(group),
+                Err(error) => {
+                    tracing::warn!(%error, "could not create the environment's cgroup; running it unconstrained");
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut command = match &cgroup {
+            // Join the groups first, then become the function: no instruction runs unconstrained.
+            Some(group) => {
+                let mut c = Command::new("/bin/sh");
+                c.arg("-c")
+                    .arg("n=$1; shift; while [ \"$n\" -gt 0 ]; do echo $$ > \"$1\" || exit 126; shift; n=$((n-1)); done; exec \"$@\"")
+                    .arg("sh")
+                    .arg(group.procs_files.len().to_string())
+                    .args(&group.procs_files)
+                    .arg(&snapshot.path);
+                c
+            }
+            None => Command::new(&snapshot.path),
+        };
+        let task_root = snapshot
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        command
+            .env_clear()
+            .envs(
+                std::env::vars()
+                    .filter(|(k, _)| matches!(k.as_str(), "PATH" | "LANG" | "HOME" | "TMPDIR")),
+            )
+            .env("TZ", ":UTC")
+            .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", function)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", &resolved.version)
+            .env(
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                snapshot.memory.to_string(),
+            )
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{function}"),
+            )
+            .env(
+                "AWS_LAMBDA_LOG_STREAM_NAME",
+                format!("emulator/[{}]{id}", resolved.version),
+            )
+            .env("AWS_LAMBDA_LOG_FORMAT", snapshot.log_format.as_str())
+            .env("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023")
+            .env("AWS_REGION", &self.host.region)
+            .env("AWS_DEFAULT_REGION", &self.host.region)
+            .env("_HANDLER", "bootstrap")
+            .env("LAMBDA_TASK_ROOT", task_root)
+            .envs(&self.host.environment)
+            .envs(&snapshot.environment)
+            .current_dir(task_root)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let spawned_at = Instant::now();
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(error) => {
+                server.abort();
+                return Err(error);
+            }
+        };
+        let pid = child.id().unwrap_or(0);
+        let mut readers = Vec::new();
+        if let Some(stdout) = child.stdout.take() {
+            readers.push(capture(stdout, runtime.clone()));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            readers.push(capture(stderr, runtime.clone()));
+        }
+        let (exit_tx, exit_rx) = watch::channel(None);
+        let (kill_tx, kill_rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let status = tokio::select! {
+                status = child.wait() => status,
+                _ = kill_rx => {
+                    let _ = child.start_kill();
+                    child.wait().await
+                }
+            };
+            let _ = exit_tx.send(Some(status.unwrap_or_else(|_| ExitStatus::from_raw(9))));
+        });
+        let env = Arc::new(Environment {
+            id,
+            key: resolved.environment_key.clone(),
+            pid,
+            memory_mb: snapshot.memory,
+            spawned_at,
+            runtime,
+            exit: exit_rx,
+            kill: Mutex::new(Some(kill_tx)),
+            killed_by_us: AtomicBool::new(false),
+            cgroup,
+            server,
+            readers,
+        });
+        lock(&self.live).insert(id, env.clone());
+        self.cold_starts.fetch_add(1, Ordering::SeqCst);
+        Ok(env)
+    }
+
+    /// Invokes `resolved` with `payload` in a warm environment or a new one.
+    pub async fn invoke(
+        &self,
+        function: &str,
+        function_arn: &str,
+        resolved: &Resolved,
+        payload: Bytes,
+    ) -> std::io::Result<InvocationResult> {
+        let (env, cold) = match self.take_idle(&resolved.environment_key) {
+            Some(env) => (env, false),
+            None => (self.spawn(function, resolved).await?, true),
+        };
+        let (result, healthy) = run(&env, cold, function_arn, resolved, payload).await;
+        if healthy {
+            self.release(env);
+        } else {
+            self.discard(env).await;
+        }
+        Ok(result)
+    }
+}
+
+fn capture<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
+    stream: R,
+    runtime: Arc<RuntimeShared>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            lock(&runtime.logs).push(line);
+        }
+    })
+}
+
+enum Outcome {
+    Completed(Completion),
+    Exited(ExitStatus),
+    TimedOut,
+    OutOfMemory,
+    InitFailed { error_type: String, body: Bytes },
+}
+
+fn error_document(error_type: &str, message: String) -> Bytes {
+    Bytes::from(json!({"errorType": error_type, "errorMessage": message}).to_string())
+}
+
+/// Runs one invocation in `env`; returns the result and whether the environment stays usable.
+async fn run(
+    env: &Environment,
+    cold: bool,
+    function_arn: &str,
+    resolved: &Resolved,
+    payload: Bytes,
+) -> (InvocationResult, bool) {
+    let request_id = new_id();
+    let timeout = Duration::from_secs(u64::from(resolved.snapshot.timeout));
+    let (done_tx, mut done_rx) = oneshot::channel();
+    let deadline_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| (d + timeout).as_millis() as u64)
+        .unwrap_or(0);
+    let init_lines: Vec<String> = if cold {
+        Vec::new()
+    } else {
+        std::mem::take(&mut *lock(&env.runtime.logs))
+    };
+    let delivery = Delivery {
+        request_id: request_id.clone(),
+        payload: if payload.is_empty() {
+            Bytes::from_static(b"{}")
+        } else {
+            payload
+        },
+        deadline_ms,
+        function_arn: function_arn.to_string(),
+        done: done_tx,
+    };
+    let _ = env.runtime.sender.send(delivery).await;
+
+    let mut exit = env.exit.clone();
+    let mut init = None;
+    let mut outcome = None;
+    if cold {
+        let mut readiness = env.runtime.readiness.subscribe();
+        let waited = tokio::select! {
+            r = readiness.wait_for(|r| !matches!(r, Readiness::Starting)) => r.map(|r| r.clone()).ok(),
+            _ = exit.wait_for(Option::is_some) => None,
+            _ = tokio::time::sleep(INIT_TIMEOUT.min(timeout.max(Duration::from_secs(1)) + INIT_TIMEOUT)) => None,
+        };
+        match waited {
+            Some(Readiness::Ready(at)) => init = Some(at.saturating_duration_since(env.spawned_at)),
+            Some(Readiness::InitError { error_type, body }) => {
+                outcome = Some(Outcome::InitFailed { error_type, body })
+            }
+            _ => {
+                outcome = Some(match *env.exit.borrow() {
+                    Some(status) => Outcome::Exited(status),
+                    None => Outcome::TimedOut,
+                })
+            }
+        }
+    }
+    let started = Instant::now();
+    if outcome.is_none() {
+        let watch_memory = env.cgroup.is_none();
+        let limit = u64::from(env.memory_mb) * 1024 * 1024;
+        let mut ticker = tokio::time::interval(Duration::from_millis(10));
+        let sleep = tokio::time::sleep(timeout);
+        tokio::pin!(sleep);
+        outcome = Some(loop {
+            tokio::select! {
+                completion = &mut done_rx => match completion {
+                    Ok(c) => break Outcome::Completed(c),
+                    // The environment dropped the invocation: it is exiting.
+                    Err(_) => break Outcome::Exited(ExitStatus::from_raw(9)),
+                },
+                _ = exit.wait_for(Option::is_some) => {
+                    break Outcome::Exited(env.exit.borrow().unwrap_or_else(|| ExitStatus::from_raw(9)));
+                }
+                _ = &mut sleep => break Outcome::TimedOut,
+                _ = ticker.tick(), if watch_memory => {
+                    if cgroups::current_rss(env.pid).is_some_and(|rss| rss > limit) {
+                        break Outcome::OutOfMemory;
+                    }
+                }
+            }
+        });
+    }
+    let outcome = outcome.unwrap_or(Outcome::TimedOut);
+    let delivered_at = lock(&env.runtime.delivered_at).take().unwrap_or(started);
+    let peak_mb = cgroups::peak_rss(env.pid).map(|b| (b as f64 / 1_048_576.0).round() as u64);
+    // Let the log readers drain what the function printed before it answered.
+    for _ in 0..8 {
+        tokio::task::yield_now().await;
+    }
+
+    let mut notices = Vec::new();
+    let (payload, function_error, end, healthy, status) = match outcome {
+        Outcome::Completed(Completion::Response(body, at)) => (body, None, at, true, "success"),
+        Outcome::Completed(Completion::Error { body, at, .. }) => {
+            (body, Some("Unhandled"), at, true, "error")
+        }
+        Outcome::InitFailed { error_type, body } => {
+            let body = if serde_json::from_slice::<serde_json::Value>(&body).is_ok() {
+                body
+            } else {
+                error_document(&error_type, String::from_utf8_lossy(&body).into_owned())
+            };
+            (body, Some("Unhandled"), Instant::now(), false, "error")
+        }
+        Outcome::TimedOut => {
+            let message = format!("Task timed out after {}.00 seconds", timeout.as_secs());
+            notices.push(message.clone());
+            (
+                error_document(
+                    "Sandbox.Timedout",
+                    format!("RequestId: {request_id} Error: {message}"),
+                ),
+                Some("Unhandled"),
+                delivered_at + timeout,
+                false,
+                "timeout",
+            )
+        }
+        Outcome::OutOfMemory => {
+            notices.push("Runtime exited with error: signal: killed".to_string());
+            (
+                error_document(
+                    "Runtime.OutOfMemory",
+                    format!(
+                        "RequestId: {request_id} Error: Runtime exited with error: signal: killed"
+                    ),
+                ),
+                Some("Unhandled"),
+                Instant::now(),
+                false,
+                "error",
+            )
+        }
+        Outcome::Exited(exit_status) => {
+            let oom = exit_status.signal() == Some(9) && !env.killed_by_us.load(Ordering::SeqCst);
+            let how = match (exit_status.code(), exit_status.signal()) {
+                (Some(code), _) => format!("exit status {code}"),
+                (None, Some(9)) => "signal: killed".to_string(),
+                (None, Some(signal)) => format!("signal: {signal}"),
+                _ => "unknown".to_string(),
+            };
+            let error_type = if oom {
+                "Runtime.OutOfMemory"
+            } else {
+                "Runtime.ExitError"
+            };
+            notices.push(format!("Runtime exited with error: {how}"));
+            (
+                error_document(
+                    error_type,
+                    format!("RequestId: {request_id} Error: Runtime exited with error: {how}"),
+                ),
+                Some("Unhandled"),
+                Instant::now(),
+                false,
+                "error",
+            )
+        }
+    };
+    let out_of_memory = payload.windows(20).any(|w| w == b"Runtime.OutOfMemory\"");
+    let max_memory_used_mb = match peak_mb {
+        Some(mb) if !out_of_memory => mb.min(u64::from(env.memory_mb)),
+        _ => u64::from(env.memory_mb),
+    };
+    let metrics = Metrics {
+        request_id: request_id.clone(),
+        version: resolved.version.clone(),
+        duration: end.saturating_duration_since(delivered_at),
+        init,
+        memory_mb: env.memory_mb,
+        max_memory_used_mb,
+        status,
+    };
+    let lines = std::mem::take(&mut *lock(&env.runtime.logs));
+    let (init_lines, lines) = if cold {
+        (lines, Vec::new())
+    } else {
+        (init_lines, lines)
+    };
+    // On a cold start, everything printed so far is init plus invocation output; keep it all.
+    let log = report::render(
+        resolved.snapshot.log_format,
+        &metrics,
+        &[],
+        &[init_lines, lines].concat(),
+        &notices,
+    );
+    (
+        InvocationResult {
+            payload,
+            function_error: function_error.map(str::to_string),
+            log,
+            version: resolved.version.clone(),
+            cold,
+            metrics,
+        },
+        healthy && !env.exited(),
+    )
+}
+
+fn runtime_router(shared: Arc<RuntimeShared>) -> Router {
+    Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(response),
+        )
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+        .route("/2018-06-01/runtime/init/error", post(init_error))
+        .with_state(shared)
+}
+
+fn accepted() -> Response {
+    (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
+}
+
+async fn next(State(shared): State<Arc<RuntimeShared>>) -> Response {
+    shared.readiness.send_if_modified(|r| {
+        if matches!(r, Readiness::Starting) {
+            *r = Readiness::Ready(Instant::now());
+            true
+        } else {
+            false
+        }
+    });
+    let delivery = { shared.deliveries.lock().await.recv().await };
+    let Some(delivery) = delivery else {
+        return StatusCode::GONE.into_response();
+    };
+    *lock(&shared.delivered_at) = Some(Instant::now());
+    *lock(&shared.active) = Some((delivery.request_id.clone(), delivery.done));
+    let mut headers = HeaderMap::new();
+    let mut put = |name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    };
+    put("lambda-runtime-aws-request-id", &delivery.request_id);
+    put(
+        "lambda-runtime-deadline-ms",
+        &delivery.deadline_ms.to_string(),
+    );
+    put(
+        "lambda-runtime-invoked-function-arn",
+        &delivery.function_arn,
+    );
+    put(
+        "lambda-runtime-trace-id",
+        &format!(
+            "Root=1-{}-{};Parent=0000000000000000;Sampled=0",
+            &new_id()[..8],
+            &new_id().replace('-', "")[..24]
+        ),
+    );
+    put("content-type", "application/json");
+    (StatusCode::OK, headers, delivery.payload).into_response()
+}
+
+fn take_active(shared: &RuntimeShared, id: &str) -> Option<oneshot::Sender<Completion>> {
+    let mut active = lock(&shared.active);
+    match active.take() {
+        Some((request_id, done)) if request_id == id => Some(done),
+        other => {
+            *active = other;
+            None
+        }
+    }
+}
+
+fn invalid_request_id() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({"errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"})),
+    )
+        .into_response()
+}
+
+async fn response(
+    State(shared): State<Arc<RuntimeShared>>,
+    UrlPath(id): UrlPath<String>,
+    body: Bytes,
+) -> Response {
+    let at = Instant::now();
+    match take_active(&shared, &id) {
+        Some(done) => {
+            let _ = done.send(Completion::Response(body, at));
+            accepted()
+        }
+        None => invalid_request_id(),
+    }
+}
+
+fn error_type_of(headers: &HeaderMap, body: &Bytes) -> String {
+    headers
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| {
+            serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| {
+                    v.get("errorType")
+                        .and_then(|t| t.as_str())
+                        .map(str::to_string)
+                })
+        })
+        .unwrap_or_else(|| "Unhandled".to_string())
+}
+
+async fn error(
+    State(shared): State<Arc<RuntimeShared>>,
+    UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let at = Instant::now();
+    let error_type = error_type_of(&headers, &body);
+    match take_active(&shared, &id) {
+        Some(done) => {
+            let body = if serde_json::from_slice::<serde_json::Value>(&body).is_ok() {
+                body
+            } else {
+                error_document(&error_type, String::from_utf8_lossy(&body).into_owned())
+            };
+            let _ = done.send(Completion::Error { body, at });
+            accepted()
+        }
+        None => invalid_request_id(),
+    }
+}
+
+async fn init_error(
+    State(shared): State<Arc<RuntimeShared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let error_type = error_type_of(&headers, &body);
+    shared
+        .readiness
+        .send_replace(Readiness::InitError { error_type, body });
+    accepted()
+}

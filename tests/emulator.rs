@@ -1,0 +1,670 @@
+//! The emulator driven by the real aws-sdk-lambda client: every call the tuner uses, the error
+//! codes, the knobs, the CPU and memory model, and clean shutdown.
+
+use std::time::Duration;
+
+use aws_sdk_lambda::error::ProvideErrorMetadata as _;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{LastUpdateStatus, LogType};
+use power_tuning_core::logs::parse_log_result;
+use power_tuning_emulator::{Emulator, FunctionSpec, LogFormat, Options};
+use serde_json::Value;
+
+use crate::support::{decode_log, example, lambda_client};
+
+fn options() -> Options {
+    Options {
+        control_plane_rps: 0,
+        ..Options::default()
+    }
+}
+
+fn spec(name: &str, example_name: &str, memory: u32) -> FunctionSpec {
+    let mut spec = FunctionSpec::new(name, example(example_name));
+    spec.memory = memory;
+    spec.timeout = 30;
+    spec.description = "original".to_string();
+    spec
+}
+
+async fn invoke_json(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+    qualifier: Option<&str>,
+    payload: &str,
+) -> aws_sdk_lambda::operation::invoke::InvokeOutput {
+    client
+        .invoke()
+        .function_name(function)
+        .set_qualifier(qualifier.map(str::to_string))
+        .log_type(LogType::Tail)
+        .payload(Blob::new(payload))
+        .send()
+        .await
+        .expect("invoke")
+}
+
+/// Polls until `$LATEST`'s last update finished (at most 5 s).
+async fn wait_updated(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+) -> aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let config = client
+            .get_function_configuration()
+            .function_name(function)
+            .send()
+            .await
+            .expect("get");
+        if config.last_update_status() == Some(&LastUpdateStatus::Successful) {
+            return config;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "update of {function} did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn error_code<E: aws_sdk_lambda::error::ProvideErrorMetadata, R>(
+    result: Result<impl std::fmt::Debug, aws_sdk_lambda::error::SdkError<E, R>>,
+) -> String {
+    match result {
+        Ok(v) => panic!("expected an error, got {v:?}"),
+        Err(e) => e
+            .as_service_error()
+            .and_then(|s| s.code())
+            .map(str::to_string)
+            .unwrap_or_else(|| "<no code>".to_string()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_plane_calls_and_errors() {
+    let emulator = Emulator::start(
+        Options {
+            update_delay: Duration::from_millis(300),
+            ..options()
+        },
+        vec![spec("fn", "io_bound", 256)],
+    )
+    .await
+    .expect("start");
+    let client = lambda_client(emulator.endpoint());
+    // Any region and partition resolve to the same function.
+    for name in [
+        "fn",
+        "arn:aws-cn:lambda:cn-north-1:123456789012:function:fn",
+        "arn:aws:lambda:eu-west-1:123456789012:function:fn",
+    ] {
+        let config = client
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(config.memory_size(), Some(256));
+        assert_eq!(config.description(), Some("original"));
+        assert_eq!(
+            config.last_update_status(),
+            Some(&LastUpdateStatus::Successful)
+        );
+    }
+    assert_eq!(
+        error_code(
+            client
+                .get_function_configuration()
+                .function_name("missing")
+                .send()
+                .await
+        ),
+        "ResourceNotFoundException"
+    );
+
+    let updated = client
+        .update_function_configuration()
+        .function_name("fn")
+        .memory_size(512)
+        .description("tuning")
+        .send()
+        .await
+        .expect("update");
+    assert_eq!(
+        updated.last_update_status(),
+        Some(&LastUpdateStatus::InProgress)
+    );
+    assert_eq!(
+        error_code(
+            client
+                .update_function_configuration()
+                .function_name("fn")
+                .memory_size(1024)
+                .send()
+                .await
+        ),
+        "ResourceConflictException"
+    );
+    assert_eq!(
+        error_code(client.publish_version().function_name("fn").send().await),
+        "ResourceConflictException"
+    );
+    let status = wait_updated(&client, "fn").await;
+    assert_eq!(
+        (status.memory_size(), status.description()),
+        (Some(512), Some("tuning"))
+    );
+    assert_eq!(
+        error_code(
+            client
+                .update_function_configuration()
+                .function_name("fn")
+                .memory_size(64)
+                .send()
+                .await
+        ),
+        "InvalidParameterValueException"
+    );
+
+    let v1 = client
+        .publish_version()
+        .function_name("fn")
+        .send()
+        .await
+        .expect("publish");
+    assert_eq!(v1.version(), Some("1"));
+    assert_eq!(v1.memory_size(), Some(512));
+    let again = client
+        .publish_version()
+        .function_name("fn")
+        .send()
+        .await
+        .expect("publish again");
+    assert_eq!(
+        again.version(),
+        Some("1"),
+        "nothing changed: same version, as on AWS"
+    );
+    let qualified = client
+        .get_function_configuration()
+        .function_name("fn")
+        .qualifier("1")
+        .send()
+        .await
+        .expect("get v1");
+    assert_eq!(qualified.description(), Some("tuning"));
+
+    // Aliases.
+    let alias = client
+        .create_alias()
+        .function_name("fn")
+        .name("live")
+        .function_version("1")
+        .send()
+        .await
+        .expect("alias");
+    assert_eq!(alias.function_version(), Some("1"));
+    assert_eq!(
+        error_code(
+            client
+                .create_alias()
+                .function_name("fn")
+                .name("live")
+                .function_version("1")
+                .send()
+                .await
+        ),
+        "ResourceConflictException"
+    );
+    assert_eq!(
+        client
+            .get_alias()
+            .function_name("fn")
+            .name("live")
+            .send()
+            .await
+            .expect("get alias")
+            .function_version(),
+        Some("1")
+    );
+    assert_eq!(
+        error_code(
+            client
+                .get_alias()
+                .function_name("fn")
+                .name("nope")
+                .send()
+                .await
+        ),
+        "ResourceNotFoundException"
+    );
+    assert_eq!(
+        error_code(
+            client
+                .delete_function()
+                .function_name("fn")
+                .qualifier("1")
+                .send()
+                .await
+        ),
+        "ResourceConflictException"
+    );
+
+    // A second version, then the alias moves and v1 can go.
+    wait_updated(&client, "fn").await;
+    client
+        .update_function_configuration()
+        .function_name("fn")
+        .description("v2")
+        .send()
+        .await
+        .expect("update");
+    wait_updated(&client, "fn").await;
+    let v2 = client
+        .publish_version()
+        .function_name("fn")
+        .send()
+        .await
+        .expect("publish v2");
+    assert_eq!(v2.version(), Some("2"));
+    client
+        .update_alias()
+        .function_name("fn")
+        .name("live")
+        .function_version("2")
+        .send()
+        .await
+        .expect("update alias");
+    client
+        .delete_function()
+        .function_name("fn")
+        .qualifier("1")
+        .send()
+        .await
+        .expect("delete v1");
+    assert_eq!(
+        error_code(
+            client
+                .delete_function()
+                .function_name("fn")
+                .qualifier("1")
+                .send()
+                .await
+        ),
+        "ResourceNotFoundException"
+    );
+    client
+        .delete_alias()
+        .function_name("fn")
+        .name("live")
+        .send()
+        .await
+        .expect("delete alias");
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_are_paginated() {
+    let emulator = Emulator::start(options(), vec![spec("fn", "io_bound", 128)])
+        .await
+        .expect("start");
+    let client = lambda_client(emulator.endpoint());
+    for i in 0..60 {
+        client
+            .update_function_configuration()
+            .function_name("fn")
+            .description(format!("d{i}"))
+            .send()
+            .await
+            .expect("update");
+        client
+            .publish_version()
+            .function_name("fn")
+            .send()
+            .await
+            .expect("publish");
+    }
+    let mut seen = Vec::new();
+    let mut marker = None;
+    let mut pages = 0;
+    loop {
+        let page = client
+            .list_versions_by_function()
+            .function_name("fn")
+            .set_marker(marker)
+            .max_items(50)
+            .send()
+            .await
+            .expect("list");
+        pages += 1;
+        seen.extend(
+            page.versions()
+                .iter()
+                .filter_map(|v| v.version().map(str::to_string)),
+        );
+        marker = page.next_marker().map(str::to_string);
+        if marker.is_none() {
+            break;
+        }
+    }
+    assert_eq!(pages, 2);
+    assert_eq!(seen.len(), 61);
+    assert_eq!(seen[0], "$LATEST");
+    assert_eq!(seen[60], "60");
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_plane_throttling_knob() {
+    let emulator = Emulator::start(
+        Options {
+            control_plane_rps: 3,
+            ..Options::default()
+        },
+        vec![spec("fn", "io_bound", 128)],
+    )
+    .await
+    .expect("start");
+    let client = lambda_client(emulator.endpoint());
+    let mut codes = Vec::new();
+    for _ in 0..5 {
+        let result = client
+            .get_function_configuration()
+            .function_name("fn")
+            .send()
+            .await;
+        codes.push(result.err().and_then(|e| {
+            e.as_service_error()
+                .and_then(|s| s.code())
+                .map(str::to_string)
+        }));
+    }
+    assert_eq!(codes.iter().filter(|c| c.is_none()).count(), 3, "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .flatten()
+            .all(|c| c == "TooManyRequestsException"),
+        "{codes:?}"
+    );
+    let calls = emulator.calls();
+    assert_eq!(calls.iter().filter(|c| c.status == 429).count(), 2);
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoke_cold_then_warm_with_reports() {
+    let emulator = Emulator::start(options(), vec![spec("echo", "recorder", 256)])
+        .await
+        .expect("start");
+    let client = lambda_client(emulator.endpoint());
+    let cold = invoke_json(&client, "echo", None, "{\"hello\":1}").await;
+    assert_eq!(
+        cold.payload().map(|p| p.as_ref()),
+        Some(&b"{\"hello\":1}"[..])
+    );
+    assert_eq!(cold.executed_version(), Some("$LATEST"));
+    assert_eq!(cold.function_error(), None);
+    let log = decode_log(cold.log_result());
+    assert!(
+        log.contains("START RequestId: ") && log.contains("received {\"hello\":1}"),
+        "{log}"
+    );
+    let report = parse_log_result(cold.log_result()).expect("report");
+    assert!(
+        report.init_duration > 0.0,
+        "cold start has Init Duration: {log}"
+    );
+    assert!(report.duration > 0.0 && report.billed_duration >= report.duration.ceil());
+    assert!(log.contains("Memory Size: 256 MB"), "{log}");
+
+    let warm = invoke_json(&client, "echo", None, "{\"hello\":2}").await;
+    let report = parse_log_result(warm.log_result()).expect("report");
+    assert_eq!(report.init_duration, 0.0, "warm: no Init Duration");
+    assert_eq!(emulator.live_processes(), 1, "the environment was reused");
+
+    // A new version runs in a new environment.
+    client
+        .update_function_configuration()
+        .function_name("echo")
+        .memory_size(512)
+        .send()
+        .await
+        .expect("update");
+    let v1 = client
+        .publish_version()
+        .function_name("echo")
+        .send()
+        .await
+        .expect("publish");
+    let versioned = invoke_json(&client, "echo", v1.version(), "1").await;
+    assert_eq!(versioned.executed_version(), Some("1"));
+    assert!(
+        parse_log_result(versioned.log_result())
+            .expect("report")
+            .init_duration
+            > 0.0
+    );
+    assert!(decode_log(versioned.log_result()).contains("Memory Size: 512 MB"));
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn function_errors_timeouts_and_json_logs() {
+    let mut slow = spec("slow", "io_bound", 128);
+    slow.timeout = 1;
+    let mut json_logs = spec("json", "recorder", 128);
+    json_logs.log_format = LogFormat::Json;
+    let emulator = Emulator::start(
+        options(),
+        vec![spec("failing", "failing", 128), slow, json_logs],
+    )
+    .await
+    .expect("start");
+    let client = lambda_client(emulator.endpoint());
+
+    let failed = invoke_json(&client, "failing", None, "{}").await;
+    assert_eq!(failed.function_error(), Some("Unhandled"));
+    let body: Value =
+        serde_json::from_slice(failed.payload().expect("payload").as_ref()).expect("json");
+    assert_eq!(body["errorType"], "IntentionalError");
+    assert_eq!(body["errorMessage"], "this function always fails");
+
+    let timed_out = invoke_json(&client, "slow", None, "{\"sleepMs\": 3000}").await;
+    assert_eq!(timed_out.function_error(), Some("Unhandled"));
+    let body: Value =
+        serde_json::from_slice(timed_out.payload().expect("payload").as_ref()).expect("json");
+    assert_eq!(body["errorType"], "Sandbox.Timedout");
+    assert!(
+        body["errorMessage"]
+            .as_str()
+            .expect("message")
+            .ends_with("Task timed out after 1.00 seconds")
+    );
+    assert!(decode_log(timed_out.log_result()).contains("Task timed out after 1.00 seconds"));
+    let report = parse_log_result(timed_out.log_result()).expect("report");
+    assert!(
+        (report.duration - 1000.0).abs() < 50.0,
+        "{}",
+        report.duration
+    );
+    assert_eq!(
+        emulator.live_processes(),
+        1,
+        "the timed-out environment was killed; the failing one stays warm"
+    );
+
+    let json = invoke_json(&client, "json", None, "{\"a\":1}").await;
+    let log = decode_log(json.log_result());
+    assert!(log.starts_with('{'), "{log}");
+    let report = parse_log_result(json.log_result()).expect("platform.report");
+    assert!(report.duration > 0.0 && report.init_duration > 0.0 && report.max_memory_used > 0.0);
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_knob_and_overlapping_environments() {
+    let emulator = Emulator::start(
+        Options {
+            concurrency: 1,
+            ..options()
+        },
+        vec![spec("io", "io_bound", 128)],
+    )
+    .await
+    .expect("start");
+    let client = lambda_client(emulator.endpoint());
+    let (a, b) = tokio::join!(
+        client
+            .invoke()
+            .function_name("io")
+            .payload(Blob::new("{\"sleepMs\": 500}"))
+            .send(),
+        async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            client
+                .invoke()
+                .function_name("io")
+                .payload(Blob::new("{\"sleepMs\": 10}"))
+                .send()
+                .await
+        }
+    );
+    assert!(a.is_ok());
+    assert_eq!(error_code(b), "TooManyRequestsException");
+    emulator.shutdown().await;
+
+    let emulator = Emulator::start(options(), vec![spec("io", "io_bound", 128)])
+        .await
+        .expect("start");
+    let client = lambda_client(emulator.endpoint());
+    let (a, b) = tokio::join!(
+        client
+            .invoke()
+            .function_name("io")
+            .log_type(LogType::Tail)
+            .payload(Blob::new("{\"sleepMs\": 300}"))
+            .send(),
+        client
+            .invoke()
+            .function_name("io")
+            .log_type(LogType::Tail)
+            .payload(Blob::new("{\"sleepMs\": 300}"))
+            .send(),
+    );
+    for out in [a.expect("a"), b.expect("b")] {
+        assert!(
+            parse_log_result(out.log_result())
+                .expect("report")
+                .init_duration
+                > 0.0,
+            "both cold: two environments"
+        );
+    }
+    assert_eq!(emulator.live_processes(), 2);
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_limit_and_max_memory_used() {
+    let emulator = Emulator::start(
+        options(),
+        vec![
+            spec("small", "memory_hungry", 128),
+            spec("big", "memory_hungry", 512),
+        ],
+    )
+    .await
+    .expect("start");
+    let client = lambda_client(emulator.endpoint());
+    let oom = invoke_json(&client, "small", None, "{\"megabytes\": 200}").await;
+    assert_eq!(oom.function_error(), Some("Unhandled"));
+    let body: Value =
+        serde_json::from_slice(oom.payload().expect("payload").as_ref()).expect("json");
+    assert_eq!(body["errorType"], "Runtime.OutOfMemory", "{body}");
+
+    let ok = invoke_json(&client, "big", None, "{\"megabytes\": 120}").await;
+    assert_eq!(ok.function_error(), None);
+    let body: Value =
+        serde_json::from_slice(ok.payload().expect("payload").as_ref()).expect("json");
+    let peak = body["peakRssMb"].as_f64().expect("peak");
+    let reported = parse_log_result(ok.log_result())
+        .expect("report")
+        .max_memory_used;
+    assert!(
+        (reported - peak).abs() <= peak * 0.10,
+        "Max Memory Used {reported} MB vs peak RSS {peak} MB"
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cpu_share_follows_memory() {
+    let emulator = Emulator::start(
+        options(),
+        vec![
+            spec("cpu256", "cpu_bound", 256),
+            spec("cpu1024", "cpu_bound", 1024),
+        ],
+    )
+    .await
+    .expect("start");
+    if emulator.cgroup_version().is_none() {
+        eprintln!("SKIPPED cpu_share_follows_memory: cgroups are not writable here");
+        emulator.shutdown().await;
+        return;
+    }
+    let client = lambda_client(emulator.endpoint());
+    let duration = |out: &aws_sdk_lambda::operation::invoke::InvokeOutput| {
+        parse_log_result(out.log_result()).expect("report").duration
+    };
+    let mut small = Vec::new();
+    let mut large = Vec::new();
+    for _ in 0..3 {
+        small.push(duration(&invoke_json(&client, "cpu256", None, "{}").await));
+        large.push(duration(&invoke_json(&client, "cpu1024", None, "{}").await));
+    }
+    small.sort_by(f64::total_cmp);
+    large.sort_by(f64::total_cmp);
+    let (s, l) = (small[1], large[1]);
+    assert!(
+        s >= 3.0 * l,
+        "256 MB median {s:.1} ms should be ≥ 3× 1024 MB median {l:.1} ms"
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_left_after_shutdown() {
+    let emulator = Emulator::start(
+        options(),
+        vec![spec("io", "io_bound", 128), spec("echo", "recorder", 256)],
+    )
+    .await
+    .expect("start");
+    let client = lambda_client(emulator.endpoint());
+    let (_, _, _) = tokio::join!(
+        invoke_json(&client, "io", None, "{\"sleepMs\": 50}"),
+        invoke_json(&client, "io", None, "{\"sleepMs\": 50}"),
+        invoke_json(&client, "echo", None, "{}"),
+    );
+    let pids = emulator.live_pids();
+    assert_eq!(pids.len(), 3);
+    let dirs = emulator.cgroup_dirs();
+    assert!(
+        pids.iter()
+            .all(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+    );
+    emulator.shutdown().await;
+    for pid in pids {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        assert!(
+            status.is_empty() || status.contains("State:\tZ"),
+            "process {pid} still running"
+        );
+    }
+    for dir in dirs {
+        assert!(!dir.exists(), "{} left behind", dir.display());
+    }
+}

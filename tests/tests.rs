@@ -1,0 +1,6 @@
+//! The one integration-test binary: the emulator through the real SDK, the five handler
+//! binaries through the emulator, the stack's checks, end-to-end runs.
+
+mod support;
+
+mod emulator;
