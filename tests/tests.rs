@@ -3,4 +3,6 @@
 
 mod support;
 
+mod cli_emulator;
 mod emulator;
+mod handlers;
