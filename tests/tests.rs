@@ -6,3 +6,4 @@ mod support;
 mod cli_emulator;
 mod emulator;
 mod handlers;
+mod stack;

@@ -92,6 +92,21 @@ pub enum Op {
 }
 
 impl Op {
+    /// The IAM action that allows this operation.
+    pub fn iam_action(self) -> &'static str {
+        match self {
+            Op::GetConfiguration => "lambda:GetFunctionConfiguration",
+            Op::UpdateConfiguration => "lambda:UpdateFunctionConfiguration",
+            Op::PublishVersion => "lambda:PublishVersion",
+            Op::ListVersions => "lambda:ListVersionsByFunction",
+            Op::DeleteVersion => "lambda:DeleteFunction",
+            Op::GetAlias => "lambda:GetAlias",
+            Op::CreateAlias => "lambda:CreateAlias",
+            Op::UpdateAlias => "lambda:UpdateAlias",
+            Op::Invoke => "lambda:InvokeFunction",
+        }
+    }
+
     /// Everything but Invoke.
     pub fn is_control_plane(self) -> bool {
         self != Op::Invoke

@@ -13,6 +13,7 @@ pub mod arn;
 pub mod error;
 pub mod event;
 pub mod handlers;
+pub mod iam;
 pub mod input;
 pub mod logs;
 pub mod marker;

@@ -24,6 +24,8 @@ const BUDGET: Duration = Duration::from_secs(300);
 type TestDeps = Deps<Resilient<FakeLambda, FakeClock>, FakePayloads, FakeClock>;
 
 struct Harness {
+    /// (handler, operation) of every call made, in order.
+    attributed: std::cell::RefCell<Vec<(&'static str, Op)>>,
     clock: FakeClock,
     fake: FakeLambda,
     payloads: FakePayloads,
@@ -48,6 +50,7 @@ fn harness(behavior: Behavior) -> Harness {
         settings: Settings::default(),
     };
     Harness {
+        attributed: Default::default(),
         clock,
         fake,
         payloads,
@@ -68,6 +71,21 @@ fn wrap(state: &Value) -> HandlerEvent {
 type Failed = (String, String);
 
 impl Harness {
+    /// Runs a handler future and attributes the calls it made to `handler`.
+    fn as_handler<T>(
+        &self,
+        handler: &'static str,
+        future: impl std::future::Future<Output = T>,
+    ) -> T {
+        let before = self.fake.calls().len();
+        let out = block_on(future);
+        let calls = self.fake.calls();
+        self.attributed
+            .borrow_mut()
+            .extend(calls[before..].iter().map(|c| (handler, c.op)));
+        out
+    }
+
     fn input(&self, extra: Value) -> Value {
         let mut input =
             json!({"lambdaARN": self.arn, "num": 5, "powerValues": [128, 256, 512, 1024]});
@@ -85,12 +103,10 @@ impl Harness {
         // InvalidInput goes straight to Fail; everything else through CleanUpOnError.
         if !matches!(error, HandlerError::InvalidInput(_)) {
             state["error"] = json!({"Error": error.error_type(), "Cause": error.to_string()});
-            block_on(cleaner::handle(
-                &self.deps,
-                &wrap(state),
-                "fallback",
-                self.deadline(),
-            ))
+            self.as_handler(
+                "cleaner",
+                cleaner::handle(&self.deps, &wrap(state), "fallback", self.deadline()),
+            )
             .expect("cleanup on error");
         }
         (error.error_type().to_string(), error.to_string())
@@ -105,12 +121,10 @@ impl Harness {
         let mut state = input;
         loop {
             let deadline = self.clock.now() + budget;
-            match block_on(initializer::handle(
-                &self.deps,
-                &wrap(&state),
-                "fallback",
-                deadline,
-            )) {
+            match self.as_handler(
+                "initializer",
+                initializer::handle(&self.deps, &wrap(&state), "fallback", deadline),
+            ) {
                 Ok(out) => {
                     let done = !out.iterator.continue_;
                     state["lambdaConfigurations"] = serde_json::to_value(out).expect("json");
@@ -132,29 +146,26 @@ impl Harness {
                 execution_id: Some(EXEC.into()),
                 configuration: Some(configuration),
             };
-            match block_on(executor::handle(&self.deps, &event)) {
+            match self.as_handler("executor", executor::handle(&self.deps, &event)) {
                 Ok(stat) => stats.push(serde_json::to_value(stat).expect("json")),
                 Err(e) => return Err(self.fail(&mut state, e)),
             }
         }
         state["stats"] = Value::Array(stats);
-        if let Err(e) = block_on(cleaner::handle(
-            &self.deps,
-            &wrap(&state),
-            "fallback",
-            self.deadline(),
-        )) {
+        if let Err(e) = self.as_handler(
+            "cleaner",
+            cleaner::handle(&self.deps, &wrap(&state), "fallback", self.deadline()),
+        ) {
             return Err((e.error_type().to_string(), e.to_string()));
         }
         match analyzer::handle(&self.deps, &wrap(&state)) {
             Ok(analysis) => state["analysis"] = serde_json::to_value(analysis).expect("json"),
             Err(e) => return Err(self.fail(&mut state, e)),
         }
-        if let Err(e) = block_on(optimizer::handle(
-            &self.deps,
-            &wrap(&state),
-            self.deadline(),
-        )) {
+        if let Err(e) = self.as_handler(
+            "optimizer",
+            optimizer::handle(&self.deps, &wrap(&state), self.deadline()),
+        ) {
             return Err(self.fail(&mut state, e));
         }
         Ok(state["analysis"].clone())
@@ -493,28 +504,31 @@ fn error_halfway_through_publishing_rolls_back() {
     h.assert_clean(&[]);
 }
 
-#[test]
-fn crash_halfway_through_publishing_is_cleaned_by_marker() {
-    let h = harness(with_overhead());
-    let input = h.input(json!({}));
-    // The Initializer dies (its future is dropped) right after its third publish.
-    block_on(async {
-        let event = wrap(&input);
+/// Runs the Initializer and drops it (as a crash would) once `versions` versions exist.
+fn interrupt_initializer_after(h: &Harness, input: &Value, versions: usize) {
+    let event = wrap(input);
+    h.as_handler("initializer", async {
         let init = initializer::handle(&h.deps, &event, "fallback", h.deadline());
         let watch = async {
             for _ in 0..100_000 {
-                if h.fake.versions("target").len() >= 3 {
+                if h.fake.versions("target").len() >= versions {
                     return;
                 }
                 crate::fake::yield_now().await;
             }
         };
         futures::pin_mut!(init, watch);
-        match futures::future::select(init, watch).await {
-            futures::future::Either::Left(_) => panic!("initializer should have been interrupted"),
-            futures::future::Either::Right(_) => {}
+        if let futures::future::Either::Left(_) = futures::future::select(init, watch).await {
+            panic!("initializer should have been interrupted");
         }
     });
+}
+
+#[test]
+fn crash_halfway_through_publishing_is_cleaned_by_marker() {
+    let h = harness(with_overhead());
+    let input = h.input(json!({}));
+    interrupt_initializer_after(&h, &input, 3);
     assert_eq!(h.fake.versions("target").len(), 3);
     assert!(
         Marker::find(&h.fake.latest("target").1).is_some(),
@@ -908,6 +922,7 @@ fn arm64_prices_are_used() {
         settings: Settings::default(),
     };
     let h = Harness {
+        attributed: Default::default(),
         clock,
         fake,
         payloads: FakePayloads::default(),
@@ -949,4 +964,55 @@ fn continuation_state_is_compact() {
         LambdaConfigurations::from_state(&json!({"lambdaConfigurations": out.clone()})),
         Some(out)
     );
+}
+
+#[test]
+fn handlers_call_only_the_actions_of_the_iam_table() {
+    let mut seen: std::collections::BTreeSet<(&str, &str)> = Default::default();
+    let mut record = |h: &Harness| {
+        for (handler, op) in h.attributed.borrow().iter() {
+            seen.insert((handler, op.iam_action()));
+        }
+    };
+    // Success with alias (optimizer's whole path) and an existing alias.
+    let h = harness(with_overhead());
+    h.run(h.input(json!({"autoOptimize": true, "autoOptimizeAlias": "live"})))
+        .expect("run");
+    h.run(h.input(json!({"autoOptimize": true, "autoOptimizeAlias": "live"})))
+        .expect("again");
+    record(&h);
+    // Initializer rollback, and a crash cleaned by marker with $LATEST restored.
+    let h = harness(with_overhead());
+    h.fake.inject_after(
+        Op::PublishVersion,
+        2,
+        LambdaError::AccessDenied("no".into()),
+        1,
+    );
+    h.run(h.input(json!({}))).expect_err("fails");
+    record(&h);
+    let h = harness(with_overhead());
+    let input = h.input(json!({}));
+    interrupt_initializer_after(&h, &input, 2);
+    h.as_handler(
+        "cleaner",
+        cleaner::handle(&h.deps, &wrap(&input), "fallback", h.deadline()),
+    )
+    .expect("cleanup");
+    record(&h);
+    for (handler, action) in &seen {
+        assert!(
+            crate::iam::actions_of(handler).contains(action),
+            "{handler} calls {action}, missing from iam::HANDLER_LAMBDA_ACTIONS"
+        );
+    }
+    // And the table holds nothing the handlers never call.
+    for (handler, actions) in crate::iam::HANDLER_LAMBDA_ACTIONS {
+        for action in actions {
+            assert!(
+                seen.contains(&(handler, action)),
+                "{handler} never calls {action}"
+            );
+        }
+    }
 }

@@ -1,0 +1,49 @@
+//! The Lambda actions each handler calls: the one table the SAM template's least-privilege
+//! policies are checked against (tests/stack.rs), and that the handlers' observed calls are
+//! checked against (handlers tests, on the fake).
+
+/// `(binary, Lambda actions on lambdaResource)`.
+pub const HANDLER_LAMBDA_ACTIONS: [(&str, &[&str]); 5] = [
+    (
+        "initializer",
+        &[
+            "lambda:GetFunctionConfiguration",
+            "lambda:UpdateFunctionConfiguration",
+            "lambda:PublishVersion",
+            // Rollback on error (shared with the Cleaner).
+            "lambda:ListVersionsByFunction",
+            "lambda:DeleteFunction",
+        ],
+    ),
+    ("executor", &["lambda:InvokeFunction"]),
+    (
+        "cleaner",
+        &[
+            "lambda:GetFunctionConfiguration",
+            "lambda:UpdateFunctionConfiguration",
+            "lambda:ListVersionsByFunction",
+            "lambda:DeleteFunction",
+        ],
+    ),
+    ("analyzer", &[]),
+    (
+        "optimizer",
+        &[
+            "lambda:GetFunctionConfiguration",
+            "lambda:UpdateFunctionConfiguration",
+            "lambda:PublishVersion",
+            "lambda:GetAlias",
+            "lambda:CreateAlias",
+            "lambda:UpdateAlias",
+        ],
+    ),
+];
+
+/// The actions of one handler.
+pub fn actions_of(handler: &str) -> &'static [&'static str] {
+    HANDLER_LAMBDA_ACTIONS
+        .iter()
+        .find(|(name, _)| *name == handler)
+        .map(|(_, actions)| *actions)
+        .unwrap_or(&[])
+}
