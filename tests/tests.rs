@@ -4,6 +4,7 @@
 mod support;
 
 mod cli_emulator;
+mod e2e;
 mod emulator;
 mod handlers;
 mod stack;

@@ -128,6 +128,19 @@ fn api<E: std::error::Error>(operation: &'static str) -> impl Fn(E) -> Execution
     }
 }
 
+/// A unique execution name: `power-tuning-<epoch ms>-<random>`. Always sent: some engines name
+/// unnamed executions identically.
+pub fn execution_name() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!(
+        "power-tuning-{}-{:06x}",
+        now.as_millis(),
+        fastrand::u32(..0x100_0000)
+    )
+}
+
 /// Starts an execution and returns its ARN.
 pub async fn start(
     client: &aws_sdk_sfn::Client,
@@ -139,7 +152,7 @@ pub async fn start(
         .start_execution()
         .state_machine_arn(state_machine_arn)
         .input(input.to_string())
-        .set_name(name)
+        .name(name.unwrap_or_else(execution_name))
         .send()
         .await
         .map_err(api("StartExecution"))?;
@@ -213,9 +226,12 @@ pub async fn wait(
             return Ok(Outcome {
                 arn: execution_arn.to_string(),
                 status: status.as_str().to_string(),
-                output: described
-                    .output()
-                    .and_then(|o| serde_json::from_str(o).ok()),
+                // A `null` output (dryRun) may come back as no output at all.
+                output: match described.output() {
+                    Some(o) => serde_json::from_str(o).ok(),
+                    None if status == ExecutionStatus::Succeeded => Some(Value::Null),
+                    None => None,
+                },
                 error,
                 cause,
                 progress,
