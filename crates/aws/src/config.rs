@@ -32,11 +32,22 @@ pub fn timeout_config() -> TimeoutConfig {
 /// credentials; `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`) with our retry and timeout
 /// settings.
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    sdk_config_with(None, None).await
+}
+
+/// [`sdk_config`] with an explicit region and/or named profile (CLI `--region`, `--profile`);
+/// `None` keeps the standard chain's choice.
+pub async fn sdk_config_with(region: Option<String>, profile: Option<String>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(retry_config())
-        .timeout_config(timeout_config())
-        .load()
-        .await
+        .timeout_config(timeout_config());
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    loader.load().await
 }
 
 /// An endpoint override for a service (`AWS_ENDPOINT_URL_<SERVICE>`, else `AWS_ENDPOINT_URL`).

@@ -75,26 +75,13 @@ pub async fn clean<L: LambdaApi, P, C: Clock>(
     }
 
     // Sweep by marker: versions whose publish response was lost, or published before a crash.
-    let mut page_marker: Option<String> = None;
-    loop {
-        let page = deps
-            .lambda
-            .list_versions(function, page_marker.as_deref())
-            .await
-            .map_err(|e| HandlerError::lambda(format!("Listing versions of {function}"), e))?;
-        for version in page.versions {
-            let ours = Marker::find(&version.description).is_some_and(|m| m.run_id == *run_id);
-            if version.version != "$LATEST"
-                && ours
-                && handled.insert(version.version.clone())
-                && let Err(e) = delete(deps, function, &version.version, &mut report).await
-            {
-                first_error.get_or_insert(e);
-            }
-        }
-        match page.next_marker {
-            Some(next) if Some(&next) != page_marker.as_ref() => page_marker = Some(next),
-            _ => break,
+    for version in list_versions(deps, function).await? {
+        let ours = Marker::find(&version.description).is_some_and(|m| m.run_id == *run_id);
+        if ours
+            && handled.insert(version.version.clone())
+            && let Err(e) = delete(deps, function, &version.version, &mut report).await
+        {
+            first_error.get_or_insert(e);
         }
     }
 
@@ -133,6 +120,89 @@ pub async fn clean<L: LambdaApi, P, C: Clock>(
     }
 }
 
+/// Every published version (not `$LATEST`), all pages.
+pub async fn list_versions<L: LambdaApi, P, C>(
+    deps: &Deps<L, P, C>,
+    function: &str,
+) -> Result<Vec<crate::ports::FunctionConfig>, HandlerError> {
+    let mut versions = Vec::new();
+    let mut page_marker: Option<String> = None;
+    loop {
+        let page = deps
+            .lambda
+            .list_versions(function, page_marker.as_deref())
+            .await
+            .map_err(|e| HandlerError::lambda(format!("Listing versions of {function}"), e))?;
+        versions.extend(page.versions.into_iter().filter(|v| v.version != "$LATEST"));
+        match page.next_marker {
+            Some(next) if Some(&next) != page_marker.as_ref() => page_marker = Some(next),
+            _ => return Ok(versions),
+        }
+    }
+}
+
+/// What `power-tuning cleanup` found (and did).
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeftoversReport {
+    /// Versions carrying a run marker: (version, run id).
+    pub found: Vec<(String, String)>,
+    /// Versions deleted.
+    pub deleted: Vec<String>,
+    /// Versions kept because an alias points at them.
+    pub kept: Vec<String>,
+    /// The run id on `$LATEST`'s description, if a run left it there.
+    pub latest_marker: Option<String>,
+    /// Whether `$LATEST` was restored.
+    pub restored: bool,
+}
+
+/// Finds what interrupted runs left (any run's marker) and, unless `dry_run`, deletes those
+/// versions and restores `$LATEST` from its marker. Never touches a version without a marker.
+pub async fn clean_leftovers<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    arn: &FunctionArn,
+    dry_run: bool,
+    deadline: Duration,
+) -> Result<LeftoversReport, HandlerError> {
+    let function = arn.as_str();
+    let mut out = LeftoversReport::default();
+    let mut report = CleanupReport::default();
+    for version in list_versions(deps, function).await? {
+        if let Some(marker) = Marker::find(&version.description) {
+            out.found
+                .push((version.version.clone(), marker.run_id.to_string()));
+            if !dry_run {
+                delete(deps, function, &version.version, &mut report).await?;
+            }
+        }
+    }
+    let latest = deps
+        .lambda
+        .get_configuration(function, None)
+        .await
+        .map_err(|e| HandlerError::lambda(format!("Reading configuration of {function}"), e))?;
+    if let Some(found) = Marker::find(&latest.description) {
+        out.latest_marker = Some(found.run_id.to_string());
+        if !dry_run {
+            let description = marker::strip(&latest.description).to_string();
+            update::apply(
+                &deps.lambda,
+                &deps.clock,
+                function,
+                found.original_memory,
+                &description,
+                deadline,
+            )
+            .await?;
+            out.restored = true;
+        }
+    }
+    out.deleted = report.deleted;
+    out.kept = report.kept;
+    Ok(out)
+}
+
 async fn delete<L: LambdaApi, P, C>(
     deps: &Deps<L, P, C>,
     function: &str,
@@ -153,5 +223,82 @@ async fn delete<L: LambdaApi, P, C>(
             format!("Deleting version {version} of {function}"),
             e,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::{FakeClock, FakeLambda, FakePayloads, cpu_bound};
+    use crate::settings::Settings;
+
+    #[test]
+    fn leftovers_are_found_and_only_they_are_removed() {
+        let clock = FakeClock::new();
+        let fake = FakeLambda::new(clock.clone());
+        let arn = fake.add_function("f", 256, "mine", cpu_bound());
+        let deps = Deps {
+            lambda: fake.clone(),
+            payloads: FakePayloads::default(),
+            clock: clock.clone(),
+            settings: Settings::default(),
+        };
+        let user = fake.publish_now("f");
+        let marker = Marker {
+            run_id: RunId::derive("x"),
+            power: 512,
+            copy: 0,
+            original_memory: 256,
+        };
+        futures::executor::block_on(deps.lambda.update_configuration(
+            &arn,
+            512,
+            &marker.describe("mine"),
+        ))
+        .expect("update");
+        let leftover = fake.publish_now("f");
+        let held = {
+            futures::executor::block_on(
+                deps.lambda.update_configuration(
+                    &arn,
+                    1024,
+                    &Marker {
+                        power: 1024,
+                        ..marker.clone()
+                    }
+                    .describe("mine"),
+                ),
+            )
+            .expect("update");
+            fake.publish_now("f")
+        };
+        fake.alias_now("f", "pinned", held);
+        let arn = FunctionArn::parse(&arn).expect("arn");
+        let dry = futures::executor::block_on(clean_leftovers(
+            &deps,
+            &arn,
+            true,
+            clock.now() + Duration::from_secs(60),
+        ))
+        .expect("dry run");
+        assert_eq!(dry.found.len(), 2);
+        assert_eq!(dry.latest_marker.as_deref(), Some(marker.run_id.as_str()));
+        assert!(dry.deleted.is_empty() && !dry.restored);
+        assert_eq!(fake.versions("f").len(), 3, "dry run changes nothing");
+        let done = futures::executor::block_on(clean_leftovers(
+            &deps,
+            &arn,
+            false,
+            clock.now() + Duration::from_secs(60),
+        ))
+        .expect("cleanup");
+        assert_eq!(done.deleted, vec![leftover.to_string()]);
+        assert_eq!(done.kept, vec![held.to_string()]);
+        assert!(done.restored);
+        assert_eq!(fake.latest("f"), (256, "mine".to_string()));
+        assert_eq!(
+            fake.versions("f").keys().copied().collect::<Vec<_>>(),
+            vec![user, held]
+        );
     }
 }
