@@ -3,6 +3,7 @@
 
 mod support;
 
+mod cli_aws;
 mod cli_emulator;
 mod e2e;
 mod emulator;

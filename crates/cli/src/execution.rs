@@ -253,3 +253,198 @@ pub fn is_failure(event: &HistoryEvent) -> bool {
             | HistoryEventType::ExecutionAborted
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
+    use aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryOutput;
+    use aws_sdk_sfn::operation::start_execution::StartExecutionOutput;
+    use aws_sdk_sfn::primitives::DateTime;
+    use aws_sdk_sfn::types::{StateEnteredEventDetails, StateExitedEventDetails};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use serde_json::json;
+
+    const ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:sm:run-1";
+
+    fn entered(id: i64, name: &str) -> HistoryEvent {
+        HistoryEvent::builder()
+            .id(id)
+            .timestamp(DateTime::from_secs(0))
+            .r#type(HistoryEventType::TaskStateEntered)
+            .state_entered_event_details(
+                StateEnteredEventDetails::builder()
+                    .name(name)
+                    .build()
+                    .expect("details"),
+            )
+            .build()
+            .expect("event")
+    }
+
+    fn exited(id: i64, name: &str, output: Value) -> HistoryEvent {
+        HistoryEvent::builder()
+            .id(id)
+            .timestamp(DateTime::from_secs(0))
+            .r#type(HistoryEventType::TaskStateExited)
+            .state_exited_event_details(
+                StateExitedEventDetails::builder()
+                    .name(name)
+                    .output(output.to_string())
+                    .build()
+                    .expect("details"),
+            )
+            .build()
+            .expect("event")
+    }
+
+    fn history() -> Vec<HistoryEvent> {
+        vec![
+            entered(1, "Initializer"),
+            exited(
+                2,
+                "Initializer",
+                json!({"lambdaConfigurations": {"iterator": {"index": 2, "count": 2, "continue": false}, "configurations": [{"power": 128, "versions": ["1"]}, {"power": 256, "versions": ["2"]}]}}),
+            ),
+            entered(3, "IsPublishingDone"),
+            entered(4, "Branching"),
+            entered(5, "Executor"),
+            exited(6, "Executor", json!({"value": 128})),
+            entered(7, "Executor"),
+            exited(8, "Executor", json!({"value": 256})),
+            exited(
+                9,
+                "Branching",
+                json!({"stats": [{"value": 128, "averageDuration": 10.0}, {"value": 256, "averageDuration": 5.0}]}),
+            ),
+            entered(10, "Cleaner"),
+        ]
+    }
+
+    #[test]
+    fn progress_from_history() {
+        let p = progress_of(&history());
+        assert_eq!(p.phase, "Cleaner");
+        assert_eq!(p.transitions, 6);
+        assert_eq!(p.versions_published, Some(2));
+        assert_eq!((p.executors_done, p.executors_total), (2, Some(2)));
+        assert_eq!(p.stats.as_ref().map(Vec::len), Some(2));
+        assert_eq!(
+            p.describe(),
+            "Cleaner · 2 versions published · executors 2/2"
+        );
+        assert_eq!(progress_of(&[]).describe(), "starting");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn start_and_wait_for_success() {
+        let start = mock!(aws_sdk_sfn::Client::start_execution)
+            .match_requests(|r| {
+                r.state_machine_arn() == Some("sm-arn")
+                    && r.name().is_some_and(|n| n.starts_with("power-tuning-"))
+                    && r.input() == Some("{\"num\":5}")
+            })
+            .then_output(|| {
+                StartExecutionOutput::builder()
+                    .execution_arn(ARN)
+                    .start_date(DateTime::from_secs(0))
+                    .build()
+                    .expect("output")
+            });
+        let describe = mock!(aws_sdk_sfn::Client::describe_execution)
+            .sequence()
+            .output(|| {
+                DescribeExecutionOutput::builder()
+                    .execution_arn(ARN)
+                    .state_machine_arn("sm-arn")
+                    .status(ExecutionStatus::Running)
+                    .start_date(DateTime::from_secs(0))
+                    .build()
+                    .expect("output")
+            })
+            .output(|| {
+                DescribeExecutionOutput::builder()
+                    .execution_arn(ARN)
+                    .state_machine_arn("sm-arn")
+                    .status(ExecutionStatus::Succeeded)
+                    .start_date(DateTime::from_secs(0))
+                    .output("{\"power\":256}")
+                    .build()
+                    .expect("output")
+            })
+            .build();
+        let history_rule = mock!(aws_sdk_sfn::Client::get_execution_history).then_output(|| {
+            GetExecutionHistoryOutput::builder()
+                .set_events(Some(history()))
+                .build()
+                .expect("output")
+        });
+        let client = mock_client!(
+            aws_sdk_sfn,
+            RuleMode::MatchAny,
+            [&start, &describe, &history_rule]
+        );
+        let arn = super::start(&client, "sm-arn", &json!({"num": 5}), None)
+            .await
+            .expect("started");
+        assert_eq!(arn, ARN);
+        let mut seen = Vec::new();
+        let outcome = wait(
+            &client,
+            &arn,
+            Duration::from_millis(10),
+            Duration::from_secs(60),
+            |p| seen.push(p.describe()),
+        )
+        .await
+        .expect("waited");
+        assert!(outcome.succeeded());
+        assert_eq!(outcome.output, Some(json!({"power": 256})));
+        assert_eq!(outcome.progress.stats.as_ref().map(Vec::len), Some(2));
+        assert_eq!(
+            seen,
+            vec!["Cleaner · 2 versions published · executors 2/2".to_string()],
+            "reported once, when it changed"
+        );
+        assert_eq!(describe.num_calls(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failure_carries_error_and_cause() {
+        let describe = mock!(aws_sdk_sfn::Client::describe_execution).then_output(|| {
+            DescribeExecutionOutput::builder()
+                .execution_arn(ARN)
+                .state_machine_arn("sm")
+                .status(ExecutionStatus::Failed)
+                .start_date(DateTime::from_secs(0))
+                .error("TargetFailed")
+                .cause("No memory size could be measured.")
+                .build()
+                .expect("output")
+        });
+        let history_rule = mock!(aws_sdk_sfn::Client::get_execution_history).then_output(|| {
+            GetExecutionHistoryOutput::builder()
+                .set_events(Some(vec![entered(1, "Initializer")]))
+                .build()
+                .expect("output")
+        });
+        let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&describe, &history_rule]);
+        let outcome = wait(
+            &client,
+            ARN,
+            Duration::from_millis(10),
+            Duration::from_secs(60),
+            |_| {},
+        )
+        .await
+        .expect("waited");
+        assert!(!outcome.succeeded());
+        assert_eq!(outcome.status, "FAILED");
+        assert_eq!(outcome.error.as_deref(), Some("TargetFailed"));
+        assert_eq!(
+            outcome.cause.as_deref(),
+            Some("No memory size could be measured.")
+        );
+        assert_eq!(outcome.output, None);
+    }
+}

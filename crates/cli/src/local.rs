@@ -145,6 +145,11 @@ impl LocalStack {
         })
     }
 
+    /// The local Step Functions endpoint (for `AWS_ENDPOINT_URL_SFN`).
+    pub fn sfn_endpoint(&self) -> &str {
+        self.moto.endpoint()
+    }
+
     /// Runs one execution to its end.
     pub async fn run(
         &self,

@@ -1,0 +1,71 @@
+//! `power-tuning cleanup`: remove what interrupted runs left on a function — versions carrying a
+//! power-tuning run marker, and the marker on `$LATEST` — never anything else.
+
+use std::time::Duration;
+
+use clap::Args;
+use power_tuning_aws::{TokioClock, resilient_lambda};
+use power_tuning_core::arn::FunctionArn;
+use power_tuning_core::handlers::cleaner;
+use power_tuning_core::ports::{Clock as _, NoPayloads};
+use power_tuning_core::{Deps, Settings};
+
+/// Arguments of `power-tuning cleanup`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  power-tuning cleanup --function arn:aws:lambda:us-east-1:123456789012:function:my-fn --dry-run"
+)]
+pub struct CleanupArgs {
+    /// The function (unqualified ARN).
+    #[arg(long)]
+    pub function: String,
+    /// Only list what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Runs `power-tuning cleanup`.
+pub async fn run(args: CleanupArgs, config: &aws_config::SdkConfig) -> Result<u8, String> {
+    let arn = FunctionArn::parse(&args.function).ok_or_else(|| format!("Invalid ARN: {} (expected an unqualified function ARN: arn:<partition>:lambda:<region>:<account-id>:function:<name>)", args.function))?;
+    let deps = Deps {
+        lambda: resilient_lambda(config),
+        payloads: NoPayloads,
+        clock: TokioClock,
+        settings: Settings::default(),
+    };
+    let deadline = deps.clock.now() + Duration::from_secs(600);
+    let report = cleaner::clean_leftovers(&deps, &arn, args.dry_run, deadline)
+        .await
+        .map_err(|e| e.to_string())?;
+    let verb = if args.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    if report.found.is_empty() && report.latest_marker.is_none() {
+        println!("Nothing left by power-tuning runs on {arn}.");
+        return Ok(0);
+    }
+    for (version, run) in &report.found {
+        let kept = report.kept.contains(version);
+        println!(
+            "version {version} (run {run}): {}",
+            if kept {
+                "kept: an alias points at it"
+            } else {
+                verb
+            }
+        );
+    }
+    if let Some(run) = &report.latest_marker {
+        println!(
+            "$LATEST carries the marker of run {run}: {}",
+            if args.dry_run {
+                "would restore its memory and description"
+            } else {
+                "restored its memory and description"
+            }
+        );
+    }
+    Ok(0)
+}

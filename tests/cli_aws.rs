@@ -1,0 +1,290 @@
+//! `power-tuning run` and `power-tuning cleanup` as processes, against the local stack: the same
+//! code path as on AWS, only the endpoints (AWS_ENDPOINT_URL_SFN, AWS_ENDPOINT_URL_LAMBDA) differ.
+
+use std::process::{Command, Output};
+
+use power_tuning_cli::local::{LocalStack, StackOptions};
+use power_tuning_core::marker::{Marker, RunId};
+use power_tuning_emulator::{FunctionSpec, Options};
+use serde_json::Value;
+
+use crate::support::{example, lambda_client, target_dir};
+
+fn cli(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(target_dir().join("power-tuning"));
+    command
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "ak")
+        .env("AWS_SECRET_ACCESS_KEY", "sk")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("run power-tuning")
+}
+
+async fn stack() -> LocalStack {
+    let mut target = FunctionSpec::new("fn", example("io_bound"));
+    target.memory = 512;
+    target.description = "app".into();
+    LocalStack::start(StackOptions {
+        emulator: Options::default(),
+        handlers_dir: target_dir(),
+        targets: vec![target],
+        timeout: 300,
+    })
+    .await
+    .expect("stack")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_command_follows_a_real_execution_and_applies_gates() {
+    let stack = stack().await;
+    let sfn_endpoint = stack_sfn_endpoint(&stack);
+    let function = stack.emulator.arn("fn");
+    let result_file = target_dir().join(format!("run-result-{}.json", std::process::id()));
+    let out = cli(
+        &[
+            "run",
+            "--state-machine-arn",
+            &stack.state_machine_arn,
+            "--function",
+            &function,
+            "--power-values",
+            "128,256",
+            "--num",
+            "5",
+            "--json",
+            "--max-duration",
+            "0.001",
+            "--result-file",
+            result_file.to_str().expect("utf-8"),
+        ],
+        &[("AWS_ENDPOINT_URL_SFN", &sfn_endpoint)],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "gate violated → exit 3; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let output: Value =
+        serde_json::from_str(stdout.trim()).expect("--json prints the execution output");
+    assert_eq!(
+        output["power"], 128,
+        "flat duration: cheapest is the smallest"
+    );
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(&result_file).expect("result file"))
+            .expect("json");
+    assert_eq!(summary["status"], "SUCCEEDED");
+    assert_eq!(summary["gates"][0]["name"], "maxDuration");
+    assert_eq!(summary["gates"][0]["passed"], false);
+    let _ = std::fs::remove_file(&result_file);
+
+    // The same run passing its gates, with the human table.
+    let out = cli(
+        &[
+            "run",
+            "--state-machine-arn",
+            &stack.state_machine_arn,
+            "--function",
+            &function,
+            "--power-values",
+            "128,256",
+            "--num",
+            "5",
+            "--expect-power",
+            "128",
+        ],
+        &[("AWS_ENDPOINT_URL_SFN", &sfn_endpoint)],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("◀ best") && stdout.contains("Best memory size (cost): 128 MB"),
+        "{stdout}"
+    );
+
+    // Invalid input never starts an execution.
+    let out = cli(
+        &[
+            "run",
+            "--state-machine-arn",
+            &stack.state_machine_arn,
+            "--function",
+            &function,
+            "--num",
+            "2",
+        ],
+        &[("AWS_ENDPOINT_URL_SFN", &sfn_endpoint)],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("invalid input: Missing num or num below 5")
+    );
+
+    // A failing execution: exit 1 with the error and cause.
+    let out = cli(
+        &[
+            "run",
+            "--state-machine-arn",
+            &stack.state_machine_arn,
+            "--function",
+            &function.replace(":fn", ":missing"),
+            "--num",
+            "5",
+        ],
+        &[("AWS_ENDPOINT_URL_SFN", &sfn_endpoint)],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Execution FAILED: ResourceNotFound"),
+        "{stderr}"
+    );
+
+    // --no-wait prints the execution ARN.
+    let out = cli(
+        &[
+            "run",
+            "--state-machine-arn",
+            &stack.state_machine_arn,
+            "--function",
+            &function,
+            "--num",
+            "5",
+            "--dry-run-not-a-flag",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "unknown flags are usage errors");
+    let out = cli(
+        &[
+            "run",
+            "--state-machine-arn",
+            &stack.state_machine_arn,
+            "--function",
+            &function,
+            "--num",
+            "5",
+            "--power-values",
+            "128",
+            "--no-wait",
+        ],
+        &[("AWS_ENDPOINT_URL_SFN", &sfn_endpoint)],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .starts_with("arn:aws:states:")
+    );
+    stack.shutdown().await;
+}
+
+fn stack_sfn_endpoint(stack: &LocalStack) -> String {
+    stack.sfn_endpoint().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_command_removes_only_marked_versions() {
+    let stack = stack().await;
+    let client = lambda_client(stack.emulator.endpoint());
+    let env = [("AWS_ENDPOINT_URL_LAMBDA", stack.emulator.endpoint())];
+    let function = stack.emulator.arn("fn");
+    // A user's version, then what an interrupted run leaves: marked versions and a marked $LATEST.
+    let user = client
+        .publish_version()
+        .function_name("fn")
+        .send()
+        .await
+        .expect("publish");
+    let marker = Marker {
+        run_id: RunId::derive("interrupted"),
+        power: 256,
+        copy: 0,
+        original_memory: 512,
+    };
+    for power in [256, 1024] {
+        let m = Marker {
+            power,
+            ..marker.clone()
+        };
+        client
+            .update_function_configuration()
+            .function_name("fn")
+            .memory_size(power as i32)
+            .description(m.describe("app"))
+            .send()
+            .await
+            .expect("update");
+        client
+            .publish_version()
+            .function_name("fn")
+            .send()
+            .await
+            .expect("publish");
+    }
+    let out = cli(&["cleanup", "--function", &function, "--dry-run"], &env);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches("would delete").count(), 2, "{stdout}");
+    assert!(stdout.contains("$LATEST carries the marker"));
+    let versions = |c: &aws_sdk_lambda::Client| {
+        let c = c.clone();
+        async move {
+            c.list_versions_by_function()
+                .function_name("fn")
+                .send()
+                .await
+                .expect("list")
+                .versions()
+                .iter()
+                .filter_map(|v| v.version().map(str::to_string))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(versions(&client).await.len(), 4, "dry run changed nothing");
+
+    let out = cli(&["cleanup", "--function", &function], &env);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        versions(&client).await,
+        vec![
+            "$LATEST".to_string(),
+            user.version().expect("v").to_string()
+        ]
+    );
+    let latest = client
+        .get_function_configuration()
+        .function_name("fn")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(
+        (latest.memory_size(), latest.description()),
+        (Some(512), Some("app"))
+    );
+    let out = cli(&["cleanup", "--function", "not-an-arn"], &env);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Invalid ARN: not-an-arn"));
+    stack.shutdown().await;
+}
