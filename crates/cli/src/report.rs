@@ -298,11 +298,13 @@ fn escape(text: &str) -> String {
 type Series<'a> = (&'a str, &'a str, Vec<(u32, f64)>);
 
 /// An SVG line chart over memory sizes (categorical x), one or two series.
-fn chart(title: &str, unit: &str, series: &[Series<'_>]) -> String {
+/// Memory sizes in `failed` are marked on the axis.
+fn chart(title: &str, unit: &str, series: &[Series<'_>], failed: &[u32]) -> String {
     let (w, h, left, right, top, bottom) = (640.0, 300.0, 70.0, 20.0, 30.0, 40.0);
     let mut powers: Vec<u32> = series
         .iter()
         .flat_map(|(_, _, pts)| pts.iter().map(|p| p.0))
+        .chain(failed.iter().copied())
         .collect();
     powers.sort_unstable();
     powers.dedup();
@@ -369,12 +371,40 @@ fn chart(title: &str, unit: &str, series: &[Series<'_>]) -> String {
             );
         }
     }
+    for power in failed {
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" class="failed-mark" text-anchor="middle">✕ failed<title>{power} MB failed</title></text>"#,
+            x(*power),
+            h - bottom - 6.0
+        );
+    }
+    if series.len() > 1 {
+        for (i, (name, color, _)) in series.iter().enumerate() {
+            let lx = w - right - 160.0;
+            let ly = top + 6.0 + 16.0 * i as f64;
+            let _ = write!(
+                svg,
+                r#"<rect x="{lx}" y="{:.1}" width="10" height="10" fill="{color}"/><text x="{:.1}" y="{:.1}" class="legend">{}</text>"#,
+                ly - 9.0,
+                lx + 14.0,
+                ly,
+                escape(name)
+            );
+        }
+    }
     svg.push_str("</svg>");
     svg
 }
 
 fn format_tick(v: f64, unit: &str) -> String {
-    if unit == "$" {
+    if v == 0.0 {
+        if unit == "$" {
+            "$0".into()
+        } else {
+            format!("0 {unit}")
+        }
+    } else if unit == "$" {
         format!("${v:.2e}")
     } else {
         format!("{v:.1} {unit}")
@@ -397,6 +427,7 @@ pub fn html(
         durations.push((other_name, "#dc2626", series(o, |s| s.duration)));
         costs.push((other_name, "#dc2626", series(o, |s| s.cost)));
     }
+    let failed: Vec<u32> = view.failures.iter().map(|f| f.0).collect();
     let mut body = String::new();
     let best = view
         .power
@@ -417,8 +448,8 @@ pub fn html(
     let _ = write!(
         body,
         "<div class=\"charts\">{}{}</div>",
-        chart("Average duration", "ms", &durations),
-        chart("Average cost per invocation", "$", &costs)
+        chart("Average duration", "ms", &durations, &failed),
+        chart("Average cost per invocation", "$", &costs, &failed)
     );
     body.push_str("<h2>Memory sizes</h2><table><thead><tr><th>Memory (MB)</th><th>Avg duration (ms)</th><th>p50</th><th>p90</th><th>p99</th><th>Avg cost ($)</th><th>Invocations</th><th>Cold starts</th><th>Max memory (MB)</th></tr></thead><tbody>");
     for size in &view.sizes {
@@ -471,7 +502,7 @@ pub fn html(
         .iter()
         .any(|p| p.concurrency.is_some() || p.monthly_cost.is_some())
     {
-        body.push_str("<h2>Projections</h2><p class=\"note\">Concurrency needed = requests per second × duration (Little's law). Monthly cost = invocations × cost per invocation + $0.20 per million requests; a month is 30 days.</p><table><thead><tr><th>Memory (MB)</th><th>Concurrency</th><th>Monthly cost ($)</th><th></th></tr></thead><tbody>");
+        body.push_str("<h2>Projections</h2><p class=\"note\">Concurrency needed = requests per second × duration (Little's law). Monthly cost = invocations × cost per invocation + $0.20 per million requests; a month is 30 days.</p><table><thead><tr><th>Memory (MB)</th><th>Concurrency</th><th>Monthly cost ($)</th><th>Note</th></tr></thead><tbody>");
         for p in projections {
             let _ = write!(
                 body,
@@ -525,7 +556,7 @@ pub fn html(
     )
 }
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1360px;color:#111;padding:0 1rem}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}.best{font-size:1.1rem}.charts{display:flex;flex-wrap:wrap;gap:1rem}.chart{width:640px;max-width:100%;border:1px solid #ddd;border-radius:6px;background:#fafafa}.chart .title{font-weight:600;font-size:14px}.chart .tick{font-size:11px;fill:#555}.chart .grid{stroke:#e5e5e5}table{border-collapse:collapse;margin-top:.5rem}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:right}th{background:#f3f4f6}tr.chosen td{background:#dcfce7;font-weight:600}tr.failed td{background:#fee2e2}.note{color:#555;font-size:.9rem}";
+const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1360px;color:#111;padding:0 1rem}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}.best{font-size:1.1rem}.charts{display:flex;flex-wrap:wrap;gap:1rem}.chart{width:640px;max-width:100%;border:1px solid #ddd;border-radius:6px;background:#fafafa}.chart .title{font-weight:600;font-size:14px}.chart .tick{font-size:11px;fill:#555}.chart .grid{stroke:#e5e5e5}.chart .legend{font-size:12px}.chart .failed-mark{font-size:11px;fill:#b91c1c}table{border-collapse:collapse;margin-top:.5rem}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:right}th{background:#f3f4f6}tr.chosen td{background:#dcfce7;font-weight:600}tr.failed td{background:#fee2e2}.note{color:#555;font-size:.9rem}";
 
 /// Runs `power-tuning report`.
 pub fn run(args: ReportArgs) -> Result<u8, String> {
