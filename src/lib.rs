@@ -13,6 +13,7 @@ use power_tuning_core::ports::Clock;
 use power_tuning_core::{Deps, HandlerError, HandlerEvent, Settings};
 use serde::Serialize;
 use serde_json::Value;
+use tokio::sync::OnceCell;
 
 /// The ports every handler runs against in production.
 pub type AwsDeps = Deps<ResilientLambda, S3Payloads, TokioClock>;
@@ -70,16 +71,15 @@ pub fn init_tracing() {
     }
 }
 
-/// Builds the production ports once per process.
-pub async fn aws_deps() -> Result<AwsDeps, lambda_runtime::Error> {
-    let settings = Settings::from_env()?;
+/// Builds the production ports (SDK configuration and clients).
+pub async fn aws_deps(settings: Settings) -> AwsDeps {
     let config = sdk_config().await;
-    Ok(Deps {
+    Deps {
         lambda: resilient_lambda(&config),
         payloads: S3Payloads::new(&config),
         clock: TokioClock,
         settings,
-    })
+    }
 }
 
 fn epoch_ms() -> u64 {
@@ -97,11 +97,20 @@ where
     O: Serialize,
 {
     init_tracing();
-    let deps = Arc::new(aws_deps().await?);
+    // Bad configuration fails the init at once; the SDK clients are built on the first
+    // invocation and then reused, so the process is ready for events within milliseconds
+    // even under a 128 MB CPU share (benchmark B5).
+    let settings = Settings::from_env()?;
+    let ports: Arc<OnceCell<Arc<AwsDeps>>> = Arc::new(OnceCell::new());
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let deps = deps.clone();
+        let ports = ports.clone();
+        let settings = settings.clone();
         async move {
+            let deps = ports
+                .get_or_init(|| async { Arc::new(aws_deps(settings).await) })
+                .await
+                .clone();
             deps.lambda.begin_invocation();
             let remaining = match event.context.deadline {
                 0 => DEFAULT_BUDGET,

@@ -5,10 +5,12 @@
 //! - `report`: tables, projections, comparison link and an HTML report from a result.
 //! - `cleanup`: remove what interrupted runs left on a function.
 //! - `emulator`: serve the local Lambda emulator on its own.
+//! - `bench`: measure the tuner's own overhead on the emulator (B1–B8).
 //!
 //! Exit codes: 0 success, 1 error or failed run, 2 usage (clap), 3 gate violated, 130
 //! interrupted.
 
+pub mod bench;
 pub mod cleanup;
 pub mod emulator;
 pub mod execution;
@@ -55,6 +57,8 @@ pub enum Command {
     Cleanup(cleanup::CleanupArgs),
     /// Serve the local Lambda emulator (Lambda API + Runtime API) until interrupted.
     Emulator(emulator::EmulatorArgs),
+    /// Measure the tuner's own cost and speed on the emulator; write benches/results.{md,json}.
+    Bench(bench::BenchArgs),
 }
 
 /// Runs a parsed command line; returns the exit code.
@@ -77,6 +81,7 @@ pub async fn run(cli: Cli) -> u8 {
             cleanup::run(args, &config).await.map_err(Into::into)
         }
         Command::Emulator(args) => emulator::run(args).await,
+        Command::Bench(args) => bench::run(args).await.map_err(Into::into),
     };
     match result {
         Ok(code) => code,

@@ -18,12 +18,13 @@ use crate::stack::{self, HANDLERS};
 use crate::tools::repository_root;
 
 /// The bundled example targets (built as cargo examples of the workspace).
-pub const EXAMPLES: [&str; 5] = [
+pub const EXAMPLES: [&str; 6] = [
     "cpu_bound",
     "io_bound",
     "memory_hungry",
     "failing",
     "recorder",
+    "emulated_work",
 ];
 
 /// Local-mode failures.
@@ -181,7 +182,7 @@ impl LocalStack {
 )]
 pub struct LocalArgs {
     /// The function to tune: a bundled example (cpu_bound, io_bound, memory_hungry, failing,
-    /// recorder) or the path of any executable speaking the Lambda Runtime API.
+    /// recorder, emulated_work) or the path of any executable speaking the Lambda Runtime API.
     #[arg(long)]
     pub function: String,
     /// Execution input (JSON, as on AWS); `lambdaARN` is filled in for the local function.

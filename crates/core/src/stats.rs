@@ -27,9 +27,58 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// Median (mean of the two middle values for an even count); 0 when empty.
+pub fn median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len().is_multiple_of(2) {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    } else {
+        sorted[mid]
+    }
+}
+
+/// Least-squares line through `(x, y)` points: `(slope, intercept)`; `None` without two
+/// distinct `x`.
+pub fn linear_fit(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let n = points.len() as f64;
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    if points.len() < 2 || sxx == 0.0 {
+        return None;
+    }
+    let sxy: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
+    let slope = sxy / sxx;
+    Some((slope, mean_y - slope * mean_x))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn median_and_linear_fit() {
+        assert_eq!(median(&[]), 0.0);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        // y = 0.25 x + 7, exactly.
+        let line: Vec<(f64, f64)> = [50.0, 500.0, 1000.0]
+            .iter()
+            .map(|x| (*x, 0.25 * x + 7.0))
+            .collect();
+        let (slope, intercept) = linear_fit(&line).expect("fit");
+        assert!((slope - 0.25).abs() < 1e-12 && (intercept - 7.0).abs() < 1e-9);
+        // Noise around a slope of 2: (0,1) (1,2) (2,5) → slope 2, intercept 2/3.
+        let (slope, intercept) = linear_fit(&[(0.0, 1.0), (1.0, 2.0), (2.0, 5.0)]).expect("fit");
+        assert!((slope - 2.0).abs() < 1e-12 && (intercept - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(linear_fit(&[(1.0, 1.0), (1.0, 2.0)]), None);
+        assert_eq!(linear_fit(&[]), None);
+    }
 
     const TEN: [f64; 10] = [10.0, 1.0, 9.0, 2.0, 8.0, 3.0, 7.0, 4.0, 6.0, 100.0];
 

@@ -62,6 +62,8 @@ pub struct Service {
     calls: Mutex<Vec<CallRecord>>,
     in_flight: AtomicUsize,
     started: Instant,
+    /// TCP connections accepted by the API listener.
+    pub connections: Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -130,6 +132,7 @@ impl Service {
             calls: Mutex::new(Vec::new()),
             in_flight: AtomicUsize::new(0),
             started: Instant::now(),
+            connections: Arc::default(),
         }
     }
 
@@ -896,6 +899,7 @@ async fn emulator_stats(State(service): Shared) -> Response {
         "liveProcesses": service.environments.live_count(),
         "coldStarts": service.environments.cold_starts.load(Ordering::SeqCst),
         "cgroupVersion": service.environments.cgroups().map(|c| c.version()),
+        "connectionsAccepted": service.connections.load(Ordering::Relaxed),
     }))
     .into_response()
 }

@@ -172,6 +172,10 @@ impl Emulator {
         let service = Arc::new(Service::new(registry, environments, knobs));
         let app = api::router(service.clone());
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let counter = service.connections.clone();
+        let listener = axum::serve::ListenerExt::tap_io(listener, move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async {
@@ -255,6 +259,18 @@ impl Emulator {
     /// Their process ids.
     pub fn live_pids(&self) -> Vec<u32> {
         self.service.environments.live_pids()
+    }
+
+    /// Live execution environments as (function name, pool key, process id), oldest first.
+    pub fn live_environments(&self) -> Vec<(String, String, u32)> {
+        self.service.environments.live_environments()
+    }
+
+    /// TCP connections accepted by the Lambda API so far (keep-alive reuse shows here).
+    pub fn connections_accepted(&self) -> u64 {
+        self.service
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Stops serving, ends every environment and removes the cgroups.

@@ -184,6 +184,19 @@ impl Environments {
         lock(&self.live).values().map(|e| e.pid).collect()
     }
 
+    /// Live environments as (function name, pool key, process id), oldest first.
+    pub fn live_environments(&self) -> Vec<(String, String, u32)> {
+        let mut envs: Vec<(u64, String, String, u32)> = lock(&self.live)
+            .values()
+            .map(|e| {
+                let function = e.key.split(':').next().unwrap_or_default().to_string();
+                (e.id, function, e.key.clone(), e.pid)
+            })
+            .collect();
+        envs.sort();
+        envs.into_iter().map(|(_, f, k, p)| (f, k, p)).collect()
+    }
+
     fn take_idle(&self, key: &str) -> Option<Arc<Environment>> {
         let mut idle = lock(&self.idle);
         let list = idle.get_mut(key)?;

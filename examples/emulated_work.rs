@@ -1,0 +1,27 @@
+//! Example target for benchmarks: emulated work, so only the tuner's own overhead costs CPU.
+//!
+//! It sleeps `WORK_MS_AT_128 × 128 / memory` milliseconds (the shape of a CPU-bound function,
+//! without using the CPU the tuner is measured on) and answers `{}`. `WORK_MS_AT_128` unset or
+//! 0 makes it a zero-work target that answers at once.
+
+use std::time::Duration;
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::{Value, json};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    let number = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<f64>().ok());
+    let work_ms = number("WORK_MS_AT_128").unwrap_or(0.0).max(0.0);
+    let memory = number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        .unwrap_or(128.0)
+        .max(1.0);
+    let sleep = Duration::from_secs_f64(work_ms * 128.0 / memory / 1000.0);
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
+        if !sleep.is_zero() {
+            tokio::time::sleep(sleep).await;
+        }
+        Ok::<_, Error>(json!({}))
+    }))
+    .await
+}
