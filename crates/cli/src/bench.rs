@@ -347,7 +347,10 @@ impl Bench {
             }
             let intercept = linear_fit(&points_all).map(|f| f.1).unwrap_or(0.0);
             self.figures.push(Figure::new("B1", "executor CPU time per target invocation", mode, "ms", slopes, Check::MedianAtMost(0.1),
-                format!("slope of the warm executor's user+sys CPU (process CPU clock) over num = 50, 500, 1000, zero-work target; fixed part per run {intercept:.2} ms")));
+                format!("slope of the warm executor's user+sys CPU (process CPU clock) over num = 50, 500, 1000, zero-work target; fixed part per run {intercept:.2} ms. \
+Where it goes (perf, release executor, 3000 invocations): about half in the AWS SDK's per-request orchestration (interceptors, runtime-component merging, \
+config bag, SigV4 canonical request, endpoint resolution) and hyper, about a fifth in malloc/free, the rest in the kernel's loopback socket I/O; \
+one keep-alive connection and one client are already reused, so the remaining lever is a leaner signed Invoke path than the generic SDK orchestrator")));
         }
         if only("B2") {
             progress(&format!("B2 executor TCP connections ({})", mode.name));
@@ -611,6 +614,12 @@ impl Bench {
                 parts.push(format!("{name} {mb:.2}"));
                 sizes.push(mb);
             }
+            // The target is for the deployed architecture (arm64); other builds are reported.
+            let check = if label.starts_with("arm64") {
+                Check::AllAtMost(5.0)
+            } else {
+                Check::Report
+            };
             self.figures.push(Figure {
                 mode: "-".to_string(),
                 ..Figure::new(
@@ -619,11 +628,8 @@ impl Bench {
                     &unconstrained,
                     "MB",
                     sizes,
-                    Check::AllAtMost(5.0),
-                    format!(
-                        "deflate zip of each binary as deployed: {}",
-                        parts.join(", ")
-                    ),
+                    check,
+                    format!("deflate zip of each binary: {}", parts.join(", ")),
                 )
             });
         }
@@ -803,6 +809,23 @@ fn machine(cgroups: Option<u8>) -> BTreeMap<&'static str, Value> {
     ])
 }
 
+/// By how much (percent of the limit) a missed `≤` target is exceeded.
+fn miss_margin(f: &Figure) -> Option<f64> {
+    let limit: f64 = f
+        .target
+        .strip_prefix("≤ ")?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()?;
+    let value = if f.target.contains("median") {
+        f.median
+    } else {
+        f.max
+    };
+    (limit > 0.0 && value > limit).then(|| (value / limit - 1.0) * 100.0)
+}
+
 /// The markdown results.
 pub fn markdown(
     date: &str,
@@ -842,9 +865,12 @@ Mode `quota 128/1769` gives each function process Lambda's CPU share (128/1769 o
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
     for f in figures {
         let verdict = match f.pass {
-            Some(true) => "holds",
-            Some(false) => "**misses**",
-            None => "-",
+            Some(true) => "holds".to_string(),
+            Some(false) => match miss_margin(f) {
+                Some(pct) => format!("**misses** by {pct:.0}%"),
+                None => "**misses**".to_string(),
+            },
+            None => "-".to_string(),
         };
         let _ = writeln!(
             out,
@@ -1069,6 +1095,26 @@ mod tests {
             ),
             "{text}"
         );
+        let f = Figure::new(
+            "B1",
+            "m",
+            &mode,
+            "ms",
+            vec![0.15, 0.16, 0.2],
+            Check::MedianAtMost(0.1),
+            "",
+        );
+        assert!((miss_margin(&f).expect("missed") - 60.0).abs() < 1e-9);
+        let f = Figure::new(
+            "B6",
+            "m",
+            &mode,
+            "MB",
+            vec![10.0, 25.0],
+            Check::AllAtMost(20.0),
+            "",
+        );
+        assert!((miss_margin(&f).expect("missed") - 25.0).abs() < 1e-9);
     }
 
     #[test]
