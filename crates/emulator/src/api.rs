@@ -390,10 +390,9 @@ async fn update_configuration(
         &name,
         &params,
         |registry, name, _| {
-            let f = registry
-                .functions
-                .get_mut(name)
-                .expect("checked by control");
+            let Some(f) = registry.functions.get_mut(name) else {
+                return not_found(name);
+            };
             if f.updating() {
                 return conflict(&format!(
                     "The operation cannot be performed at this time. An update is in progress for resource: {}",
@@ -473,10 +472,9 @@ async fn publish_version(
         &name,
         &params,
         |registry, name, _| {
-            let f = registry
-                .functions
-                .get_mut(name)
-                .expect("checked by control");
+            let Some(f) = registry.functions.get_mut(name) else {
+                return not_found(name);
+            };
             if f.updating() {
                 return conflict(&format!(
                     "The operation cannot be performed at this time. An update is in progress for resource: {}",
@@ -566,10 +564,9 @@ async fn delete_function(
                 invalid("$LATEST version cannot be deleted without deleting the function.")
             }
             Some(q) => {
-                let f = registry
-                    .functions
-                    .get_mut(name)
-                    .expect("checked by control");
+                let Some(f) = registry.functions.get_mut(name) else {
+                    return not_found(name);
+                };
                 let Ok(number) = q.parse::<u64>() else {
                     return invalid(&format!(
                         "Deletion of aliases is not supported by DeleteFunction: {q}"
@@ -657,10 +654,9 @@ async fn create_alias(
         &name,
         &params,
         |registry, name, _| {
-            let f = registry
-                .functions
-                .get_mut(name)
-                .expect("checked by control");
+            let Some(f) = registry.functions.get_mut(name) else {
+                return not_found(name);
+            };
             let (Some(alias), Some(version)) = (
                 body.get("Name").and_then(Value::as_str),
                 body.get("FunctionVersion").and_then(Value::as_str),
@@ -730,10 +726,9 @@ async fn update_alias(
         &name,
         &params,
         |registry, name, _| {
-            let f = registry
-                .functions
-                .get_mut(name)
-                .expect("checked by control");
+            let Some(f) = registry.functions.get_mut(name) else {
+                return not_found(name);
+            };
             let new_version = match body.get("FunctionVersion").and_then(Value::as_str) {
                 Some(v) => match v.parse::<u64>().ok().filter(|n| f.versions.contains_key(n)) {
                     Some(n) => Some(n),
@@ -772,10 +767,9 @@ async fn delete_alias(
         &name,
         &params,
         |registry, name, _| {
-            let f = registry
-                .functions
-                .get_mut(name)
-                .expect("checked by control");
+            let Some(f) = registry.functions.get_mut(name) else {
+                return not_found(name);
+            };
             f.aliases.remove(&alias);
             StatusCode::NO_CONTENT.into_response()
         },
