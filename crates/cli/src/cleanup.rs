@@ -47,7 +47,7 @@ pub async fn run(args: CleanupArgs, config: &aws_config::SdkConfig) -> Result<u8
         return Ok(0);
     }
     for (version, run) in &report.found {
-        let kept = report.kept.contains(version);
+        let kept = report.cleanup.kept.contains(version);
         println!(
             "version {version} (run {run}): {}",
             if kept {

@@ -86,19 +86,53 @@ pub async fn clean<L: LambdaApi, P, C: Clock>(
     }
 
     // `$LATEST` still carries this run's marker: the run was interrupted before restoring it.
+    let original = run.map(|r| (r.original.memory_size, r.original.description.clone()));
+    report.restored = restore_latest(
+        deps,
+        function,
+        |m| m.run_id == *run_id,
+        original,
+        false,
+        deadline,
+    )
+    .await?
+    .is_some();
+
+    if !report.kept.is_empty() {
+        tracing::warn!(versions = ?report.kept, "versions of this run are used by an alias and were kept");
+    }
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(report),
+    }
+}
+
+/// Reads `$LATEST`; when its description carries a marker that `ours` accepts, puts back the
+/// memory and description from before the run (`original`, else the marker's record of them),
+/// unless `dry_run`. Returns the marker found.
+async fn restore_latest<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    function: &str,
+    ours: impl Fn(&Marker) -> bool,
+    original: Option<(u32, String)>,
+    dry_run: bool,
+    deadline: Duration,
+) -> Result<Option<Marker>, HandlerError> {
     let latest = deps
         .lambda
         .get_configuration(function, None)
         .await
         .map_err(|e| HandlerError::lambda(format!("Reading configuration of {function}"), e))?;
-    if let Some(found) = Marker::find(&latest.description).filter(|m| m.run_id == *run_id) {
-        let (memory, description) = match run {
-            Some(r) => (r.original.memory_size, r.original.description.clone()),
-            None => (
+    let Some(found) = Marker::find(&latest.description).filter(|m| ours(m)) else {
+        return Ok(None);
+    };
+    if !dry_run {
+        let (memory, description) = original.unwrap_or_else(|| {
+            (
                 found.original_memory,
                 marker::strip(&latest.description).to_string(),
-            ),
-        };
+            )
+        });
         update::apply(
             &deps.lambda,
             &deps.clock,
@@ -108,16 +142,8 @@ pub async fn clean<L: LambdaApi, P, C: Clock>(
             deadline,
         )
         .await?;
-        report.restored = true;
     }
-
-    if !report.kept.is_empty() {
-        tracing::warn!(versions = ?report.kept, "versions of this run are used by an alias and were kept");
-    }
-    match first_error {
-        Some(error) => Err(error),
-        None => Ok(report),
-    }
+    Ok(Some(found))
 }
 
 /// Every published version (not `$LATEST`), all pages.
@@ -147,14 +173,11 @@ pub async fn list_versions<L: LambdaApi, P, C>(
 pub struct LeftoversReport {
     /// Versions carrying a run marker: (version, run id).
     pub found: Vec<(String, String)>,
-    /// Versions deleted.
-    pub deleted: Vec<String>,
-    /// Versions kept because an alias points at them.
-    pub kept: Vec<String>,
     /// The run id on `$LATEST`'s description, if a run left it there.
     pub latest_marker: Option<String>,
-    /// Whether `$LATEST` was restored.
-    pub restored: bool,
+    /// Versions deleted and kept, and whether `$LATEST` was restored.
+    #[serde(flatten)]
+    pub cleanup: CleanupReport,
 }
 
 /// Finds what interrupted runs left (any run's marker) and, unless `dry_run`, deletes those
@@ -167,39 +190,18 @@ pub async fn clean_leftovers<L: LambdaApi, P, C: Clock>(
 ) -> Result<LeftoversReport, HandlerError> {
     let function = arn.as_str();
     let mut out = LeftoversReport::default();
-    let mut report = CleanupReport::default();
     for version in list_versions(deps, function).await? {
         if let Some(marker) = Marker::find(&version.description) {
             out.found
                 .push((version.version.clone(), marker.run_id.to_string()));
             if !dry_run {
-                delete(deps, function, &version.version, &mut report).await?;
+                delete(deps, function, &version.version, &mut out.cleanup).await?;
             }
         }
     }
-    let latest = deps
-        .lambda
-        .get_configuration(function, None)
-        .await
-        .map_err(|e| HandlerError::lambda(format!("Reading configuration of {function}"), e))?;
-    if let Some(found) = Marker::find(&latest.description) {
-        out.latest_marker = Some(found.run_id.to_string());
-        if !dry_run {
-            let description = marker::strip(&latest.description).to_string();
-            update::apply(
-                &deps.lambda,
-                &deps.clock,
-                function,
-                found.original_memory,
-                &description,
-                deadline,
-            )
-            .await?;
-            out.restored = true;
-        }
-    }
-    out.deleted = report.deleted;
-    out.kept = report.kept;
+    let found = restore_latest(deps, function, |_| true, None, dry_run, deadline).await?;
+    out.latest_marker = found.map(|m| m.run_id.to_string());
+    out.cleanup.restored = !dry_run && out.latest_marker.is_some();
     Ok(out)
 }
 
@@ -283,7 +285,7 @@ mod tests {
         .expect("dry run");
         assert_eq!(dry.found.len(), 2);
         assert_eq!(dry.latest_marker.as_deref(), Some(marker.run_id.as_str()));
-        assert!(dry.deleted.is_empty() && !dry.restored);
+        assert!(dry.cleanup.deleted.is_empty() && !dry.cleanup.restored);
         assert_eq!(fake.versions("f").len(), 3, "dry run changes nothing");
         let done = futures::executor::block_on(clean_leftovers(
             &deps,
@@ -292,9 +294,9 @@ mod tests {
             clock.now() + Duration::from_secs(60),
         ))
         .expect("cleanup");
-        assert_eq!(done.deleted, vec![leftover.to_string()]);
-        assert_eq!(done.kept, vec![held.to_string()]);
-        assert!(done.restored);
+        assert_eq!(done.cleanup.deleted, vec![leftover.to_string()]);
+        assert_eq!(done.cleanup.kept, vec![held.to_string()]);
+        assert!(done.cleanup.restored);
         assert_eq!(fake.latest("f"), (256, "mine".to_string()));
         assert_eq!(
             fake.versions("f").keys().copied().collect::<Vec<_>>(),
