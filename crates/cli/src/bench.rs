@@ -12,7 +12,6 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use clap::Args;
 use power_tuning_aws::lambda::SdkLambda;
 use power_tuning_core::logs;
@@ -22,7 +21,7 @@ use power_tuning_emulator::{CallRecord, Emulator, FunctionSpec, Options};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::local::{LocalStack, StackOptions, ensure_built};
+use crate::local::{LocalStack, StackOptions, ensure_built, local_sdk_config, profile_dir};
 use crate::stack::HANDLERS;
 
 /// The memory sizes of the whole-run benchmark (B7) and the update benchmarks (B3, B4).
@@ -180,15 +179,7 @@ struct Bench {
 }
 
 fn lambda_client(endpoint: &str) -> SdkLambda {
-    let config = aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "ak", "sk", None, None, "bench",
-        )))
-        .build();
-    SdkLambda::new(&config)
+    SdkLambda::new(&local_sdk_config(endpoint))
 }
 
 const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:power-tuning:bench";
@@ -692,13 +683,8 @@ fn cpu_time(_pid: u32) -> BenchResult<Duration> {
 
 /// Peak resident set (VmHWM) of a process, MB.
 fn peak_rss_mb(pid: u32) -> BenchResult<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .map_err(|e| format!("/proc/{pid}/status: {e}"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
+    power_tuning_emulator::cgroups::peak_rss(pid)
+        .map(|bytes| bytes as f64 / 1024.0 / 1024.0)
         .ok_or_else(|| format!("no VmHWM in /proc/{pid}/status"))
 }
 
@@ -917,10 +903,7 @@ pub async fn run(args: BenchArgs) -> BenchResult<u8> {
         return Err(format!("unknown benchmark {bad} (B1..B8)"));
     }
     let only = |id: &str| wanted.as_ref().is_none_or(|w| w.iter().any(|x| x == id));
-    let exe_dir = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-        .ok_or("cannot locate the power-tuning executable")?;
+    let exe_dir = profile_dir().map_err(|e| e.to_string())?;
     if exe_dir.file_name().is_none_or(|n| n != "release") {
         eprintln!(
             "warning: not a release build: the handlers measured are those next to this executable; use `cargo run --release -p power-tuning-cli -- bench`"

@@ -14,6 +14,7 @@ pub mod bench;
 pub mod cleanup;
 pub mod emulator;
 pub mod execution;
+pub mod input;
 pub mod local;
 pub mod moto;
 pub mod report;

@@ -7,12 +7,13 @@ use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use clap::Args;
 use power_tuning_emulator::{Emulator, EmulatorError, FunctionSpec, LogFormat, Options};
 use serde_json::{Value, json};
 
 use crate::execution::{self, ExecutionError, Outcome, Progress};
+use crate::input::{InputFlags, input_object, read_json};
 use crate::moto::{MotoError, MotoServer};
 use crate::stack::{self, HANDLERS};
 use crate::tools::repository_root;
@@ -74,13 +75,21 @@ pub struct LocalStack {
     pub state_machine_arn: String,
 }
 
-/// A Step Functions client for a local endpoint.
-pub fn local_sfn_client(endpoint: &str) -> aws_sdk_sfn::Client {
-    let config = aws_sdk_sfn::Config::builder()
+/// SDK configuration for a local endpoint: us-east-1 and throwaway credentials.
+pub fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("ak", "sk", None, None, "local"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "ak", "sk", None, None, "local",
+        )))
+        .build()
+}
+
+/// A Step Functions client for a local endpoint.
+pub fn local_sfn_client(endpoint: &str) -> aws_sdk_sfn::Client {
+    let config = aws_sdk_sfn::config::Builder::from(&local_sdk_config(endpoint))
         .retry_config(power_tuning_aws::config::retry_config())
         .build();
     aws_sdk_sfn::Client::from_conf(config)
@@ -188,15 +197,9 @@ pub struct LocalArgs {
     /// Execution input (JSON, as on AWS); `lambdaARN` is filled in for the local function.
     #[arg(long)]
     pub input: Option<PathBuf>,
-    /// Memory sizes to try (overrides the input's powerValues).
-    #[arg(long, value_delimiter = ',')]
-    pub power_values: Option<Vec<u32>>,
-    /// Invocations per memory size (overrides the input; 10 when neither says).
-    #[arg(long)]
-    pub num: Option<u32>,
-    /// cost, speed or balanced (overrides the input).
-    #[arg(long, value_parser = ["cost", "speed", "balanced"])]
-    pub strategy: Option<String>,
+    /// `powerValues`, `num` (10 when neither the flag nor the input says), `strategy`.
+    #[command(flatten)]
+    pub flags: InputFlags,
     /// Print exactly the execution output (JSON) and nothing else on stdout.
     #[arg(long)]
     pub json: bool,
@@ -223,7 +226,8 @@ pub struct LocalArgs {
     pub no_cgroups: bool,
 }
 
-fn profile_dir() -> Result<PathBuf, LocalError> {
+/// The directory of this executable, where the handlers and examples of the same build are.
+pub fn profile_dir() -> Result<PathBuf, LocalError> {
     std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(Path::to_path_buf))
@@ -286,26 +290,11 @@ pub async fn ensure_built(dir: &Path, example: Option<&str>) -> Result<(), Local
 
 /// The input to run: the file (or `{}`), with the flags applied and `lambdaARN` filled in.
 pub fn build_input(file: Option<&Value>, arn: &str, args: &LocalArgs) -> Result<Value, LocalError> {
-    let mut input = file.cloned().unwrap_or_else(|| json!({}));
-    let object = input
-        .as_object_mut()
-        .ok_or_else(|| LocalError::Usage("the input must be a JSON object".into()))?;
+    let mut object = input_object(file.cloned()).map_err(LocalError::Usage)?;
     object.insert("lambdaARN".into(), json!(arn));
-    if let Some(values) = &args.power_values {
-        object.insert("powerValues".into(), json!(values));
-    }
-    match args.num {
-        Some(num) => {
-            object.insert("num".into(), json!(num));
-        }
-        None => {
-            object.entry("num").or_insert(json!(10));
-        }
-    }
-    if let Some(strategy) = &args.strategy {
-        object.insert("strategy".into(), json!(strategy));
-    }
-    Ok(input)
+    args.flags.apply(&mut object);
+    object.entry("num").or_insert(json!(10));
+    Ok(Value::Object(object))
 }
 
 /// Runs `power-tuning local`.
@@ -331,16 +320,12 @@ pub async fn run(args: LocalArgs) -> Result<u8, LocalError> {
                 .map_err(|e| LocalError::Usage(format!("{}: {e}", path.display())))?
         }
     };
-    let file = match &args.input {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| LocalError::Usage(format!("cannot read {}: {e}", p.display())))?;
-            Some(serde_json::from_str::<Value>(&text).map_err(|e| {
-                LocalError::Usage(format!("{} is not valid JSON: {e}", p.display()))
-            })?)
-        }
-        None => None,
-    };
+    let file = args
+        .input
+        .as_deref()
+        .map(read_json)
+        .transpose()
+        .map_err(LocalError::Usage)?;
     let name: String = path
         .file_stem()
         .and_then(|s| s.to_str())

@@ -238,10 +238,7 @@ pub struct ReportArgs {
 }
 
 fn read_result(path: &Path) -> Result<ResultView, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let value: Value =
-        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+    let value = crate::input::read_json(path)?;
     view(&value).map_err(|e| format!("{}: {e}", path.display()))
 }
 

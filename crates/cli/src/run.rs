@@ -1,6 +1,7 @@
 //! `power-tuning run`: start a tuning execution on AWS (or any Step Functions endpoint), follow
 //! it, print the result, and gate release pipelines on it.
 
+use crate::input::{InputFlags, input_object, read_json};
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -33,15 +34,9 @@ pub struct RunArgs {
     /// `lambdaARN`: the function to tune.
     #[arg(long)]
     pub function: Option<String>,
-    /// `powerValues`.
-    #[arg(long, value_delimiter = ',')]
-    pub power_values: Option<Vec<u32>>,
-    /// `num`: invocations per memory size.
-    #[arg(long)]
-    pub num: Option<u32>,
-    /// `strategy`.
-    #[arg(long, value_parser = ["cost", "speed", "balanced"])]
-    pub strategy: Option<String>,
+    /// `powerValues`, `num`, `strategy`.
+    #[command(flatten)]
+    pub flags: InputFlags,
     /// `payload` (JSON text; a plain string is sent as a JSON string).
     #[arg(long)]
     pub payload: Option<String>,
@@ -134,24 +129,13 @@ pub fn gates(
 
 /// The input: the file (or `{}`) with the flags applied.
 pub fn build_input(file: Option<Value>, args: &RunArgs) -> Result<Value, String> {
-    let mut input = file.unwrap_or_else(|| json!({}));
-    let object = input
-        .as_object_mut()
-        .ok_or("the input must be a JSON object")?;
+    let mut object = input_object(file)?;
+    args.flags.apply(&mut object);
     let mut set = |k: &str, v: Value| {
         object.insert(k.to_string(), v);
     };
     if let Some(f) = &args.function {
         set("lambdaARN", json!(f));
-    }
-    if let Some(p) = &args.power_values {
-        set("powerValues", json!(p));
-    }
-    if let Some(n) = args.num {
-        set("num", json!(n));
-    }
-    if let Some(s) = &args.strategy {
-        set("strategy", json!(s));
     }
     if let Some(p) = &args.payload {
         set(
@@ -168,7 +152,7 @@ pub fn build_input(file: Option<Value>, args: &RunArgs) -> Result<Value, String>
     if args.parallel {
         set("parallelInvocation", json!(true));
     }
-    Ok(input)
+    Ok(Value::Object(object))
 }
 
 /// The machine-readable summary.
@@ -315,16 +299,7 @@ pub async fn execute(
 
 /// Runs `power-tuning run`.
 pub async fn run(args: RunArgs, config: &aws_config::SdkConfig) -> Result<u8, String> {
-    let file = match &args.input {
-        Some(p) => Some(
-            serde_json::from_str::<Value>(
-                &std::fs::read_to_string(p)
-                    .map_err(|e| format!("cannot read {}: {e}", p.display()))?,
-            )
-            .map_err(|e| format!("{} is not valid JSON: {e}", p.display()))?,
-        ),
-        None => None,
-    };
+    let file = args.input.as_deref().map(read_json).transpose()?;
     let input = build_input(file, &args)?;
     // The same validation the Initializer does: bad input never starts an execution.
     TuningInput::from_state(&input, &power_tuning_core::settings::DEFAULT_POWER_VALUES)
