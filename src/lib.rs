@@ -101,31 +101,27 @@ where
     // invocation and then reused, so the process is ready for events within milliseconds
     // even under a 128 MB CPU share (benchmark B5).
     let settings = Settings::from_env()?;
-    let ports: Arc<OnceCell<Arc<AwsDeps>>> = Arc::new(OnceCell::new());
-    let handler = &handler;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let ports = ports.clone();
-        let settings = settings.clone();
-        async move {
-            let deps = ports
-                .get_or_init(|| async { Arc::new(aws_deps(settings).await) })
-                .await
-                .clone();
-            deps.lambda.begin_invocation();
-            let remaining = match event.context.deadline {
-                0 => DEFAULT_BUDGET,
-                deadline => Duration::from_millis(deadline.saturating_sub(epoch_ms())),
-            };
-            let invocation = Invocation {
-                event: HandlerEvent::from_value(event.payload),
-                deadline: deps.clock.now() + remaining,
-                request_id: event.context.request_id,
-            };
-            handler(deps, invocation).await.map_err(|error| {
-                tracing::error!(error_type = error.error_type(), %error, "handler failed");
-                FunctionError(error)
-            })
-        }
+    let ports: OnceCell<Arc<AwsDeps>> = OnceCell::new();
+    let (handler, settings, ports) = (&handler, &settings, &ports);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let deps = ports
+            .get_or_init(|| async { Arc::new(aws_deps(settings.clone()).await) })
+            .await
+            .clone();
+        deps.lambda.begin_invocation();
+        let remaining = match event.context.deadline {
+            0 => DEFAULT_BUDGET,
+            deadline => Duration::from_millis(deadline.saturating_sub(epoch_ms())),
+        };
+        let invocation = Invocation {
+            event: HandlerEvent::from_value(event.payload),
+            deadline: deps.clock.now() + remaining,
+            request_id: event.context.request_id,
+        };
+        handler(deps, invocation).await.map_err(|error| {
+            tracing::error!(error_type = error.error_type(), %error, "handler failed");
+            FunctionError(error)
+        })
     }))
     .await
 }
