@@ -9,4 +9,5 @@ mod docs;
 mod e2e;
 mod emulator;
 mod handlers;
+mod scripts;
 mod stack;
