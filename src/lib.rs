@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use power_tuning_aws::{ResilientLambda, S3Payloads, TokioClock, resilient_lambda, sdk_config};
+use power_tuning_core::handlers::Invocation;
 use power_tuning_core::ports::Clock;
 use power_tuning_core::{Deps, HandlerError, HandlerEvent, Settings};
 use serde::Serialize;
@@ -20,16 +21,6 @@ pub type AwsDeps = Deps<ResilientLambda, S3Payloads, TokioClock>;
 
 /// Used when the runtime gives no deadline (never on Lambda).
 const DEFAULT_BUDGET: Duration = Duration::from_secs(300);
-
-/// One invocation as the handlers see it.
-pub struct Invocation {
-    /// The state machine's event.
-    pub event: HandlerEvent,
-    /// When this invocation must end, as a [`Clock::now`] value.
-    pub deadline: Duration,
-    /// The Lambda request id (fallback run id when no execution id is passed).
-    pub request_id: String,
-}
 
 /// A handler error on its way to the Lambda runtime.
 #[derive(Debug)]

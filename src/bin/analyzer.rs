@@ -7,7 +7,7 @@ use power_tuning_core::handlers;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     power_tuning_functions::serve(|deps, inv| async move {
-        handlers::analyzer::handle(&deps, &inv.event)
+        handlers::analyzer::handle(&deps, &inv).await
     })
     .await
 }

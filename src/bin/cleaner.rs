@@ -7,7 +7,7 @@ use power_tuning_core::handlers;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     power_tuning_functions::serve(|deps, inv| async move {
-        handlers::cleaner::handle(&deps, &inv.event, &inv.request_id, inv.deadline).await
+        handlers::cleaner::handle(&deps, &inv).await
     })
     .await
 }

@@ -1,6 +1,7 @@
 //! Function ARNs: validation of unqualified Lambda function ARNs and the parts we need.
 
 use std::fmt;
+use std::str::FromStr;
 
 /// An unqualified Lambda function ARN: `arn:<partition>:lambda:<region>:<account>:function:<name>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +63,21 @@ impl FunctionArn {
     }
 }
 
+/// A value that is not an unqualified function ARN, with the contract's message (SPEC §2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "Invalid ARN: {0} (expected an unqualified function ARN: arn:<partition>:lambda:<region>:<account-id>:function:<name>)"
+)]
+pub struct InvalidArn(pub String);
+
+impl FromStr for FunctionArn {
+    type Err = InvalidArn;
+
+    fn from_str(value: &str) -> Result<FunctionArn, InvalidArn> {
+        FunctionArn::parse(value).ok_or_else(|| InvalidArn(value.to_string()))
+    }
+}
+
 impl fmt::Display for FunctionArn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.arn)
@@ -101,6 +117,17 @@ mod tests {
         assert_eq!(arn.partition(), "aws-cn");
         assert_eq!(arn.function_name(), "fn_1");
         assert_eq!(arn.account(), "123456789012");
+    }
+
+    #[test]
+    fn invalid_arn_message() {
+        assert_eq!(
+            "my-fn"
+                .parse::<FunctionArn>()
+                .expect_err("invalid")
+                .to_string(),
+            "Invalid ARN: my-fn (expected an unqualified function ARN: arn:<partition>:lambda:<region>:<account-id>:function:<name>)"
+        );
     }
 
     #[test]

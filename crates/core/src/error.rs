@@ -72,6 +72,27 @@ impl HandlerError {
         }
     }
 
+    /// Every error type name a handler reports (README "Errors"), in the order of the variants.
+    pub const ALL_TYPES: [&'static str; 17] = [
+        "InvalidInput",
+        "ResourceNotFound",
+        "ResourceConflict",
+        "Throttled",
+        "InvalidRequest",
+        "AccessDenied",
+        "LambdaServiceError",
+        "LambdaTimeout",
+        "UpdateFailed",
+        "UpdateTimeout",
+        "UnsupportedArchitecture",
+        "TargetFailed",
+        "ProcessorFailed",
+        "PayloadS3Error",
+        "InvalidLog",
+        "InvalidState",
+        "UnexpectedVersion",
+    ];
+
     /// Error types the state machine retries (transient service conditions only).
     pub const TRANSIENT_TYPES: [&'static str; 2] = ["Throttled", "LambdaServiceError"];
 
@@ -87,6 +108,42 @@ impl HandlerError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_variant_has_a_listed_name() {
+        let s = || "x".to_string();
+        let lambda = |e: LambdaError| HandlerError::lambda("ctx", e);
+        let all = [
+            HandlerError::InvalidInput(s()),
+            lambda(LambdaError::NotFound(s())),
+            lambda(LambdaError::Conflict(s())),
+            lambda(LambdaError::Throttled(s())),
+            lambda(LambdaError::InvalidRequest {
+                code: s(),
+                message: s(),
+            }),
+            lambda(LambdaError::AccessDenied(s())),
+            lambda(LambdaError::Service {
+                code: s(),
+                message: s(),
+            }),
+            lambda(LambdaError::Timeout(s())),
+            HandlerError::UpdateFailed(s()),
+            HandlerError::UpdateTimeout(s()),
+            HandlerError::UnsupportedArchitecture(s()),
+            HandlerError::TargetFailed(s()),
+            HandlerError::ProcessorFailed(s()),
+            HandlerError::PayloadS3(s()),
+            HandlerError::InvalidLog(s()),
+            HandlerError::InvalidState(s()),
+            HandlerError::UnexpectedVersion(s()),
+        ];
+        assert_eq!(all.map(|e| e.error_type()), HandlerError::ALL_TYPES);
+        assert_eq!(
+            lambda(LambdaError::Transport(s())).error_type(),
+            "LambdaServiceError"
+        );
+    }
 
     #[test]
     fn stable_names() {

@@ -217,15 +217,43 @@ struct Injection {
     error: LambdaError,
 }
 
+/// How the next updates behave.
+#[derive(Default)]
+struct UpdateKnobs {
+    delay: Duration,
+    fail_next: Option<String>,
+}
+
 #[derive(Default)]
 struct State {
     functions: BTreeMap<String, Function>,
     calls: Vec<Call>,
     injections: Vec<Injection>,
-    update_delay: Duration,
-    fail_next_update: Option<String>,
+    updates: UpdateKnobs,
     in_flight: u32,
     max_in_flight: u32,
+}
+
+impl Function {
+    /// Lambda's rule: nothing changes `$LATEST` or publishes while an update is in progress.
+    fn ensure_idle(&self, now: Duration) -> Result<(), LambdaError> {
+        if now < self.update_done_at {
+            return Err(LambdaError::Conflict(format!(
+                "The operation cannot be performed at this time. An update is in progress for resource: {}",
+                self.arn
+            )));
+        }
+        Ok(())
+    }
+
+    /// A published version's number, else `ResourceNotFoundException`.
+    fn existing_version(&self, version: &str) -> Result<u64, LambdaError> {
+        version
+            .parse::<u64>()
+            .ok()
+            .filter(|n| self.versions.contains_key(n))
+            .ok_or_else(|| not_found(&format!("{}:{version}", self.arn)))
+    }
 }
 
 /// The in-memory Lambda.
@@ -306,12 +334,12 @@ impl FakeLambda {
 
     /// Updates stay `InProgress` for `delay` of virtual time.
     pub fn set_update_delay(&self, delay: Duration) {
-        self.lock().update_delay = delay;
+        self.lock().updates.delay = delay;
     }
 
     /// The next update ends `Failed` with `reason`.
     pub fn fail_next_update(&self, reason: &str) {
-        self.lock().fail_next_update = Some(reason.to_string());
+        self.lock().updates.fail_next = Some(reason.to_string());
     }
 
     /// The next `times` calls of `op` fail with `error`.
@@ -422,6 +450,29 @@ impl FakeLambda {
         }
     }
 
+    /// The prologue of every call on a function: log it, apply injections, find the function
+    /// (404 when absent), then run `body` on it with the update knobs and the virtual time.
+    fn on_function<T>(
+        &self,
+        op: Op,
+        function: &str,
+        qualifier: Option<&str>,
+        memory: Option<u32>,
+        payload: Option<&[u8]>,
+        body: impl FnOnce(&mut Function, &mut UpdateKnobs, Duration) -> Result<T, LambdaError>,
+    ) -> Result<T, LambdaError> {
+        let mut state = self.lock();
+        self.begin(&mut state, op, function, qualifier, memory, payload)?;
+        let (name, _) = split_function(function);
+        let State {
+            functions, updates, ..
+        } = &mut *state;
+        let f = functions
+            .get_mut(&name)
+            .ok_or_else(|| not_found(function))?;
+        body(f, updates, self.clock.now())
+    }
+
     fn status(&self, f: &Function) -> UpdateStatus {
         if self.clock.now() < f.update_done_at {
             UpdateStatus::InProgress
@@ -471,22 +522,19 @@ impl LambdaApi for FakeLambda {
         function: &str,
         qualifier: Option<&str>,
     ) -> Result<FunctionConfig, LambdaError> {
-        let mut state = self.lock();
-        self.begin(
-            &mut state,
+        let (_, embedded) = split_function(function);
+        let qualifier = qualifier.or(embedded.as_deref());
+        self.on_function(
             Op::GetConfiguration,
             function,
             qualifier,
             None,
             None,
-        )?;
-        let (name, q) = split_function(function);
-        let f = state
-            .functions
-            .get(&name)
-            .ok_or_else(|| not_found(function))?;
-        let (version, conf) = Self::resolve(f, qualifier.or(q.as_deref()))?;
-        Ok(self.config(f, &version, &conf))
+            |f, _, _| {
+                let (version, conf) = Self::resolve(f, qualifier)?;
+                Ok(self.config(f, &version, &conf))
+            },
+        )
     }
 
     async fn update_configuration(
@@ -495,75 +543,56 @@ impl LambdaApi for FakeLambda {
         memory_size: u32,
         description: &str,
     ) -> Result<FunctionConfig, LambdaError> {
-        let mut state = self.lock();
-        self.begin(
-            &mut state,
+        self.on_function(
             Op::UpdateConfiguration,
             function,
             None,
             Some(memory_size),
             None,
-        )?;
-        let delay = state.update_delay;
-        let fails = state.fail_next_update.take();
-        let (name, _) = split_function(function);
-        let now = self.clock.now();
-        let f = state
-            .functions
-            .get_mut(&name)
-            .ok_or_else(|| not_found(function))?;
-        if now < f.update_done_at {
-            return Err(LambdaError::Conflict(format!(
-                "The operation cannot be performed at this time. An update is in progress for resource: {}",
-                f.arn
-            )));
-        }
-        if !(128..=10240).contains(&memory_size) {
-            return Err(LambdaError::InvalidRequest {
-                code: "InvalidParameterValueException".to_string(),
-                message: format!("MemorySize value failed to satisfy constraint: {memory_size}"),
-            });
-        }
-        f.latest = Conf {
-            memory: memory_size,
-            description: description.to_string(),
-        };
-        f.update_done_at = now + delay;
-        f.update_fails = fails;
-        f.idle_environments.remove("$LATEST");
-        let latest = f.latest.clone();
-        let f = &state.functions[&name];
-        Ok(self.config(f, "$LATEST", &latest))
+            |f, updates, now| {
+                f.ensure_idle(now)?;
+                if !(128..=10240).contains(&memory_size) {
+                    return Err(LambdaError::InvalidRequest {
+                        code: "InvalidParameterValueException".to_string(),
+                        message: format!(
+                            "MemorySize value failed to satisfy constraint: {memory_size}"
+                        ),
+                    });
+                }
+                f.latest = Conf {
+                    memory: memory_size,
+                    description: description.to_string(),
+                };
+                f.update_done_at = now + updates.delay;
+                f.update_fails = updates.fail_next.take();
+                f.idle_environments.remove("$LATEST");
+                Ok(self.config(f, "$LATEST", &f.latest))
+            },
+        )
     }
 
     async fn publish_version(&self, function: &str) -> Result<FunctionConfig, LambdaError> {
-        let mut state = self.lock();
-        self.begin(&mut state, Op::PublishVersion, function, None, None, None)?;
-        let (name, _) = split_function(function);
-        let now = self.clock.now();
-        let f = state
-            .functions
-            .get_mut(&name)
-            .ok_or_else(|| not_found(function))?;
-        if now < f.update_done_at {
-            return Err(LambdaError::Conflict(format!(
-                "The operation cannot be performed at this time. An update is in progress for resource: {}",
-                f.arn
-            )));
-        }
-        // Like Lambda: nothing changed since the last version → that version.
-        let number = match f.versions.iter().next_back() {
-            Some((n, conf)) if *conf == f.latest => *n,
-            _ => {
-                let n = f.next_version;
-                f.next_version += 1;
-                f.versions.insert(n, f.latest.clone());
-                n
-            }
-        };
-        let conf = f.versions[&number].clone();
-        let f = &state.functions[&name];
-        Ok(self.config(f, &number.to_string(), &conf))
+        self.on_function(
+            Op::PublishVersion,
+            function,
+            None,
+            None,
+            None,
+            |f, _, now| {
+                f.ensure_idle(now)?;
+                // Like Lambda: nothing changed since the last version → that version.
+                let number = match f.versions.iter().next_back() {
+                    Some((n, conf)) if *conf == f.latest => *n,
+                    _ => {
+                        let n = f.next_version;
+                        f.next_version += 1;
+                        f.versions.insert(n, f.latest.clone());
+                        n
+                    }
+                };
+                Ok(self.config(f, &number.to_string(), &f.versions[&number]))
+            },
+        )
     }
 
     async fn list_versions(
@@ -572,75 +601,54 @@ impl LambdaApi for FakeLambda {
         marker: Option<&str>,
     ) -> Result<VersionsPage, LambdaError> {
         const PAGE: usize = 50;
-        let mut state = self.lock();
-        self.begin(&mut state, Op::ListVersions, function, None, None, None)?;
-        let (name, _) = split_function(function);
-        let f = state
-            .functions
-            .get(&name)
-            .ok_or_else(|| not_found(function))?;
-        let mut all = vec![self.config(f, "$LATEST", &f.latest)];
-        all.extend(
-            f.versions
-                .iter()
-                .map(|(n, c)| self.config(f, &n.to_string(), c)),
-        );
-        let start: usize = marker.and_then(|m| m.parse().ok()).unwrap_or(0);
-        let end = (start + PAGE).min(all.len());
-        Ok(VersionsPage {
-            versions: all
-                .get(start..end)
-                .map(<[FunctionConfig]>::to_vec)
-                .unwrap_or_default(),
-            next_marker: (end < all.len()).then(|| end.to_string()),
+        self.on_function(Op::ListVersions, function, None, None, None, |f, _, _| {
+            let mut all = vec![self.config(f, "$LATEST", &f.latest)];
+            all.extend(
+                f.versions
+                    .iter()
+                    .map(|(n, c)| self.config(f, &n.to_string(), c)),
+            );
+            let start: usize = marker.and_then(|m| m.parse().ok()).unwrap_or(0);
+            let end = (start + PAGE).min(all.len());
+            Ok(VersionsPage {
+                versions: all
+                    .get(start..end)
+                    .map(<[FunctionConfig]>::to_vec)
+                    .unwrap_or_default(),
+                next_marker: (end < all.len()).then(|| end.to_string()),
+            })
         })
     }
 
     async fn delete_version(&self, function: &str, version: &str) -> Result<(), LambdaError> {
-        let mut state = self.lock();
-        self.begin(
-            &mut state,
-            Op::DeleteVersion,
-            function,
-            Some(version),
-            None,
-            None,
-        )?;
-        let (name, _) = split_function(function);
-        let f = state
-            .functions
-            .get_mut(&name)
-            .ok_or_else(|| not_found(function))?;
-        let number: u64 = version.parse().map_err(|_| LambdaError::InvalidRequest {
-            code: "InvalidParameterValueException".to_string(),
-            message: format!("Refusing to delete {version} in tests"),
-        })?;
-        if let Some((alias, _)) = f.aliases.iter().find(|(_, v)| **v == version) {
-            return Err(LambdaError::Conflict(format!(
-                "Unable to delete version because the following aliases reference it: [{alias}]"
-            )));
-        }
-        f.versions
-            .remove(&number)
-            .map(|_| ())
-            .ok_or_else(|| not_found(&format!("{function}:{version}")))
+        self.on_function(Op::DeleteVersion, function, Some(version), None, None, |f, _, _| {
+            if version.parse::<u64>().is_err() {
+                return Err(LambdaError::InvalidRequest {
+                    code: "InvalidParameterValueException".to_string(),
+                    message: format!("Only versions can be deleted here, not {version}"),
+                });
+            }
+            let number = f.existing_version(version)?;
+            if let Some((alias, _)) = f.aliases.iter().find(|(_, v)| **v == version) {
+                return Err(LambdaError::Conflict(format!(
+                    "Unable to delete version because the following aliases reference it: [{alias}]"
+                )));
+            }
+            f.versions.remove(&number);
+            Ok(())
+        })
     }
 
     async fn get_alias(&self, function: &str, name: &str) -> Result<AliasConfig, LambdaError> {
-        let mut state = self.lock();
-        self.begin(&mut state, Op::GetAlias, function, Some(name), None, None)?;
-        let (fname, _) = split_function(function);
-        let f = state
-            .functions
-            .get(&fname)
-            .ok_or_else(|| not_found(function))?;
-        f.aliases
-            .get(name)
-            .map(|v| AliasConfig {
-                name: name.to_string(),
-                function_version: v.clone(),
-            })
-            .ok_or_else(|| LambdaError::NotFound(format!("Alias not found: {function}:{name}")))
+        self.on_function(Op::GetAlias, function, Some(name), None, None, |f, _, _| {
+            f.aliases
+                .get(name)
+                .map(|v| AliasConfig {
+                    name: name.to_string(),
+                    function_version: v.clone(),
+                })
+                .ok_or_else(|| LambdaError::NotFound(format!("Alias not found: {}:{name}", f.arn)))
+        })
     }
 
     async fn create_alias(
@@ -649,30 +657,27 @@ impl LambdaApi for FakeLambda {
         name: &str,
         version: &str,
     ) -> Result<AliasConfig, LambdaError> {
-        let mut state = self.lock();
-        self.begin(
-            &mut state,
+        self.on_function(
             Op::CreateAlias,
             function,
             Some(name),
             None,
             None,
-        )?;
-        let (fname, _) = split_function(function);
-        let f = state
-            .functions
-            .get_mut(&fname)
-            .ok_or_else(|| not_found(function))?;
-        if f.aliases.contains_key(name) {
-            return Err(LambdaError::Conflict(format!(
-                "Alias already exists: {name}"
-            )));
-        }
-        f.aliases.insert(name.to_string(), version.to_string());
-        Ok(AliasConfig {
-            name: name.to_string(),
-            function_version: version.to_string(),
-        })
+            |f, _, _| {
+                if f.aliases.contains_key(name) {
+                    return Err(LambdaError::Conflict(format!(
+                        "Alias already exists: {}:{name}",
+                        f.arn
+                    )));
+                }
+                f.existing_version(version)?;
+                f.aliases.insert(name.to_string(), version.to_string());
+                Ok(AliasConfig {
+                    name: name.to_string(),
+                    function_version: version.to_string(),
+                })
+            },
+        )
     }
 
     async fn update_alias(
@@ -681,29 +686,25 @@ impl LambdaApi for FakeLambda {
         name: &str,
         version: &str,
     ) -> Result<AliasConfig, LambdaError> {
-        let mut state = self.lock();
-        self.begin(
-            &mut state,
+        self.on_function(
             Op::UpdateAlias,
             function,
             Some(name),
             None,
             None,
-        )?;
-        let (fname, _) = split_function(function);
-        let f = state
-            .functions
-            .get_mut(&fname)
-            .ok_or_else(|| not_found(function))?;
-        let slot = f
-            .aliases
-            .get_mut(name)
-            .ok_or_else(|| LambdaError::NotFound(format!("Alias not found: {name}")))?;
-        *slot = version.to_string();
-        Ok(AliasConfig {
-            name: name.to_string(),
-            function_version: version.to_string(),
-        })
+            |f, _, _| {
+                f.existing_version(version)?;
+                let arn = f.arn.clone();
+                let slot = f.aliases.get_mut(name).ok_or_else(|| {
+                    LambdaError::NotFound(format!("Alias not found: {arn}:{name}"))
+                })?;
+                *slot = version.to_string();
+                Ok(AliasConfig {
+                    name: name.to_string(),
+                    function_version: version.to_string(),
+                })
+            },
+        )
     }
 
     async fn invoke(
@@ -713,39 +714,36 @@ impl LambdaApi for FakeLambda {
         payload: &[u8],
         tail_logs: bool,
     ) -> Result<InvokeOutput, LambdaError> {
-        let (invocation, behavior) = {
+        let (name, embedded) = split_function(function);
+        let qualifier = qualifier.or(embedded.as_deref());
+        let (invocation, behavior) = self.on_function(
+            Op::Invoke,
+            function,
+            qualifier,
+            None,
+            Some(payload),
+            |f, _, _| {
+                let (version, conf) = Self::resolve(f, qualifier)?;
+                let idle = f.idle_environments.entry(version.clone()).or_insert(0);
+                let cold = *idle == 0;
+                if !cold {
+                    *idle -= 1;
+                }
+                let invocation = FakeInvocation {
+                    function: name.clone(),
+                    version,
+                    memory: conf.memory,
+                    payload: payload.to_vec(),
+                    cold,
+                };
+                Ok((invocation, f.behavior.clone()))
+            },
+        )?;
+        {
             let mut state = self.lock();
-            self.begin(
-                &mut state,
-                Op::Invoke,
-                function,
-                qualifier,
-                None,
-                Some(payload),
-            )?;
-            let (name, q) = split_function(function);
-            let f = state
-                .functions
-                .get_mut(&name)
-                .ok_or_else(|| not_found(function))?;
-            let (version, conf) = Self::resolve(f, qualifier.or(q.as_deref()))?;
-            let idle = f.idle_environments.entry(version.clone()).or_insert(0);
-            let cold = *idle == 0;
-            if !cold {
-                *idle -= 1;
-            }
-            let invocation = FakeInvocation {
-                function: name,
-                version,
-                memory: conf.memory,
-                payload: payload.to_vec(),
-                cold,
-            };
-            let behavior = f.behavior.clone();
             state.in_flight += 1;
             state.max_in_flight = state.max_in_flight.max(state.in_flight);
-            (invocation, behavior)
-        };
+        }
         let outcome = behavior(&invocation);
         self.clock
             .sleep(Duration::from_secs_f64(

@@ -5,8 +5,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::arn::FunctionArn;
+use crate::arn::{FunctionArn, InvalidArn};
 use crate::payload::{self, PayloadSpec, S3Location};
+use crate::strategy::Strategy;
 
 /// Smallest memory size Lambda accepts (MB).
 pub const MIN_POWER: u32 = 128;
@@ -14,18 +15,6 @@ pub const MIN_POWER: u32 = 128;
 pub const MAX_POWER: u32 = 10240;
 /// Keys of the state machine's own state, rejected in the user's input.
 pub const RESERVED_KEYS: [&str; 4] = ["lambdaConfigurations", "stats", "analysis", "error"];
-
-/// How the optimum is chosen (SPEC §3.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Strategy {
-    /// Cheapest average price, ties → faster.
-    Cost,
-    /// Fastest average duration, ties → cheaper.
-    Speed,
-    /// Weighted normalised cost and duration.
-    Balanced,
-}
 
 /// A validated execution input.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,12 +126,7 @@ fn parse_arn(value: &Value) -> Result<FunctionArn, String> {
     value
         .as_str()
         .and_then(FunctionArn::parse)
-        .ok_or_else(|| {
-            format!(
-                "Invalid ARN: {} (expected an unqualified function ARN: arn:<partition>:lambda:<region>:<account-id>:function:<name>)",
-                display_value(value)
-            )
-        })
+        .ok_or_else(|| InvalidArn(display_value(value)).to_string())
 }
 
 /// All power values of `"ALL"`: 128 to 3008 in steps of 64.
@@ -210,10 +194,10 @@ impl TuningInput {
 
         let strategy = match get(state, "strategy") {
             None => Strategy::Cost,
-            Some(Value::String(s)) if s == "cost" => Strategy::Cost,
-            Some(Value::String(s)) if s == "speed" => Strategy::Speed,
-            Some(Value::String(s)) if s == "balanced" => Strategy::Balanced,
-            Some(other) => return Err(invalid("strategy", other)),
+            Some(value) => value
+                .as_str()
+                .and_then(Strategy::parse)
+                .ok_or_else(|| invalid("strategy", value))?,
         };
 
         let balanced_weight = match get(state, "balancedWeight") {

@@ -47,24 +47,13 @@ impl S3Location {
     }
 }
 
-/// Decodes `%XX` escapes (as `decodeURIComponent` does); malformed escapes are kept as they are.
+/// Decodes `%XX` escapes (as `decodeURIComponent` does); malformed escapes are kept as they
+/// are, and a result that is not UTF-8 leaves the text as it was.
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(byte) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap_or_else(|_| text.to_string())
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map(|decoded| decoded.into_owned())
+        .unwrap_or_else(|_| text.to_string())
 }
 
 /// The bytes an invocation sends, shared between invocations that send the same thing.

@@ -38,14 +38,76 @@ pub fn encode_points(points: &[Point]) -> String {
     format!("{};{};{}", b64(&powers), b64(&durations), b64(&costs))
 }
 
-/// `baseURL[?currency=CNY]#<parts>`; CNY when the tuner's region starts with `cn-`.
-pub fn url(base_url: &str, region: &str, points: &[Point]) -> String {
+/// `baseURL[?currency=CNY]`: CNY when the tuner's region starts with `cn-`.
+pub fn prefix(base_url: &str, region: &str) -> String {
     let currency = if region.starts_with("cn-") {
         "?currency=CNY"
     } else {
         ""
     };
-    format!("{base_url}{currency}#{}", encode_points(points))
+    format!("{base_url}{currency}")
+}
+
+/// `baseURL[?currency=CNY]#<parts>`.
+pub fn url(base_url: &str, region: &str, points: &[Point]) -> String {
+    format!("{}#{}", prefix(base_url, region), encode_points(points))
+}
+
+/// The characters `encodeURIComponent` leaves as they are: `A-Z a-z 0-9 - _ . ! ~ * ' ( )`.
+const URI_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// JavaScript's `encodeURIComponent`.
+pub fn encode_uri_component(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, URI_COMPONENT).to_string()
+}
+
+/// JavaScript's `decodeURIComponent` (malformed escapes kept as they are).
+pub fn decode_uri_component(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The web UI's two-run comparison link: `<prefix>#p1;t1;c1;p2;t2;c2;name1;name2`, names
+/// URI-encoded; `prefix` as [`prefix`] makes it.
+pub fn comparison_url(prefix: &str, first: (&[Point], &str), second: (&[Point], &str)) -> String {
+    format!(
+        "{prefix}#{};{};{};{}",
+        encode_points(first.0),
+        encode_points(second.0),
+        encode_uri_component(first.1),
+        encode_uri_component(second.1)
+    )
+}
+
+/// One run of a comparison link: its points and its name.
+pub type Run = (Vec<Point>, String);
+
+/// A comparison link's parts: the two runs' points and names.
+pub fn decode_comparison(hash: &str) -> Option<(Run, Run)> {
+    let parts: Vec<&str> = hash.split(';').collect();
+    if parts.len() != 8 {
+        return None;
+    }
+    Some((
+        (
+            decode_points(&parts[0..3].join(";"))?,
+            decode_uri_component(parts[6]),
+        ),
+        (
+            decode_points(&parts[3..6].join(";"))?,
+            decode_uri_component(parts[7]),
+        ),
+    ))
 }
 
 /// Decodes the three parts back into points (for comparisons and reports).
@@ -114,6 +176,34 @@ mod tests {
             url("https://x/", "cn-north-1", &shuffled),
             "https://x/?currency=CNY#gAAAAQACAAQ=;AABIQwAA8EIAAKBCAACMQg==;XHzhNJ5KBzV9YzQ1DdedNQ=="
         );
+    }
+
+    #[test]
+    fn comparison_link_has_eight_parts_and_decodes_back() {
+        let second = [Point {
+            power: 256,
+            duration: 50.0,
+            cost: 2.1e-7,
+        }];
+        let link = comparison_url(
+            &prefix("https://lambda-power-tuning.show/", "us-east-1"),
+            (&example(), "before fix"),
+            (&second, "after: 2×"),
+        );
+        let (base, hash) = link.split_once('#').expect("hash");
+        assert_eq!(base, "https://lambda-power-tuning.show/");
+        assert_eq!(hash.split(';').count(), 8);
+        assert!(hash.ends_with(";before%20fix;after%3A%202%C3%97"), "{hash}");
+        let ((one, a), (two, b)) = decode_comparison(hash).expect("decodes");
+        assert_eq!(one.len(), 4);
+        assert_eq!((two[0].power, two[0].duration), (256, 50.0));
+        assert_eq!((a.as_str(), b.as_str()), ("before fix", "after: 2×"));
+        assert!(decode_comparison("a;b").is_none());
+        assert_eq!(
+            encode_uri_component("a-b_c.d!e~f*g'h(i)j k/é"),
+            "a-b_c.d!e~f*g'h(i)j%20k%2F%C3%A9"
+        );
+        assert_eq!(decode_uri_component("100%"), "100%");
     }
 
     #[test]

@@ -1,15 +1,17 @@
 //! Analyzer (SPEC §3.7): choose the optimum and compute the run's cost and visualization.
 
-use crate::analysis::{self, Analysis, Stat};
+use crate::analysis;
 use crate::error::HandlerError;
-use crate::event::{HandlerEvent, LambdaConfigurations};
-use crate::handlers::{Deps, input_of};
+use crate::handlers::{Deps, Invocation, input_of};
+use crate::output::{Analysis, Stat};
+use crate::state::LambdaConfigurations;
 
 /// `None` (JSON `null`) with `dryRun`.
-pub fn handle<L, P, C>(
+pub async fn handle<L, P, C>(
     deps: &Deps<L, P, C>,
-    event: &HandlerEvent,
+    invocation: &Invocation,
 ) -> Result<Option<Analysis>, HandlerError> {
+    let event = &invocation.event;
     let input = input_of(event, &deps.settings)?;
     if input.dry_run {
         return Ok(None);

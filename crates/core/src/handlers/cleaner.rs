@@ -9,11 +9,10 @@ use serde::Serialize;
 
 use crate::arn::FunctionArn;
 use crate::error::HandlerError;
-use crate::event::{HandlerEvent, LambdaConfigurations};
-use crate::handlers::Deps;
-use crate::handlers::initializer::run_id_of;
+use crate::handlers::{Deps, Invocation};
 use crate::marker::{self, Marker, RunId};
 use crate::ports::{Clock, LambdaApi, LambdaError};
+use crate::state::LambdaConfigurations;
 use crate::update;
 
 /// What the Cleaner did.
@@ -32,10 +31,9 @@ pub struct CleanupReport {
 /// never touched anything: no call is made.
 pub async fn handle<L: LambdaApi, P, C: Clock>(
     deps: &Deps<L, P, C>,
-    event: &HandlerEvent,
-    fallback_run_id: &str,
-    deadline: Duration,
+    invocation: &Invocation,
 ) -> Result<CleanupReport, HandlerError> {
+    let event = &invocation.event;
     let Some(arn) = event
         .state_key("lambdaARN")
         .and_then(|v| v.as_str())
@@ -46,9 +44,9 @@ pub async fn handle<L: LambdaApi, P, C: Clock>(
     let run = LambdaConfigurations::from_state(&event.state);
     let run_id = match &run {
         Some(run) => run.run_id.clone(),
-        None => run_id_of(event, fallback_run_id),
+        None => invocation.run_id(),
     };
-    clean(deps, &arn, &run_id, run.as_ref(), deadline).await
+    clean(deps, &arn, &run_id, run.as_ref(), invocation.deadline).await
 }
 
 /// Deletes the run's versions and restores `$LATEST` (shared with the Initializer's rollback).
@@ -202,6 +200,9 @@ pub async fn clean_leftovers<L: LambdaApi, P, C: Clock>(
     let found = restore_latest(deps, function, |_| true, None, dry_run, deadline).await?;
     out.latest_marker = found.map(|m| m.run_id.to_string());
     out.cleanup.restored = !dry_run && out.latest_marker.is_some();
+    if !out.cleanup.kept.is_empty() {
+        tracing::warn!(versions = ?out.cleanup.kept, "versions left by runs are used by an alias and were kept");
+    }
     Ok(out)
 }
 

@@ -7,15 +7,15 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use serde_json::Value;
 
-use crate::analysis::{Stat, StatError};
 use crate::error::HandlerError;
-use crate::event::{Configuration, HandlerEvent, LambdaConfigurations};
-use crate::handlers::{Deps, input_of};
+use crate::handlers::{Deps, Invocation, input_of};
 use crate::input::TuningInput;
 use crate::logs::{self, Report};
+use crate::output::{Stat, StatError};
 use crate::payload::{self, Payload, PayloadSpec, S3Location};
 use crate::ports::{Clock, InvokeOutput, LambdaApi, PayloadSource, PayloadSourceError};
 use crate::pricing;
+use crate::state::{Configuration, LambdaConfigurations};
 
 /// Output of the Executor: one [`Stat`].
 pub type ExecutorOutput = Stat;
@@ -98,8 +98,9 @@ impl Plan<'_> {
 /// Runs one memory size.
 pub async fn handle<L: LambdaApi, P: PayloadSource, C: Clock>(
     deps: &Deps<L, P, C>,
-    event: &HandlerEvent,
+    invocation: &Invocation,
 ) -> Result<ExecutorOutput, HandlerError> {
+    let event = &invocation.event;
     let input = input_of(event, &deps.settings)?;
     let configuration: Configuration = event
         .configuration

@@ -4,15 +4,14 @@
 use std::time::Duration;
 
 use crate::error::HandlerError;
-use crate::event::{
-    Configuration, HandlerEvent, LambdaConfigurations, OriginalConfig, PublishIterator,
-};
+use crate::event::HandlerEvent;
 use crate::handlers::cleaner;
-use crate::handlers::{Deps, input_of};
+use crate::handlers::{Deps, Invocation, input_of};
 use crate::input::{TuningInput, reserved_key};
 use crate::marker::{self, Marker, RunId};
 use crate::ports::{Clock, LambdaApi, LambdaError};
 use crate::pricing;
+use crate::state::{Configuration, LambdaConfigurations, OriginalConfig, PublishIterator};
 use crate::update;
 use crate::versions::VersionList;
 
@@ -21,12 +20,6 @@ const MIN_RESERVE: Duration = Duration::from_secs(3);
 
 /// Output of the Initializer (at `$.lambdaConfigurations`).
 pub type InitializerOutput = LambdaConfigurations;
-
-/// The run id of an event: from the execution id the state machine passes, else `fallback`
-/// (the binaries pass the Lambda request id).
-pub fn run_id_of(event: &HandlerEvent, fallback: &str) -> RunId {
-    RunId::derive(event.execution_id.as_deref().unwrap_or(fallback))
-}
 
 /// A continuation pass carries our own `lambdaConfigurations`; anything else under a reserved
 /// key is the user's and is rejected.
@@ -54,11 +47,10 @@ fn previous_pass(
 /// Runs one Initializer pass.
 pub async fn handle<L: LambdaApi, P, C: Clock>(
     deps: &Deps<L, P, C>,
-    event: &HandlerEvent,
-    fallback_run_id: &str,
-    deadline: Duration,
+    invocation: &Invocation,
 ) -> Result<InitializerOutput, HandlerError> {
-    let run_id = run_id_of(event, fallback_run_id);
+    let (event, deadline) = (&invocation.event, invocation.deadline);
+    let run_id = invocation.run_id();
     // Everything is validated before the first Lambda call.
     let previous = previous_pass(event, &run_id)?;
     let input = input_of(event, &deps.settings)?;

@@ -1,7 +1,5 @@
-//! The five handlers, each `handle(deps, event, deadline)` over the ports.
-//!
-//! `deadline` is a [`Clock::now`](crate::ports::Clock::now) value: when the Lambda invocation
-//! ends. The binaries compute it from the runtime context.
+//! The five handlers, each `async fn handle(&Deps, &Invocation) -> Result<Output, HandlerError>`
+//! over the ports.
 
 pub mod analyzer;
 pub mod cleaner;
@@ -9,9 +7,12 @@ pub mod executor;
 pub mod initializer;
 pub mod optimizer;
 
+use std::time::Duration;
+
 use crate::error::HandlerError;
 use crate::event::HandlerEvent;
 use crate::input::TuningInput;
+use crate::marker::RunId;
 use crate::settings::Settings;
 
 /// What a handler runs against.
@@ -24,6 +25,30 @@ pub struct Deps<L, P, C> {
     pub clock: C,
     /// Environment configuration.
     pub settings: Settings,
+}
+
+/// One handler invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invocation {
+    /// What the state machine sent.
+    pub event: HandlerEvent,
+    /// When the Lambda invocation ends, as a [`Clock::now`](crate::ports::Clock::now) value
+    /// (the binaries compute it from the runtime context).
+    pub deadline: Duration,
+    /// The Lambda request id: the run id's source when the state machine passed no execution id.
+    pub request_id: String,
+}
+
+impl Invocation {
+    /// The run id: from the execution id the state machine passes, else the request id.
+    pub fn run_id(&self) -> RunId {
+        RunId::derive(
+            self.event
+                .execution_id
+                .as_deref()
+                .unwrap_or(&self.request_id),
+        )
+    }
 }
 
 /// Validates the event's state as an execution input.

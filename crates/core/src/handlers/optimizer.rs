@@ -1,11 +1,8 @@
 //! Optimizer (SPEC §3.10): apply the optimum with `autoOptimize`, to `$LATEST` or through a new
 //! version and an alias. `$LATEST` keeps its original description.
 
-use std::time::Duration;
-
 use crate::error::HandlerError;
-use crate::event::HandlerEvent;
-use crate::handlers::{Deps, input_of};
+use crate::handlers::{Deps, Invocation, input_of};
 use crate::ports::{Clock, LambdaApi, LambdaError};
 use crate::update;
 
@@ -23,9 +20,9 @@ pub struct Applied {
 /// Applies the analysis's `power`.
 pub async fn handle<L: LambdaApi, P, C: Clock>(
     deps: &Deps<L, P, C>,
-    event: &HandlerEvent,
-    deadline: Duration,
+    invocation: &Invocation,
 ) -> Result<Option<Applied>, HandlerError> {
+    let (event, deadline) = (&invocation.event, invocation.deadline);
     let input = input_of(event, &deps.settings)?;
     if input.dry_run || !input.auto_optimize {
         return Ok(None);

@@ -8,15 +8,16 @@ use futures::executor::block_on;
 use serde_json::{Value, json};
 
 use crate::error::HandlerError;
-use crate::event::{HandlerEvent, LambdaConfigurations};
+use crate::event::HandlerEvent;
 use crate::fake::{
     Behavior, FakeClock, FakeInvocation, FakeLambda, FakeOutcome, FakePayloads, Op, cpu_bound,
 };
-use crate::handlers::{Deps, analyzer, cleaner, executor, initializer, optimizer};
+use crate::handlers::{Deps, Invocation, analyzer, cleaner, executor, initializer, optimizer};
 use crate::marker::Marker;
 use crate::ports::{Clock, LambdaError, PayloadSourceError};
 use crate::resilient::Resilient;
 use crate::settings::Settings;
+use crate::state::LambdaConfigurations;
 
 const EXEC: &str = "arn:aws:states:us-east-1:123456789012:execution:power-tuning:run-1";
 const BUDGET: Duration = Duration::from_secs(300);
@@ -67,6 +68,15 @@ fn wrap(state: &Value) -> HandlerEvent {
     }
 }
 
+/// An invocation of `event` that must end by `deadline`.
+fn at(event: HandlerEvent, deadline: Duration) -> Invocation {
+    Invocation {
+        event,
+        deadline,
+        request_id: "fallback".to_string(),
+    }
+}
+
 /// The failure of a run: (error type, message).
 type Failed = (String, String);
 
@@ -105,7 +115,7 @@ impl Harness {
             state["error"] = json!({"Error": error.error_type(), "Cause": error.to_string()});
             self.as_handler(
                 "cleaner",
-                cleaner::handle(&self.deps, &wrap(state), "fallback", self.deadline()),
+                cleaner::handle(&self.deps, &at(wrap(state), self.deadline())),
             )
             .expect("cleanup on error");
         }
@@ -123,7 +133,7 @@ impl Harness {
             let deadline = self.clock.now() + budget;
             match self.as_handler(
                 "initializer",
-                initializer::handle(&self.deps, &wrap(&state), "fallback", deadline),
+                initializer::handle(&self.deps, &at(wrap(&state), deadline)),
             ) {
                 Ok(out) => {
                     let done = !out.iterator.continue_;
@@ -146,7 +156,10 @@ impl Harness {
                 execution_id: Some(EXEC.into()),
                 configuration: Some(configuration),
             };
-            match self.as_handler("executor", executor::handle(&self.deps, &event)) {
+            match self.as_handler(
+                "executor",
+                executor::handle(&self.deps, &at(event, self.deadline())),
+            ) {
                 Ok(stat) => stats.push(serde_json::to_value(stat).expect("json")),
                 Err(e) => return Err(self.fail(&mut state, e)),
             }
@@ -154,17 +167,20 @@ impl Harness {
         state["stats"] = Value::Array(stats);
         if let Err(e) = self.as_handler(
             "cleaner",
-            cleaner::handle(&self.deps, &wrap(&state), "fallback", self.deadline()),
+            cleaner::handle(&self.deps, &at(wrap(&state), self.deadline())),
         ) {
             return Err((e.error_type().to_string(), e.to_string()));
         }
-        match analyzer::handle(&self.deps, &wrap(&state)) {
+        match block_on(analyzer::handle(
+            &self.deps,
+            &at(wrap(&state), self.deadline()),
+        )) {
             Ok(analysis) => state["analysis"] = serde_json::to_value(analysis).expect("json"),
             Err(e) => return Err(self.fail(&mut state, e)),
         }
         if let Err(e) = self.as_handler(
             "optimizer",
-            optimizer::handle(&self.deps, &wrap(&state), self.deadline()),
+            optimizer::handle(&self.deps, &at(wrap(&state), self.deadline())),
         ) {
             return Err(self.fail(&mut state, e));
         }
@@ -507,8 +523,9 @@ fn error_halfway_through_publishing_rolls_back() {
 /// Runs the Initializer and drops it (as a crash would) once `versions` versions exist.
 fn interrupt_initializer_after(h: &Harness, input: &Value, versions: usize) {
     let event = wrap(input);
-    h.as_handler("initializer", async {
-        let init = initializer::handle(&h.deps, &event, "fallback", h.deadline());
+    h.as_handler("initializer", async move {
+        let invocation = at(event, h.deadline());
+        let init = initializer::handle(&h.deps, &invocation);
         let watch = async {
             for _ in 0..100_000 {
                 if h.fake.versions("target").len() >= versions {
@@ -535,24 +552,14 @@ fn crash_halfway_through_publishing_is_cleaned_by_marker() {
         "$LATEST left with the marker"
     );
     // CleanUpOnError with no Initializer output: the run id comes from the execution.
-    let report = block_on(cleaner::handle(
-        &h.deps,
-        &wrap(&input),
-        "fallback",
-        h.deadline(),
-    ))
-    .expect("cleanup");
+    let report =
+        block_on(cleaner::handle(&h.deps, &at(wrap(&input), h.deadline()))).expect("cleanup");
     assert_eq!(report.deleted.len(), 3);
     assert!(report.restored);
     h.assert_clean(&[]);
     // Idempotent.
-    let again = block_on(cleaner::handle(
-        &h.deps,
-        &wrap(&input),
-        "fallback",
-        h.deadline(),
-    ))
-    .expect("cleanup");
+    let again =
+        block_on(cleaner::handle(&h.deps, &at(wrap(&input), h.deadline()))).expect("cleanup");
     assert_eq!(again, cleaner::CleanupReport::default());
 }
 
@@ -889,9 +896,7 @@ fn unsupported_architecture_fails_before_changes() {
     let input = json!({"lambdaARN": arn, "num": 5});
     let err = block_on(initializer::handle(
         &deps,
-        &wrap(&input),
-        "x",
-        clock.now() + BUDGET,
+        &at(wrap(&input), clock.now() + BUDGET),
     ))
     .expect_err("unsupported");
     assert_eq!(
@@ -938,9 +943,7 @@ fn cleaner_without_valid_arn_makes_no_call() {
     let h = harness(cpu_bound());
     let report = block_on(cleaner::handle(
         &h.deps,
-        &wrap(&json!({"lambdaARN": "nope"})),
-        "x",
-        h.deadline(),
+        &at(wrap(&json!({"lambdaARN": "nope"})), h.deadline()),
     ))
     .expect("nothing to do");
     assert_eq!(report, cleaner::CleanupReport::default());
@@ -953,9 +956,7 @@ fn continuation_state_is_compact() {
     let input = h.input(json!({"powerValues": "ALL", "onlyColdStarts": true, "num": 5}));
     let out = block_on(initializer::handle(
         &h.deps,
-        &wrap(&input),
-        "x",
-        h.deadline(),
+        &at(wrap(&input), h.deadline()),
     ))
     .expect("init");
     let size = serde_json::to_string(&out).expect("json").len();
@@ -996,7 +997,7 @@ fn handlers_call_only_the_actions_of_the_iam_table() {
     interrupt_initializer_after(&h, &input, 2);
     h.as_handler(
         "cleaner",
-        cleaner::handle(&h.deps, &wrap(&input), "fallback", h.deadline()),
+        cleaner::handle(&h.deps, &at(wrap(&input), h.deadline())),
     )
     .expect("cleanup");
     record(&h);

@@ -1,0 +1,128 @@
+//! What flows between the states (SPEC §3.1): the Initializer's output at
+//! `$.lambdaConfigurations` (the run id, `$LATEST` as found, the configurations the Map iterates
+//! over, the publishing iterator), and [`StateView`], the typed view of a whole state that the
+//! command-line tool reads from an execution's history.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::output::{Analysis, Stat};
+use crate::versions::VersionList;
+
+/// `$LATEST` as the run found it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OriginalConfig {
+    /// Memory size (MB).
+    pub memory_size: u32,
+    /// Description.
+    pub description: String,
+    /// Architecture.
+    pub architecture: String,
+}
+
+/// One Map item: a memory size and the versions published for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Configuration {
+    /// Memory size (MB).
+    pub power: u32,
+    /// Versions to invoke (one, or `num` with `onlyColdStarts`).
+    pub versions: VersionList,
+}
+
+/// Progress of the publishing loop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishIterator {
+    /// Configurations published so far.
+    pub index: u32,
+    /// Configurations to publish in all.
+    pub count: u32,
+    /// Whether the Initializer must run again.
+    #[serde(rename = "continue")]
+    pub continue_: bool,
+}
+
+/// The Initializer's output, at `$.lambdaConfigurations`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LambdaConfigurations {
+    /// The run id in every marker of this run.
+    pub run_id: crate::marker::RunId,
+    /// The resolved power values.
+    pub power_values: Vec<u32>,
+    /// `$LATEST` before the run.
+    pub original: OriginalConfig,
+    /// What the Map iterates over, in power-value order.
+    pub configurations: Vec<Configuration>,
+    /// Initializer invocations so far.
+    pub passes: u32,
+    /// Publishing progress.
+    pub iterator: PublishIterator,
+}
+
+impl LambdaConfigurations {
+    /// Reads `$.lambdaConfigurations` from a state, if present and well-formed.
+    pub fn from_state(state: &Value) -> Option<LambdaConfigurations> {
+        state
+            .get("lambdaConfigurations")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+
+    /// Every version recorded, in publishing order.
+    pub fn all_versions(&self) -> impl Iterator<Item = u64> + '_ {
+        self.configurations
+            .iter()
+            .flat_map(|c| c.versions.0.iter().copied())
+    }
+}
+
+/// The parts of a state machine state the tools read (every key optional): what the
+/// Initializer, the Map and the Analyzer added.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateView {
+    /// The Initializer's output.
+    #[serde(default)]
+    pub lambda_configurations: Option<LambdaConfigurations>,
+    /// The executors' results, in configuration order.
+    #[serde(default)]
+    pub stats: Option<Vec<Stat>>,
+    /// The Analyzer's output (`null` with `dryRun`).
+    #[serde(default)]
+    pub analysis: Option<Analysis>,
+}
+
+impl StateView {
+    /// Reads a state's JSON text; anything unreadable is an empty view.
+    pub fn parse(text: &str) -> StateView {
+        serde_json::from_str(text).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn configurations_round_trip() {
+        let value = json!({
+            "runId": "0123456789ab", "powerValues": [128, 256],
+            "original": {"memorySize": 1024, "description": "d", "architecture": "arm64"},
+            "configurations": [{"power": 128, "versions": ["7"]}, {"power": 256, "versions": ["8-9"]}],
+            "passes": 1, "iterator": {"index": 2, "count": 2, "continue": false}
+        });
+        let parsed =
+            LambdaConfigurations::from_state(&json!({"lambdaConfigurations": value.clone()}))
+                .expect("parses");
+        assert_eq!(parsed.all_versions().collect::<Vec<_>>(), vec![7, 8, 9]);
+        assert_eq!(serde_json::to_value(&parsed).expect("serialize"), value);
+        let view = StateView::parse(&json!({"lambdaARN": "x", "lambdaConfigurations": value, "stats": [{"value": 128, "invocations": 5}]}).to_string());
+        assert_eq!(view.lambda_configurations, Some(parsed));
+        assert_eq!(view.stats.map(|s| s.len()), Some(1));
+        assert_eq!(view.analysis, None);
+        assert_eq!(StateView::parse("not json"), StateView::default());
+    }
+}
