@@ -91,6 +91,17 @@ macro_rules! function_config {
     }};
 }
 
+/// Converts the SDK's alias outputs (get, create and update share the shape, not the type).
+macro_rules! alias_config {
+    ($out:expr, $name:expr, $version:expr) => {{
+        let out = $out;
+        AliasConfig {
+            name: out.name().unwrap_or($name).to_string(),
+            function_version: out.function_version().unwrap_or($version).to_string(),
+        }
+    }};
+}
+
 fn update_status(status: &LastUpdateStatus) -> UpdateStatus {
     match status {
         LastUpdateStatus::Successful => UpdateStatus::Successful,
@@ -185,10 +196,7 @@ impl LambdaApi for SdkLambda {
             .send()
             .await
             .map_err(classify)?;
-        Ok(AliasConfig {
-            name: out.name().unwrap_or(name).to_string(),
-            function_version: out.function_version().unwrap_or_default().to_string(),
-        })
+        Ok(alias_config!(out, name, ""))
     }
 
     async fn create_alias(
@@ -206,10 +214,7 @@ impl LambdaApi for SdkLambda {
             .send()
             .await
             .map_err(classify)?;
-        Ok(AliasConfig {
-            name: out.name().unwrap_or(name).to_string(),
-            function_version: out.function_version().unwrap_or(version).to_string(),
-        })
+        Ok(alias_config!(out, name, version))
     }
 
     async fn update_alias(
@@ -227,10 +232,7 @@ impl LambdaApi for SdkLambda {
             .send()
             .await
             .map_err(classify)?;
-        Ok(AliasConfig {
-            name: out.name().unwrap_or(name).to_string(),
-            function_version: out.function_version().unwrap_or(version).to_string(),
-        })
+        Ok(alias_config!(out, name, version))
     }
 
     async fn invoke(

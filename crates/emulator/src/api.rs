@@ -15,7 +15,10 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::registry::{Alias, Function, Registry, Resolved, Snapshot, new_id, split_function_name};
+use crate::registry::{
+    Alias, ConfigChange, Function, FunctionSpec, Refusal, Registry, Resolved, Snapshot,
+    split_function_name,
+};
 use crate::report::{last_modified, tail_base64};
 use crate::runtime::Environments;
 
@@ -53,17 +56,17 @@ pub struct CallRecord {
 /// The emulated Lambda service.
 pub struct Service {
     /// Functions, versions, aliases.
-    pub registry: Mutex<Registry>,
+    registry: Mutex<Registry>,
     /// Execution environments.
-    pub environments: Environments,
+    pub(crate) environments: Environments,
     /// Knobs.
-    pub knobs: Knobs,
+    knobs: Knobs,
     window: Mutex<VecDeque<Instant>>,
     calls: Mutex<Vec<CallRecord>>,
     in_flight: AtomicUsize,
     started: Instant,
     /// TCP connections accepted by the API listener.
-    pub connections: Arc<std::sync::atomic::AtomicU64>,
+    pub(crate) connections: Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -122,6 +125,20 @@ fn throttled(reason: &str, message: &str) -> Response {
 }
 
 impl Service {
+    /// Adds a function (its name must be new).
+    pub fn add_function(&self, spec: &FunctionSpec) -> Result<(), crate::EmulatorError> {
+        let mut registry = lock(&self.registry);
+        if registry.functions.contains_key(&spec.name) {
+            return Err(crate::EmulatorError::Function(format!(
+                "{} is defined twice",
+                spec.name
+            )));
+        }
+        let function = Function::new(spec, self.arn(&spec.name, None));
+        registry.functions.insert(spec.name.clone(), function);
+        Ok(())
+    }
+
     /// A service over `registry` and `environments`.
     pub fn new(registry: Registry, environments: Environments, knobs: Knobs) -> Self {
         Service {
@@ -288,28 +305,91 @@ pub fn router(service: Arc<Service>) -> Router {
         .with_state(service)
 }
 
-/// Runs a control-plane operation: rate limit, function lookup, call log.
+/// Refusals in AWS's error shapes.
+fn refused(refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::NotFound(message) => {
+            aws_error(StatusCode::NOT_FOUND, "ResourceNotFoundException", &message)
+        }
+        Refusal::Conflict(message) => conflict(&message),
+        Refusal::Invalid(message) => invalid(&message),
+    }
+}
+
+/// Runs a control-plane operation: rate limit, call log, and the operation's refusal as AWS's
+/// error shape. `op` gets the registry, the function name and the qualifier.
 fn control(
     service: &Service,
     operation: &str,
     raw_name: &str,
     params: &HashMap<String, String>,
-    op: impl FnOnce(&mut Registry, &str, Option<String>) -> Response,
+    op: impl FnOnce(&mut Registry, &str, Option<&str>) -> Result<Response, Refusal>,
 ) -> Response {
     let (name, embedded) = split_function_name(raw_name);
     let qualifier = params.get("Qualifier").cloned().or(embedded);
-    let response = if !service.admit() {
-        throttled("CallerRateLimitExceeded", "Rate exceeded")
-    } else {
+    let response = if service.admit() {
         let mut registry = lock(&service.registry);
-        if registry.functions.contains_key(&name) || operation == "ListFunctions" {
-            op(&mut registry, &name, qualifier.clone())
-        } else {
-            not_found(&service.arn(&name, None))
-        }
+        op(&mut registry, &name, qualifier.as_deref()).unwrap_or_else(refused)
+    } else {
+        throttled("CallerRateLimitExceeded", "Rate exceeded")
     };
     service.record(operation, &name, qualifier.as_deref(), response.status());
     response
+}
+
+/// [`control`] on one existing function (404 otherwise).
+fn on_function(
+    service: &Service,
+    operation: &str,
+    raw_name: &str,
+    params: &HashMap<String, String>,
+    op: impl FnOnce(&mut Function, Option<&str>) -> Result<Response, Refusal>,
+) -> Response {
+    control(
+        service,
+        operation,
+        raw_name,
+        params,
+        |registry, name, qualifier| match registry.functions.get_mut(name) {
+            Some(f) => op(f, qualifier),
+            None => Err(Refusal::NotFound(format!(
+                "Function not found: {}",
+                service.arn(name, None)
+            ))),
+        },
+    )
+}
+
+/// A JSON response.
+fn ok(value: Value) -> Result<Response, Refusal> {
+    Ok(axum::Json(value).into_response())
+}
+
+/// A `201 Created` JSON response.
+fn created(value: Value) -> Result<Response, Refusal> {
+    Ok((StatusCode::CREATED, axum::Json(value)).into_response())
+}
+
+/// The configuration of a qualifier, or 404.
+fn describe(service: &Service, f: &Function, qualifier: Option<&str>) -> Result<Value, Refusal> {
+    let resolved = f.resolve(qualifier).ok_or_else(|| {
+        Refusal::NotFound(format!(
+            "Function not found: {}",
+            service.arn(&f.name, qualifier)
+        ))
+    })?;
+    let modified = resolved
+        .version
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| f.versions.get(&n))
+        .map(|(_, t)| *t)
+        .unwrap_or(f.last_modified);
+    Ok(service.configuration(f, &resolved.version, &resolved.snapshot, modified))
+}
+
+fn body_json(body: &Bytes) -> Value {
+    serde_json::from_slice(body).unwrap_or(Value::Null)
 }
 
 async fn list_functions(State(service): Shared, Query(params): Params) -> Response {
@@ -319,7 +399,7 @@ async fn list_functions(State(service): Shared, Query(params): Params) -> Respon
             .values()
             .map(|f| service.configuration(f, "$LATEST", &f.latest, f.last_modified))
             .collect();
-        axum::Json(json!({"Functions": functions})).into_response()
+        ok(json!({"Functions": functions}))
     })
 }
 
@@ -328,31 +408,12 @@ async fn get_function(
     Path(name): Path<String>,
     Query(params): Params,
 ) -> Response {
-    control(
-        &service,
-        "GetFunction",
-        &name,
-        &params,
-        |registry, name, qualifier| {
-            let f = &registry.functions[name];
-            match describe(&service, f, qualifier.as_deref()) {
-            Some(config) => axum::Json(json!({"Configuration": config, "Code": {"RepositoryType": "Local", "Location": f.latest.path.display().to_string()}})).into_response(),
-            None => not_found(&service.arn(name, qualifier.as_deref())),
-        }
-        },
-    )
-}
-
-fn describe(service: &Service, f: &Function, qualifier: Option<&str>) -> Option<Value> {
-    let resolved = f.resolve(qualifier)?;
-    let modified = resolved
-        .version
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| f.versions.get(&n))
-        .map(|(_, t)| *t)
-        .unwrap_or(f.last_modified);
-    Some(service.configuration(f, &resolved.version, &resolved.snapshot, modified))
+    on_function(&service, "GetFunction", &name, &params, |f, qualifier| {
+        let config = describe(&service, f, qualifier)?;
+        ok(
+            json!({"Configuration": config, "Code": {"RepositoryType": "Local", "Location": f.latest.path.display().to_string()}}),
+        )
+    })
 }
 
 async fn get_configuration(
@@ -360,19 +421,12 @@ async fn get_configuration(
     Path(name): Path<String>,
     Query(params): Params,
 ) -> Response {
-    control(
+    on_function(
         &service,
         "GetFunctionConfiguration",
         &name,
         &params,
-        |registry, name, qualifier| match describe(
-            &service,
-            &registry.functions[name],
-            qualifier.as_deref(),
-        ) {
-            Some(config) => axum::Json(config).into_response(),
-            None => not_found(&service.arn(name, qualifier.as_deref())),
-        },
+        |f, qualifier| ok(describe(&service, f, qualifier)?),
     )
 }
 
@@ -382,72 +436,31 @@ async fn update_configuration(
     Query(params): Params,
     body: Bytes,
 ) -> Response {
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let body = body_json(&body);
+    let change = ConfigChange {
+        memory: body.get("MemorySize").cloned(),
+        timeout: body.get("Timeout").cloned(),
+        description: body.get("Description").cloned(),
+        environment: body
+            .pointer("/Environment/Variables")
+            .and_then(Value::as_object)
+            .map(|variables| {
+                variables
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect()
+            }),
+    };
     let mut retire = None;
-    let response = control(
+    let response = on_function(
         &service,
         "UpdateFunctionConfiguration",
         &name,
         &params,
-        |registry, name, _| {
-            let Some(f) = registry.functions.get_mut(name) else {
-                return not_found(name);
-            };
-            if f.updating() {
-                return conflict(&format!(
-                    "The operation cannot be performed at this time. An update is in progress for resource: {}",
-                    service.arn(name, None)
-                ));
-            }
-            let mut next = f.latest.clone();
-            if let Some(memory) = body.get("MemorySize") {
-                match memory.as_u64().filter(|m| (128..=10240).contains(m)) {
-                    Some(m) => next.memory = m as u32,
-                    None => {
-                        return invalid(&format!(
-                            "1 validation error detected: Value '{memory}' at 'memorySize' failed to satisfy constraint: Member must have value between 128 and 10240"
-                        ));
-                    }
-                }
-            }
-            if let Some(timeout) = body.get("Timeout") {
-                match timeout.as_u64().filter(|t| (1..=900).contains(t)) {
-                    Some(t) => next.timeout = t as u32,
-                    None => {
-                        return invalid(&format!(
-                            "1 validation error detected: Value '{timeout}' at 'timeout' failed to satisfy constraint: Member must have value between 1 and 900"
-                        ));
-                    }
-                }
-            }
-            if let Some(description) = body.get("Description") {
-                match description.as_str().filter(|d| d.chars().count() <= 256) {
-                    Some(d) => next.description = d.to_string(),
-                    None => {
-                        return invalid(
-                            "1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to 256",
-                        );
-                    }
-                }
-            }
-            if let Some(variables) = body
-                .pointer("/Environment/Variables")
-                .and_then(Value::as_object)
-            {
-                next.environment = variables
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                    .collect();
-            }
-            f.latest = next;
-            f.latest_revision += 1;
-            f.last_modified = SystemTime::now();
-            f.revision_id = new_id();
-            f.update_done_at = Instant::now() + service.knobs.update_delay;
-            retire = Some(format!("{name}:$LATEST#"));
-            let f = &registry.functions[name];
-            axum::Json(service.configuration(f, "$LATEST", &f.latest, f.last_modified))
-                .into_response()
+        |f, _| {
+            f.update(&change, service.knobs.update_delay)?;
+            retire = Some(format!("{}:$LATEST#", f.name));
+            ok(service.configuration(f, "$LATEST", &f.latest, f.last_modified))
         },
     );
     if let Some(prefix) = retire {
@@ -465,45 +478,11 @@ async fn publish_version(
     Query(params): Params,
     body: Bytes,
 ) -> Response {
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    control(
-        &service,
-        "PublishVersion",
-        &name,
-        &params,
-        |registry, name, _| {
-            let Some(f) = registry.functions.get_mut(name) else {
-                return not_found(name);
-            };
-            if f.updating() {
-                return conflict(&format!(
-                    "The operation cannot be performed at this time. An update is in progress for resource: {}",
-                    service.arn(name, None)
-                ));
-            }
-            let mut snapshot = f.latest.clone();
-            if let Some(description) = body.get("Description").and_then(Value::as_str) {
-                snapshot.description = description.to_string();
-            }
-            // As AWS: nothing changed since the last version → that version again.
-            let number = match f.versions.iter().next_back() {
-                Some((n, (last, _))) if last.same_as(&snapshot) => *n,
-                _ => {
-                    let n = f.next_version;
-                    f.next_version += 1;
-                    f.versions.insert(n, (snapshot, SystemTime::now()));
-                    n
-                }
-            };
-            let f = &registry.functions[name];
-            let (snapshot, modified) = &f.versions[&number];
-            (
-                StatusCode::CREATED,
-                axum::Json(service.configuration(f, &number.to_string(), snapshot, *modified)),
-            )
-                .into_response()
-        },
-    )
+    let body = body_json(&body);
+    on_function(&service, "PublishVersion", &name, &params, |f, _| {
+        let number = f.publish(body.get("Description").and_then(Value::as_str))?;
+        created(describe(&service, f, Some(&number.to_string()))?)
+    })
 }
 
 async fn list_versions(
@@ -511,13 +490,12 @@ async fn list_versions(
     Path(name): Path<String>,
     Query(params): Params,
 ) -> Response {
-    control(
+    on_function(
         &service,
         "ListVersionsByFunction",
         &name,
         &params,
-        |registry, name, _| {
-            let f = &registry.functions[name];
+        |f, _| {
             let mut all = vec![service.configuration(f, "$LATEST", &f.latest, f.last_modified)];
             all.extend(
                 f.versions
@@ -538,7 +516,7 @@ async fn list_versions(
             if end < all.len() {
                 out["NextMarker"] = json!(end.to_string());
             }
-            axum::Json(out).into_response()
+            ok(out)
         },
     )
 }
@@ -548,53 +526,33 @@ async fn delete_function(
     Path(name): Path<String>,
     Query(params): Params,
 ) -> Response {
-    let mut retire: Option<String> = None;
+    let mut retire: Option<(String, bool)> = None;
     let response = control(
         &service,
         "DeleteFunction",
         &name,
         &params,
-        |registry, name, qualifier| match qualifier.as_deref() {
-            None => {
-                registry.functions.remove(name);
-                retire = Some(format!("{name}:"));
-                StatusCode::NO_CONTENT.into_response()
-            }
-            Some("$LATEST") => {
-                invalid("$LATEST version cannot be deleted without deleting the function.")
-            }
-            Some(q) => {
-                let Some(f) = registry.functions.get_mut(name) else {
-                    return not_found(name);
-                };
-                let Ok(number) = q.parse::<u64>() else {
-                    return invalid(&format!(
-                        "Deletion of aliases is not supported by DeleteFunction: {q}"
-                    ));
-                };
-                let users: Vec<&String> = f
-                    .aliases
-                    .iter()
-                    .filter(|(_, a)| a.version == number)
-                    .map(|(n, _)| n)
-                    .collect();
-                if !users.is_empty() {
-                    let list: Vec<&str> = users.iter().map(|s| s.as_str()).collect();
-                    return conflict(&format!(
-                        "Unable to delete version because the following aliases reference it: [{}]",
-                        list.join(", ")
-                    ));
+        |registry, name, qualifier| {
+            let Some(f) = registry.functions.get_mut(name) else {
+                return Err(Refusal::NotFound(format!(
+                    "Function not found: {}",
+                    service.arn(name, None)
+                )));
+            };
+            match qualifier {
+                None => {
+                    registry.functions.remove(name);
+                    retire = Some((format!("{name}:"), true));
                 }
-                if f.versions.remove(&number).is_none() {
-                    return not_found(&service.arn(name, Some(q)));
+                Some(q) => {
+                    let number = f.delete_version(q)?;
+                    retire = Some((format!("{name}:{number}"), false));
                 }
-                retire = Some(format!("{name}:{number}"));
-                StatusCode::NO_CONTENT.into_response()
             }
+            Ok(StatusCode::NO_CONTENT.into_response())
         },
     );
-    if let Some(key) = retire {
-        let prefix = key.ends_with(':');
+    if let Some((key, prefix)) = retire {
         service
             .environments
             .retire(|k| {
@@ -609,9 +567,9 @@ async fn delete_function(
     response
 }
 
-fn alias_json(service: &Service, function: &str, name: &str, alias: &Alias) -> Value {
+fn alias_json(f: &Function, name: &str, alias: &Alias) -> Value {
     json!({
-        "AliasArn": service.arn(function, Some(name)),
+        "AliasArn": f.qualified_arn(name),
         "Name": name,
         "FunctionVersion": alias.version.to_string(),
         "Description": alias.description,
@@ -624,21 +582,10 @@ async fn list_aliases(
     Path(name): Path<String>,
     Query(params): Params,
 ) -> Response {
-    control(
-        &service,
-        "ListAliases",
-        &name,
-        &params,
-        |registry, name, _| {
-            let f = &registry.functions[name];
-            let aliases: Vec<Value> = f
-                .aliases
-                .iter()
-                .map(|(n, a)| alias_json(&service, name, n, a))
-                .collect();
-            axum::Json(json!({"Aliases": aliases})).into_response()
-        },
-    )
+    on_function(&service, "ListAliases", &name, &params, |f, _| {
+        let aliases: Vec<Value> = f.aliases.iter().map(|(n, a)| alias_json(f, n, a)).collect();
+        ok(json!({"Aliases": aliases}))
+    })
 }
 
 async fn create_alias(
@@ -647,49 +594,23 @@ async fn create_alias(
     Query(params): Params,
     body: Bytes,
 ) -> Response {
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    control(
-        &service,
-        "CreateAlias",
-        &name,
-        &params,
-        |registry, name, _| {
-            let Some(f) = registry.functions.get_mut(name) else {
-                return not_found(name);
-            };
-            let (Some(alias), Some(version)) = (
-                body.get("Name").and_then(Value::as_str),
-                body.get("FunctionVersion").and_then(Value::as_str),
-            ) else {
-                return invalid("Name and FunctionVersion are required");
-            };
-            if f.aliases.contains_key(alias) {
-                return conflict(&format!(
-                    "Alias already exists: {}",
-                    service.arn(name, Some(alias))
-                ));
-            }
-            let Some(number) = version
-                .parse::<u64>()
-                .ok()
-                .filter(|n| f.versions.contains_key(n))
-            else {
-                return not_found(&service.arn(name, Some(version)));
-            };
-            let record = Alias {
-                version: number,
-                description: body
-                    .get("Description")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                revision: new_id(),
-            };
-            let out = alias_json(&service, name, alias, &record);
-            f.aliases.insert(alias.to_string(), record);
-            (StatusCode::CREATED, axum::Json(out)).into_response()
-        },
-    )
+    let body = body_json(&body);
+    on_function(&service, "CreateAlias", &name, &params, |f, _| {
+        let (Some(alias), Some(version)) = (
+            body.get("Name").and_then(Value::as_str),
+            body.get("FunctionVersion").and_then(Value::as_str),
+        ) else {
+            return Err(Refusal::Invalid(
+                "Name and FunctionVersion are required".to_string(),
+            ));
+        };
+        let description = body
+            .get("Description")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let record = f.create_alias(alias, version, description)?;
+        created(alias_json(f, alias, &record))
+    })
 }
 
 async fn get_alias(
@@ -697,20 +618,9 @@ async fn get_alias(
     Path((name, alias)): Path<(String, String)>,
     Query(params): Params,
 ) -> Response {
-    control(
-        &service,
-        "GetAlias",
-        &name,
-        &params,
-        |registry, name, _| match registry.functions[name].aliases.get(&alias) {
-            Some(record) => axum::Json(alias_json(&service, name, &alias, record)).into_response(),
-            None => aws_error(
-                StatusCode::NOT_FOUND,
-                "ResourceNotFoundException",
-                &format!("Alias not found: {}", service.arn(name, Some(&alias))),
-            ),
-        },
-    )
+    on_function(&service, "GetAlias", &name, &params, |f, _| {
+        ok(alias_json(f, &alias, f.alias(&alias)?))
+    })
 }
 
 async fn update_alias(
@@ -719,41 +629,15 @@ async fn update_alias(
     Query(params): Params,
     body: Bytes,
 ) -> Response {
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    control(
-        &service,
-        "UpdateAlias",
-        &name,
-        &params,
-        |registry, name, _| {
-            let Some(f) = registry.functions.get_mut(name) else {
-                return not_found(name);
-            };
-            let new_version = match body.get("FunctionVersion").and_then(Value::as_str) {
-                Some(v) => match v.parse::<u64>().ok().filter(|n| f.versions.contains_key(n)) {
-                    Some(n) => Some(n),
-                    None => return not_found(&service.arn(name, Some(v))),
-                },
-                None => None,
-            };
-            let Some(record) = f.aliases.get_mut(&alias) else {
-                return aws_error(
-                    StatusCode::NOT_FOUND,
-                    "ResourceNotFoundException",
-                    &format!("Alias not found: {}", service.arn(name, Some(&alias))),
-                );
-            };
-            if let Some(n) = new_version {
-                record.version = n;
-            }
-            if let Some(d) = body.get("Description").and_then(Value::as_str) {
-                record.description = d.to_string();
-            }
-            record.revision = new_id();
-            let record = record.clone();
-            axum::Json(alias_json(&service, name, &alias, &record)).into_response()
-        },
-    )
+    let body = body_json(&body);
+    on_function(&service, "UpdateAlias", &name, &params, |f, _| {
+        let record = f.update_alias(
+            &alias,
+            body.get("FunctionVersion").and_then(Value::as_str),
+            body.get("Description").and_then(Value::as_str),
+        )?;
+        ok(alias_json(f, &alias, &record))
+    })
 }
 
 async fn delete_alias(
@@ -761,19 +645,10 @@ async fn delete_alias(
     Path((name, alias)): Path<(String, String)>,
     Query(params): Params,
 ) -> Response {
-    control(
-        &service,
-        "DeleteAlias",
-        &name,
-        &params,
-        |registry, name, _| {
-            let Some(f) = registry.functions.get_mut(name) else {
-                return not_found(name);
-            };
-            f.aliases.remove(&alias);
-            StatusCode::NO_CONTENT.into_response()
-        },
-    )
+    on_function(&service, "DeleteAlias", &name, &params, |f, _| {
+        f.aliases.remove(&alias);
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
 }
 
 async fn invoke(

@@ -34,8 +34,6 @@ pub struct EnvCgroup {
     dirs: Vec<PathBuf>,
     /// `cgroup.procs` files the process writes its pid to.
     pub procs_files: Vec<PathBuf>,
-    /// Memory limit in bytes.
-    pub memory_limit: u64,
 }
 
 fn write(path: &Path, value: &str) -> std::io::Result<()> {
@@ -111,11 +109,6 @@ impl Cgroups {
         }
     }
 
-    /// Host cores the CPU share is capped at.
-    pub fn cores(&self) -> usize {
-        self.cores
-    }
-
     /// Creates an environment's group with the CPU share and memory limit of `memory_mb`.
     pub fn environment(&self, id: u64, memory_mb: u32) -> std::io::Result<EnvCgroup> {
         let name = format!("env-{id}");
@@ -133,7 +126,6 @@ impl Cgroups {
                         cpu_dir.join("cgroup.procs"),
                         memory_dir.join("cgroup.procs"),
                     ],
-                    memory_limit,
                 };
                 write(&cpu_dir.join("cpu.cfs_period_us"), &PERIOD_US.to_string())?;
                 write(&cpu_dir.join("cpu.cfs_quota_us"), &quota.to_string())?;
@@ -155,7 +147,6 @@ impl Cgroups {
                 let group = EnvCgroup {
                     dirs: vec![dir.clone()],
                     procs_files: vec![dir.join("cgroup.procs")],
-                    memory_limit,
                 };
                 write(&dir.join("cpu.max"), &format!("{quota} {PERIOD_US}"))?;
                 write(&dir.join("memory.max"), &memory_limit.to_string())?;

@@ -16,22 +16,23 @@
 //! # Ok(()) }
 //! ```
 
-pub mod api;
-pub mod cgroups;
-pub mod registry;
-pub mod report;
-pub mod runtime;
+mod api;
+mod cgroups;
+mod registry;
+mod report;
+mod runtime;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use api::{CallRecord, Knobs};
+pub use api::CallRecord;
+pub use cgroups::peak_rss;
 pub use registry::{Architecture, FunctionSpec, LogFormat};
 
-use crate::api::Service;
-use crate::registry::{Function, Registry};
+use crate::api::{Knobs, Service};
+use crate::registry::Registry;
 use crate::runtime::{Environments, HostSettings};
 
 /// How to run the emulator.
@@ -129,7 +130,7 @@ impl Emulator {
         if let Some(warning) = &cgroup_warning
             && options.use_cgroups
         {
-            eprintln!("warning: {warning}");
+            tracing::warn!("{warning}");
         }
 
         // Functions that call the Lambda API reach this emulator, with throwaway credentials.
@@ -150,26 +151,16 @@ impl Emulator {
             },
         );
 
-        let mut registry = Registry::default();
-        for spec in &functions {
-            if registry
-                .functions
-                .insert(spec.name.clone(), Function::new(spec))
-                .is_some()
-            {
-                return Err(EmulatorError::Function(format!(
-                    "{} is defined twice",
-                    spec.name
-                )));
-            }
-        }
         let knobs = Knobs {
             update_delay: options.update_delay,
             control_plane_rps: options.control_plane_rps,
             concurrency: options.concurrency,
             region: options.region.clone(),
         };
-        let service = Arc::new(Service::new(registry, environments, knobs));
+        let service = Arc::new(Service::new(Registry::default(), environments, knobs));
+        for spec in &functions {
+            service.add_function(spec)?;
+        }
         let app = api::router(service.clone());
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let counter = service.connections.clone();
@@ -224,21 +215,7 @@ impl Emulator {
 
     /// Adds a function while running.
     pub fn add_function(&self, spec: &FunctionSpec) -> Result<(), EmulatorError> {
-        let mut registry = self
-            .service
-            .registry
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if registry.functions.contains_key(&spec.name) {
-            return Err(EmulatorError::Function(format!(
-                "{} is defined twice",
-                spec.name
-            )));
-        }
-        registry
-            .functions
-            .insert(spec.name.clone(), Function::new(spec));
-        Ok(())
+        self.service.add_function(spec)
     }
 
     /// The ARN of a function.

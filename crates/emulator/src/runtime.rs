@@ -96,11 +96,6 @@ impl Drop for Environment {
 }
 
 impl Environment {
-    /// Process id.
-    pub fn pid(&self) -> u32 {
-        self.pid
-    }
-
     fn exited(&self) -> bool {
         self.exit.borrow().is_some()
     }
@@ -130,10 +125,6 @@ pub struct InvocationResult {
     pub log: String,
     /// Version executed.
     pub version: String,
-    /// Whether a new environment was started.
-    pub cold: bool,
-    /// Measured metrics.
-    pub metrics: Metrics,
 }
 
 /// Environment settings every function gets.
@@ -620,8 +611,6 @@ async fn run(
             function_error: function_error.map(str::to_string),
             log,
             version: resolved.version.clone(),
-            cold,
-            metrics,
         },
         healthy && !env.exited(),
     )
