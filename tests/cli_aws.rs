@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use power_tuning_cli::local::{LocalStack, StackOptions};
+use power_tuning_cli::local_stack::{LocalStack, StackOptions};
 use power_tuning_core::marker::{Marker, RunId};
 use power_tuning_emulator::{FunctionSpec, Options};
 use serde_json::Value;
@@ -286,5 +286,40 @@ async fn cleanup_command_removes_only_marked_versions() {
     let out = cli(&["cleanup", "--function", "not-an-arn"], &env);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Invalid ARN: not-an-arn"));
+    stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verbose_cleanup_shows_the_cores_warnings() {
+    let mut target = FunctionSpec::new("fn", example("io_bound"));
+    target.memory = 512;
+    let stack = LocalStack::start(StackOptions {
+        // One control-plane call per second: the cleanup's calls are throttled and retried.
+        emulator: Options {
+            control_plane_rps: 1,
+            ..Options::default()
+        },
+        handlers_dir: target_dir(),
+        targets: vec![target],
+        timeout: 300,
+    })
+    .await
+    .expect("stack");
+    let out = cli(
+        &["-v", "cleanup", "--function", &stack.emulator.arn("fn")],
+        &[("AWS_ENDPOINT_URL_LAMBDA", stack.emulator.endpoint())],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("WARN")
+            && stderr.contains("retrying Lambda call")
+            && stderr.contains("TooManyRequestsException"),
+        "core's retry warnings reach stderr: {stderr}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Nothing left by power-tuning runs"),
+        "stdout keeps the result only"
+    );
     stack.shutdown().await;
 }

@@ -116,3 +116,30 @@ fn workflow_example_gates_before_applying() {
         "the apply step must only run when the gated step passed"
     );
 }
+
+#[test]
+fn readme_lists_every_error_name_with_its_retry() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let section = readme
+        .split("\n## Errors\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("a README section \"## Errors\"");
+    let rows: Vec<(String, bool)> = section
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let name = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((name.to_string(), *cells.get(2)? == "yes"))
+        })
+        .collect();
+    let names: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, power_tuning_core::HandlerError::ALL_TYPES);
+    for (name, retried) in &rows {
+        assert_eq!(
+            *retried,
+            power_tuning_core::HandlerError::TRANSIENT_TYPES.contains(&name.as_str()),
+            "{name}: the README's retry column disagrees with the state machine's Retry"
+        );
+    }
+}

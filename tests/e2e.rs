@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use power_tuning_cli::execution::Outcome;
-use power_tuning_cli::local::{LocalStack, StackOptions};
+use power_tuning_cli::local_stack::{LocalStack, StackOptions};
 use power_tuning_emulator::{FunctionSpec, LogFormat, Options};
 use serde_json::{Value, json};
 
@@ -131,13 +131,13 @@ impl Stack {
     }
 }
 
-fn succeeded(outcome: &Outcome) -> &Value {
+fn succeeded(outcome: &Outcome) -> Value {
     assert_eq!(
         outcome.status, "SUCCEEDED",
         "{:?}: {:?}",
         outcome.error, outcome.cause
     );
-    outcome.output.as_ref().expect("output")
+    serde_json::from_str(outcome.output.as_deref().expect("output")).expect("JSON output")
 }
 
 fn best_by(stats: &[Value], key: &str) -> u64 {
@@ -212,7 +212,7 @@ async fn success_with_each_strategy_and_output_results() {
 async fn dry_run_and_only_cold_starts() {
     let stack = Stack::default("io_bound").await;
     let outcome = stack.run(json!({"dryRun": true})).await;
-    assert_eq!(succeeded(&outcome), &Value::Null);
+    assert_eq!(succeeded(&outcome), Value::Null);
     assert_eq!(
         stack.target_calls(Some("Invoke")).len(),
         4,

@@ -1,10 +1,16 @@
 //! Starting executions, following their progress in the execution history, reading results —
-//! the same code for AWS and for the local engine (only the endpoint differs).
+//! the same code for AWS and for the local engine (only the endpoint differs). Everything read
+//! from the history and the output goes through core's typed models.
 
 use std::time::Duration;
 
-use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, HistoryEventType};
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
+use power_tuning_core::output::{Analysis, Stat};
+use power_tuning_core::state::StateView;
+use serde::Deserialize;
 use serde_json::Value;
+
+use crate::error::CliError;
 
 /// Where a run is.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -17,10 +23,10 @@ pub struct Progress {
     pub versions_published: Option<u32>,
     /// Executors finished.
     pub executors_done: u32,
-    /// Executors in all (memory sizes).
+    /// Executors in all (configurations).
     pub executors_total: Option<u32>,
-    /// Per-size stats (the Map state's output).
-    pub stats: Option<Vec<Value>>,
+    /// Per-size stats (the Map state's output), in configuration order.
+    pub stats: Option<Vec<Stat>>,
 }
 
 impl Progress {
@@ -50,30 +56,16 @@ pub fn progress_of(events: &[HistoryEvent]) -> Progress {
             progress.phase = entered.name().to_string();
         }
         if let Some(exited) = event.state_exited_event_details() {
-            let output: Option<Value> = exited.output().and_then(|o| serde_json::from_str(o).ok());
+            let state = || StateView::parse(exited.output().unwrap_or_default());
             match exited.name() {
                 "Executor" => progress.executors_done += 1,
                 "Initializer" => {
-                    if let Some(configs) =
-                        output.as_ref().and_then(|o| o.get("lambdaConfigurations"))
-                    {
-                        progress.versions_published = configs
-                            .pointer("/iterator/index")
-                            .and_then(Value::as_u64)
-                            .map(|v| v as u32);
-                        progress.executors_total = configs
-                            .get("configurations")
-                            .and_then(Value::as_array)
-                            .map(|c| c.len() as u32);
+                    if let Some(run) = state().lambda_configurations {
+                        progress.versions_published = Some(run.iterator.index);
+                        progress.executors_total = Some(run.configurations.len() as u32);
                     }
                 }
-                "Branching" => {
-                    progress.stats = output
-                        .as_ref()
-                        .and_then(|o| o.get("stats"))
-                        .and_then(Value::as_array)
-                        .cloned();
-                }
+                "Branching" => progress.stats = state().stats,
                 _ => {}
             }
         }
@@ -88,8 +80,8 @@ pub struct Outcome {
     pub arn: String,
     /// `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED`.
     pub status: String,
-    /// The output (the analysis, or `null` with dryRun).
-    pub output: Option<Value>,
+    /// The output exactly as the engine returned it (`null` with `dryRun`); `None` when failed.
+    pub output: Option<String>,
     /// Error name when it failed.
     pub error: Option<String>,
     /// Cause when it failed.
@@ -98,10 +90,52 @@ pub struct Outcome {
     pub progress: Progress,
 }
 
+/// The payload of a Lambda function error, as Step Functions puts it in a task failure's cause.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FunctionErrorPayload {
+    error_message: String,
+}
+
 impl Outcome {
     /// Whether the execution succeeded.
     pub fn succeeded(&self) -> bool {
         self.status == "SUCCEEDED"
+    }
+
+    /// The typed output: `None` for a dry run (`null`) or a run without output.
+    pub fn analysis(&self) -> Result<Option<Analysis>, CliError> {
+        match self.output.as_deref() {
+            None => Ok(None),
+            Some(text) => serde_json::from_str::<Option<Analysis>>(text).map_err(|e| {
+                CliError::Invalid(format!(
+                    "the execution output is not a power-tuning result ({e}): {text}"
+                ))
+            }),
+        }
+    }
+
+    /// The output as JSON (for machine-readable files); `null` when there is none.
+    pub fn output_value(&self) -> Value {
+        self.output
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or(Value::Null)
+    }
+
+    /// `InvalidInput: Invalid strategy: fastest`: the error name and the cause. A task's cause
+    /// is the function's JSON error payload; its `errorMessage` is what the user needs.
+    pub fn failure(&self) -> String {
+        let error = self.error.as_deref().unwrap_or("unknown error");
+        let cause = self.cause.as_deref().unwrap_or_default();
+        let message = serde_json::from_str::<FunctionErrorPayload>(cause)
+            .map(|p| p.error_message)
+            .unwrap_or_else(|_| cause.to_string());
+        if message.is_empty() {
+            error.to_string()
+        } else {
+            format!("{error}: {message}")
+        }
     }
 }
 
@@ -121,7 +155,8 @@ pub enum ExecutionError {
     Timeout(String),
 }
 
-fn api<E: std::error::Error>(operation: &'static str) -> impl Fn(E) -> ExecutionError {
+/// Maps an SDK error of `operation`.
+pub fn api<E: std::error::Error>(operation: &'static str) -> impl Fn(E) -> ExecutionError {
     move |e| ExecutionError::Api {
         operation,
         message: power_tuning_aws::errors::display_chain(&e),
@@ -228,8 +263,8 @@ pub async fn wait(
                 status: status.as_str().to_string(),
                 // A `null` output (dryRun) may come back as no output at all.
                 output: match described.output() {
-                    Some(o) => serde_json::from_str(o).ok(),
-                    None if status == ExecutionStatus::Succeeded => Some(Value::Null),
+                    Some(o) => Some(o.to_string()),
+                    None if status == ExecutionStatus::Succeeded => Some("null".to_string()),
                     None => None,
                 },
                 error,
@@ -244,16 +279,6 @@ pub async fn wait(
     }
 }
 
-/// Whether an event is a failure of the whole execution (for display).
-pub fn is_failure(event: &HistoryEvent) -> bool {
-    matches!(
-        event.r#type(),
-        HistoryEventType::ExecutionFailed
-            | HistoryEventType::ExecutionTimedOut
-            | HistoryEventType::ExecutionAborted
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,7 +286,7 @@ mod tests {
     use aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryOutput;
     use aws_sdk_sfn::operation::start_execution::StartExecutionOutput;
     use aws_sdk_sfn::primitives::DateTime;
-    use aws_sdk_sfn::types::{StateEnteredEventDetails, StateExitedEventDetails};
+    use aws_sdk_sfn::types::{HistoryEventType, StateEnteredEventDetails, StateExitedEventDetails};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
     use serde_json::json;
 
@@ -304,7 +329,9 @@ mod tests {
             exited(
                 2,
                 "Initializer",
-                json!({"lambdaConfigurations": {"iterator": {"index": 2, "count": 2, "continue": false}, "configurations": [{"power": 128, "versions": ["1"]}, {"power": 256, "versions": ["2"]}]}}),
+                json!({"lambdaConfigurations": {"runId": "0123456789ab", "powerValues": [128, 256],
+                    "original": {"memorySize": 1024, "description": "d", "architecture": "x86_64"}, "passes": 1,
+                    "iterator": {"index": 2, "count": 2, "continue": false}, "configurations": [{"power": 128, "versions": ["1"]}, {"power": 256, "versions": ["2"]}]}}),
             ),
             entered(3, "IsPublishingDone"),
             entered(4, "Branching"),
@@ -399,7 +426,8 @@ mod tests {
         .await
         .expect("waited");
         assert!(outcome.succeeded());
-        assert_eq!(outcome.output, Some(json!({"power": 256})));
+        assert_eq!(outcome.output.as_deref(), Some("{\"power\":256}"));
+        assert!(outcome.analysis().is_err(), "not a whole analysis");
         assert_eq!(outcome.progress.stats.as_ref().map(Vec::len), Some(2));
         assert_eq!(
             seen,
@@ -446,5 +474,36 @@ mod tests {
             Some("No memory size could be measured.")
         );
         assert_eq!(outcome.output, None);
+        assert_eq!(
+            outcome.failure(),
+            "TargetFailed: No memory size could be measured."
+        );
+    }
+
+    #[test]
+    fn failure_shows_the_function_error_message() {
+        let outcome = Outcome {
+            arn: ARN.into(),
+            status: "FAILED".into(),
+            output: None,
+            error: Some("InvalidInput".into()),
+            cause: Some(
+                json!({"errorType": "InvalidInput", "errorMessage": "Invalid strategy: fastest"})
+                    .to_string(),
+            ),
+            progress: Progress::default(),
+        };
+        assert_eq!(outcome.failure(), "InvalidInput: Invalid strategy: fastest");
+        let bare = Outcome {
+            cause: None,
+            ..outcome.clone()
+        };
+        assert_eq!(bare.failure(), "InvalidInput");
+        let dry = Outcome {
+            status: "SUCCEEDED".into(),
+            output: Some("null".into()),
+            ..outcome
+        };
+        assert_eq!(dry.analysis().expect("null"), None);
     }
 }

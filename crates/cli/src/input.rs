@@ -1,10 +1,22 @@
-//! What `local` and `run` share about the execution input: reading JSON files, and the flags
-//! that override the input's keys.
+//! The execution input as the commands build it: JSON files, and the flags that override the
+//! input's keys (shared by `local` and `run`).
 
 use std::path::Path;
 
 use clap::Args;
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
+use power_tuning_core::input::TuningInput;
+use power_tuning_core::settings::DEFAULT_POWER_VALUES;
+use power_tuning_core::strategy::Strategy;
 use serde_json::{Map, Value, json};
+
+use crate::error::CliError;
+
+/// clap's parser for a strategy name: the names come from [`Strategy::ALL`].
+pub fn strategy_parser() -> impl clap::builder::TypedValueParser<Value = Strategy> {
+    PossibleValuesParser::new(Strategy::names())
+        .try_map(|name| Strategy::parse(&name).ok_or_else(|| format!("unknown strategy {name}")))
+}
 
 /// Input keys that `local` and `run` both take as flags.
 #[derive(Debug, Clone, Default, Args)]
@@ -15,9 +27,9 @@ pub struct InputFlags {
     /// `num`: invocations per memory size (overrides the input's).
     #[arg(long)]
     pub num: Option<u32>,
-    /// `strategy`: cost, speed or balanced (overrides the input's).
-    #[arg(long, value_parser = ["cost", "speed", "balanced"])]
-    pub strategy: Option<String>,
+    /// `strategy` (overrides the input's).
+    #[arg(long, value_parser = strategy_parser())]
+    pub strategy: Option<Strategy>,
 }
 
 impl InputFlags {
@@ -29,24 +41,31 @@ impl InputFlags {
         if let Some(num) = self.num {
             object.insert("num".into(), json!(num));
         }
-        if let Some(strategy) = &self.strategy {
-            object.insert("strategy".into(), json!(strategy));
+        if let Some(strategy) = self.strategy {
+            object.insert("strategy".into(), json!(strategy.name()));
         }
     }
 }
 
 /// The input file's object (empty without a file).
-pub fn input_object(file: Option<Value>) -> Result<Map<String, Value>, String> {
+pub fn input_object(file: Option<Value>) -> Result<Map<String, Value>, CliError> {
     match file {
         None => Ok(Map::new()),
         Some(Value::Object(object)) => Ok(object),
-        Some(_) => Err("the input must be a JSON object".into()),
+        Some(_) => Err(CliError::Invalid("the input must be a JSON object".into())),
     }
 }
 
 /// Reads and parses a JSON file.
-pub fn read_json(path: &Path) -> Result<Value, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{} is not valid JSON: {e}", path.display()))
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, CliError> {
+    let text = std::fs::read_to_string(path).map_err(CliError::read(path))?;
+    serde_json::from_str(&text)
+        .map_err(|e| CliError::Invalid(format!("{} is not valid: {e}", path.display())))
+}
+
+/// The Initializer's validation, run before anything starts: bad input never starts an
+/// execution.
+pub fn validate(input: &Value) -> Result<TuningInput, CliError> {
+    TuningInput::from_state(input, &DEFAULT_POWER_VALUES)
+        .map_err(|e| CliError::Invalid(format!("invalid input: {e}")))
 }

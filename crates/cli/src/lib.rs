@@ -5,30 +5,29 @@
 //! - `report`: tables, projections, comparison link and an HTML report from a result.
 //! - `cleanup`: remove what interrupted runs left on a function.
 //! - `emulator`: serve the local Lambda emulator on its own.
-//! - `bench`: measure the tuner's own overhead on the emulator (B1–B8).
 //!
-//! Exit codes: 0 success, 1 error or failed run, 2 usage (clap), 3 gate violated, 130
-//! interrupted.
+//! Layout: [`commands`] holds one module per subcommand; they share [`execution`] (start and
+//! follow an execution), [`output`] (progress, tables), [`gates`] (pipeline gates and the end of
+//! a run), [`local_stack`] (emulator + moto + state machine), [`report`], [`input`] and
+//! [`error`] (one error type and the exit codes). Results are read through core's typed models.
 
-pub mod bench;
-pub mod cleanup;
-pub mod emulator;
+pub mod commands;
+pub mod error;
 pub mod execution;
+pub mod gates;
 pub mod input;
-pub mod local;
+pub mod local_stack;
+pub mod logging;
 pub mod moto;
+pub mod output;
 pub mod report;
-pub mod run;
-pub mod stack;
-pub mod table;
+pub mod signal;
+pub mod statemachine;
 pub mod tools;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, Parser, Subcommand};
 
-/// Generic failure.
-pub const EXIT_ERROR: u8 = 1;
-/// Interrupted by Ctrl-C.
-pub const EXIT_INTERRUPTED: u8 = 130;
+pub use error::{CliError, Exit};
 
 /// Tune AWS Lambda memory sizes: locally on the emulator, or on AWS through Step Functions.
 #[derive(Debug, Parser)]
@@ -40,55 +39,41 @@ pub struct Cli {
     /// AWS region (default: the standard configuration chain).
     #[arg(long, global = true)]
     pub region: Option<String>,
-    /// AWS named profile (default: the standard configuration chain).
+    /// AWS named profile (default: the standard configuration chain; SSO and
+    /// credential_process profiles work).
     #[arg(long, global = true)]
     pub profile: Option<String>,
+    /// More log output on stderr: -v info, -vv debug (default: warnings; RUST_LOG also works).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Tune a function binary on this machine: no AWS account needed.
-    Local(local::LocalArgs),
+    Local(commands::local::LocalArgs),
     /// Start a tuning execution on AWS, follow it, print the result, apply gates.
-    Run(run::RunArgs),
+    Run(commands::run::RunArgs),
     /// Report on a result: table, projections for a traffic, comparison link, HTML.
-    Report(report::ReportArgs),
+    Report(commands::report::ReportArgs),
     /// Remove versions left on a function by interrupted runs (by their run marker).
-    Cleanup(cleanup::CleanupArgs),
+    Cleanup(commands::cleanup::CleanupArgs),
     /// Serve the local Lambda emulator (Lambda API + Runtime API) until interrupted.
-    Emulator(emulator::EmulatorArgs),
-    /// Measure the tuner's own cost and speed on the emulator; write benches/results.{md,json}.
-    Bench(bench::BenchArgs),
+    Emulator(commands::emulator::EmulatorArgs),
 }
 
-/// Runs a parsed command line; returns the exit code.
-pub async fn run(cli: Cli) -> u8 {
-    let result: Result<u8, Box<dyn std::error::Error>> = match cli.command {
-        Command::Local(args) => match local::run(args).await {
-            Err(local::LocalError::Interrupted) => {
-                eprintln!("interrupted: everything started was stopped");
-                return EXIT_INTERRUPTED;
-            }
-            other => other.map_err(Into::into),
-        },
-        Command::Run(args) => {
-            let config = power_tuning_aws::config::sdk_config_with(cli.region, cli.profile).await;
-            run::run(args, &config).await.map_err(Into::into)
-        }
-        Command::Report(args) => report::run(args).map_err(Into::into),
-        Command::Cleanup(args) => {
-            let config = power_tuning_aws::config::sdk_config_with(cli.region, cli.profile).await;
-            cleanup::run(args, &config).await.map_err(Into::into)
-        }
-        Command::Emulator(args) => emulator::run(args).await,
-        Command::Bench(args) => bench::run(args).await.map_err(Into::into),
-    };
-    match result {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("error: {error}");
-            EXIT_ERROR
+impl Cli {
+    /// Runs the parsed command line.
+    pub async fn run(self) -> Result<Exit, CliError> {
+        let aws =
+            || power_tuning_aws::config::sdk_config_with(self.region.clone(), self.profile.clone());
+        match self.command {
+            Command::Local(args) => args.run().await,
+            Command::Run(args) => args.run(&aws().await).await,
+            Command::Report(args) => args.run().await,
+            Command::Cleanup(args) => args.run(&aws().await).await,
+            Command::Emulator(args) => args.run().await,
         }
     }
 }

@@ -3,9 +3,11 @@
 use std::process::ExitCode;
 
 use clap::Parser as _;
+use power_tuning_cli::{Cli, Exit, logging};
 
 fn main() -> ExitCode {
-    let cli = power_tuning_cli::Cli::parse();
+    let cli = Cli::parse();
+    logging::init(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -13,9 +15,14 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(power_tuning_cli::EXIT_ERROR);
+            return Exit::Failed.into();
         }
     };
-    let code = runtime.block_on(power_tuning_cli::run(cli));
-    ExitCode::from(code)
+    match runtime.block_on(cli.run()) {
+        Ok(exit) => exit.into(),
+        Err(error) => {
+            eprintln!("error: {error}");
+            error.exit().into()
+        }
+    }
 }

@@ -1,31 +1,81 @@
-//! The terminal result table: one row per memory size, the chosen size marked.
+//! What the commands print: the live progress line, the result table (one row per memory size,
+//! the chosen size marked) and the summary — one place for `local`, `run` and `report`.
+
+use std::io::IsTerminal as _;
+use std::time::Duration;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
-use serde_json::Value;
+use power_tuning_core::output::{Analysis, Stat};
 
-fn ms(v: Option<&Value>) -> String {
-    v.and_then(Value::as_f64)
-        .map(|x| format!("{x:.2}"))
+use crate::execution::Progress;
+
+/// Progress on stderr: a spinner on a terminal, one line per change otherwise, nothing when
+/// quiet (`--json`).
+pub struct ProgressDisplay {
+    bar: Option<indicatif::ProgressBar>,
+    quiet: bool,
+}
+
+impl ProgressDisplay {
+    /// A display for a run.
+    pub fn new(quiet: bool) -> ProgressDisplay {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        ProgressDisplay { bar, quiet }
+    }
+
+    /// Shows the run's progress.
+    pub fn update(&self, progress: &Progress) {
+        match &self.bar {
+            Some(bar) => bar.set_message(progress.describe()),
+            None if !self.quiet => eprintln!("  {}", progress.describe()),
+            None => {}
+        }
+    }
+
+    /// Prints a message line unless quiet.
+    pub fn note(&self, message: &str) {
+        if !self.quiet {
+            match &self.bar {
+                Some(bar) => bar.println(message),
+                None => eprintln!("{message}"),
+            }
+        }
+    }
+
+    /// Removes the spinner.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Milliseconds with two decimals, `-` when absent.
+pub fn ms(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.2}"))
         .unwrap_or_else(|| "-".to_string())
 }
 
-fn cost(v: Option<&Value>) -> String {
-    v.and_then(Value::as_f64)
-        .map(|x| format!("{x:.3e}"))
+/// Dollars per invocation in scientific notation, `-` when absent.
+pub fn dollars(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.3e}"))
         .unwrap_or_else(|| "-".to_string())
 }
 
-fn int(v: Option<&Value>) -> String {
-    v.and_then(Value::as_u64)
-        .map(|x| x.to_string())
-        .unwrap_or_else(|| "-".to_string())
+/// A count, `-` when absent.
+pub fn count<T: ToString>(v: Option<T>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_else(|| "-".to_string())
 }
 
-/// The per-size table. `stats` are the executors' results (any order).
-pub fn stats_table(stats: &[Value], chosen: Option<u64>) -> String {
-    let mut rows: Vec<&Value> = stats.iter().collect();
-    rows.sort_by_key(|s| s["value"].as_u64().unwrap_or(0));
+/// The per-size table (rows sorted by memory).
+pub fn stats_table(stats: &[Stat], chosen: Option<u32>) -> String {
+    let mut rows: Vec<&Stat> = stats.iter().collect();
+    rows.sort_by_key(|s| s.value);
     let mut table = Table::new();
     table
         .load_style(UTF8_FULL_CONDENSED)
@@ -44,102 +94,118 @@ pub fn stats_table(stats: &[Value], chosen: Option<u64>) -> String {
         "",
     ]);
     for stat in rows {
-        let value = stat["value"].as_u64();
-        let note = match (&stat.get("error"), value == chosen && chosen.is_some()) {
-            (Some(error), _) => {
-                format!("failed: {}", error["errorType"].as_str().unwrap_or("error"))
-            }
-            (None, true) => "◀ best".to_string(),
-            _ => String::new(),
+        let note = match &stat.error {
+            Some(error) => format!("failed: {}", error.error_type),
+            None if Some(stat.value) == chosen => "◀ best".to_string(),
+            None => String::new(),
         };
+        let right = |text: String| Cell::new(text).set_alignment(CellAlignment::Right);
         table.add_row(vec![
-            Cell::new(int(stat.get("value"))).set_alignment(CellAlignment::Right),
-            Cell::new(ms(stat.get("averageDuration"))).set_alignment(CellAlignment::Right),
-            Cell::new(ms(stat.get("p50Duration"))).set_alignment(CellAlignment::Right),
-            Cell::new(ms(stat.get("p90Duration"))).set_alignment(CellAlignment::Right),
-            Cell::new(ms(stat.get("p99Duration"))).set_alignment(CellAlignment::Right),
-            Cell::new(cost(stat.get("averagePrice"))).set_alignment(CellAlignment::Right),
-            Cell::new(int(stat.get("invocations"))).set_alignment(CellAlignment::Right),
-            Cell::new(int(stat.get("errors"))).set_alignment(CellAlignment::Right),
-            Cell::new(int(stat.get("coldStarts"))).set_alignment(CellAlignment::Right),
-            Cell::new(int(stat.get("maxMemoryUsed"))).set_alignment(CellAlignment::Right),
+            right(stat.value.to_string()),
+            right(ms(stat.average_duration)),
+            right(ms(stat.p50_duration)),
+            right(ms(stat.p90_duration)),
+            right(ms(stat.p99_duration)),
+            right(dollars(stat.average_price)),
+            right(stat.invocations.to_string()),
+            right(stat.errors.to_string()),
+            right(count(stat.cold_starts)),
+            right(count(stat.max_memory_used)),
             Cell::new(note),
         ]);
     }
     table.to_string()
 }
 
-/// The whole human-readable result: table, choice, run cost, visualization.
-pub fn summary(output: &Value, stats: Option<&[Value]>, strategy: &str) -> String {
+/// The whole human-readable result: table, choice, failures, run cost, visualization. A dry
+/// run (`analysis` `None`) shows the table only.
+pub fn summary(analysis: Option<&Analysis>, stats: Option<&[Stat]>, strategy: &str) -> String {
     let mut text = String::new();
-    if output.is_null() {
+    let Some(analysis) = analysis else {
         text.push_str("Dry run: every memory size was invoked once; no analysis.\n");
         if let Some(stats) = stats {
             text.push_str(&stats_table(stats, None));
             text.push('\n');
         }
         return text;
-    }
-    let chosen = output["power"].as_u64();
-    let stats = stats.or_else(|| output["stats"].as_array().map(Vec::as_slice));
-    if let Some(stats) = stats {
-        text.push_str(&stats_table(stats, chosen));
+    };
+    if let Some(stats) = stats.or(analysis.stats.as_deref()) {
+        text.push_str(&stats_table(stats, Some(analysis.power)));
         text.push('\n');
     }
     text.push_str(&format!(
         "Best memory size ({strategy}): {} MB — {} ms, ${} per invocation\n",
-        int(output.get("power")),
-        ms(output.get("duration")),
-        cost(output.get("cost"))
+        analysis.power,
+        ms(Some(analysis.duration)),
+        dollars(Some(analysis.cost))
     ));
-    if let Some(failures) = output["failures"].as_array() {
-        for failure in failures {
-            text.push_str(&format!(
-                "Failed at {} MB: {}: {}\n",
-                int(failure.get("value")),
-                failure["errorType"].as_str().unwrap_or_default(),
-                failure["errorMessage"].as_str().unwrap_or_default()
-            ));
-        }
+    for failure in analysis.failures.iter().flatten() {
+        text.push_str(&format!(
+            "Failed at {} MB: {}: {}\n",
+            failure.value, failure.error_type, failure.error_message
+        ));
     }
-    let sm = &output["stateMachine"];
+    let sm = &analysis.state_machine;
     text.push_str(&format!(
         "Cost of this run: Step Functions ${}, Lambda ${}\n",
-        sm["executionCost"]
-            .as_f64()
-            .map(|c| format!("{c}"))
-            .unwrap_or_else(|| "-".into()),
-        cost(sm.get("lambdaCost"))
+        sm.execution_cost,
+        dollars(Some(sm.lambda_cost))
     ));
-    if let Some(url) = sm["visualization"].as_str() {
-        text.push_str(&format!("Visualization: {url}\n"));
-    }
+    text.push_str(&format!("Visualization: {}\n", sm.visualization));
     text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use power_tuning_core::output::{Failure, StatError, StateMachineSummary};
 
     #[test]
     fn summary_marks_the_choice_and_failures() {
         let stats = vec![
-            json!({"value": 256, "averageDuration": 120.0, "averagePrice": 5.04e-7, "invocations": 10, "errors": 0, "coldStarts": 1, "maxMemoryUsed": 30, "p50Duration": 119.0, "p90Duration": 125.0, "p99Duration": 130.0}),
-            json!({"value": 128, "invocations": 1, "errors": 1, "error": {"errorType": "Runtime.OutOfMemory", "errorMessage": "oom"}}),
+            Stat {
+                value: 256,
+                average_duration: Some(120.0),
+                average_price: Some(5.04e-7),
+                invocations: 10,
+                cold_starts: Some(1),
+                max_memory_used: Some(30),
+                p50_duration: Some(119.0),
+                p90_duration: Some(125.0),
+                p99_duration: Some(130.0),
+                ..Stat::default()
+            },
+            Stat::failed(
+                128,
+                1,
+                1,
+                StatError {
+                    error_type: "Runtime.OutOfMemory".into(),
+                    error_message: "oom".into(),
+                    detail: None,
+                },
+            ),
         ];
-        let output = json!({"power": 256, "cost": 5.04e-7, "duration": 120.0, "stateMachine": {"executionCost": 0.0002, "lambdaCost": 5.04e-6, "visualization": "https://x/#a;b;c"},
-            "failures": [{"value": 128, "errorType": "Runtime.OutOfMemory", "errorMessage": "oom"}]});
-        let text = summary(&output, Some(&stats), "cost");
+        let analysis = Analysis {
+            power: 256,
+            cost: 5.04e-7,
+            duration: 120.0,
+            state_machine: StateMachineSummary {
+                execution_cost: 0.0002,
+                lambda_cost: 5.04e-6,
+                visualization: "https://x/#a;b;c".into(),
+            },
+            stats: None,
+            failures: Some(vec![Failure {
+                value: 128,
+                error_type: "Runtime.OutOfMemory".into(),
+                error_message: "oom".into(),
+            }]),
+        };
+        let text = summary(Some(&analysis), Some(&stats), "cost");
         let lines: Vec<&str> = text.lines().collect();
-        let row128 = lines
-            .iter()
-            .position(|l| l.contains(" 128 "))
-            .expect("128 row");
-        let row256 = lines
-            .iter()
-            .position(|l| l.contains(" 256 "))
-            .expect("256 row");
+        let row = |needle: &str| lines.iter().position(|l| l.contains(needle)).expect("row");
+        let (row128, row256) = (row(" 128 "), row(" 256 "));
         assert!(row128 < row256, "sorted by memory");
         assert!(lines[row128].contains("failed: Runtime.OutOfMemory"));
         assert!(
@@ -152,6 +218,6 @@ mod tests {
         );
         assert!(text.contains("Failed at 128 MB: Runtime.OutOfMemory: oom"));
         assert!(text.contains("Visualization: https://x/#a;b;c"));
-        assert!(summary(&Value::Null, None, "cost").starts_with("Dry run"));
+        assert!(summary(None, None, "cost").starts_with("Dry run"));
     }
 }

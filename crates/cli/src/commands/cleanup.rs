@@ -10,6 +10,8 @@ use power_tuning_core::handlers::cleaner;
 use power_tuning_core::ports::{Clock as _, NoPayloads};
 use power_tuning_core::{Deps, Settings};
 
+use crate::error::{CliError, Exit};
+
 /// Arguments of `power-tuning cleanup`.
 #[derive(Debug, Args)]
 #[command(
@@ -24,48 +26,51 @@ pub struct CleanupArgs {
     pub dry_run: bool,
 }
 
-/// Runs `power-tuning cleanup`.
-pub async fn run(args: CleanupArgs, config: &aws_config::SdkConfig) -> Result<u8, String> {
-    let arn = FunctionArn::parse(&args.function).ok_or_else(|| format!("Invalid ARN: {} (expected an unqualified function ARN: arn:<partition>:lambda:<region>:<account-id>:function:<name>)", args.function))?;
-    let deps = Deps {
-        lambda: resilient_lambda(config),
-        payloads: NoPayloads,
-        clock: TokioClock,
-        settings: Settings::default(),
-    };
-    let deadline = deps.clock.now() + Duration::from_secs(600);
-    let report = cleaner::clean_leftovers(&deps, &arn, args.dry_run, deadline)
-        .await
-        .map_err(|e| e.to_string())?;
-    let verb = if args.dry_run {
-        "would delete"
-    } else {
-        "deleted"
-    };
-    if report.found.is_empty() && report.latest_marker.is_none() {
-        println!("Nothing left by power-tuning runs on {arn}.");
-        return Ok(0);
+impl CleanupArgs {
+    /// Runs `power-tuning cleanup`.
+    pub async fn run(self, config: &aws_config::SdkConfig) -> Result<Exit, CliError> {
+        let arn: FunctionArn = self
+            .function
+            .parse()
+            .map_err(|e: power_tuning_core::arn::InvalidArn| CliError::Invalid(e.to_string()))?;
+        let deps = Deps {
+            lambda: resilient_lambda(config),
+            payloads: NoPayloads,
+            clock: TokioClock,
+            settings: Settings::default(),
+        };
+        let deadline = deps.clock.now() + Duration::from_secs(600);
+        let report = cleaner::clean_leftovers(&deps, &arn, self.dry_run, deadline).await?;
+        let verb = if self.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        };
+        if report.found.is_empty() && report.latest_marker.is_none() {
+            println!("Nothing left by power-tuning runs on {arn}.");
+            return Ok(Exit::Success);
+        }
+        for (version, run) in &report.found {
+            let kept = report.cleanup.kept.contains(version);
+            println!(
+                "version {version} (run {run}): {}",
+                if kept {
+                    "kept: an alias points at it"
+                } else {
+                    verb
+                }
+            );
+        }
+        if let Some(run) = &report.latest_marker {
+            println!(
+                "$LATEST carries the marker of run {run}: {}",
+                if self.dry_run {
+                    "would restore its memory and description"
+                } else {
+                    "restored its memory and description"
+                }
+            );
+        }
+        Ok(Exit::Success)
     }
-    for (version, run) in &report.found {
-        let kept = report.cleanup.kept.contains(version);
-        println!(
-            "version {version} (run {run}): {}",
-            if kept {
-                "kept: an alias points at it"
-            } else {
-                verb
-            }
-        );
-    }
-    if let Some(run) = &report.latest_marker {
-        println!(
-            "$LATEST carries the marker of run {run}: {}",
-            if args.dry_run {
-                "would restore its memory and description"
-            } else {
-                "restored its memory and description"
-            }
-        );
-    }
-    Ok(0)
 }

@@ -6,6 +6,8 @@ use std::time::Duration;
 use clap::Args;
 use power_tuning_emulator::{Emulator, FunctionSpec, Options};
 
+use crate::error::{CliError, Exit};
+
 /// Arguments of `power-tuning emulator`.
 #[derive(Debug, Args)]
 #[command(
@@ -49,61 +51,38 @@ impl EmulatorArgs {
             ..Options::default()
         }
     }
-}
 
-/// Waits for Ctrl-C or SIGTERM.
-pub async fn interrupted() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
+    /// Serves until interrupted, then stops every environment and removes its cgroups.
+    pub async fn run(self) -> Result<Exit, CliError> {
+        let args = self;
+        for spec in &args.functions {
+            if !spec.path.exists() {
+                return Err(CliError::Invalid(format!(
+                    "function {}: {} does not exist",
+                    spec.name,
+                    spec.path.display()
+                )));
             }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
-}
-
-/// Serves until interrupted, then stops every environment and removes its cgroups.
-pub async fn run(args: EmulatorArgs) -> Result<u8, Box<dyn std::error::Error>> {
-    for spec in &args.functions {
-        if !spec.path.exists() {
-            return Err(format!(
-                "function {}: {} does not exist",
+        let emulator = Emulator::start(args.options(), args.functions.clone()).await?;
+        println!("Lambda emulator listening on {}", emulator.endpoint());
+        println!("  export AWS_ENDPOINT_URL_LAMBDA={}", emulator.endpoint());
+        match emulator.cgroup_version() {
+            Some(v) => println!("  CPU and memory limits: cgroup v{v}"),
+            None => println!("  CPU and memory limits: off"),
+        }
+        for spec in &args.functions {
+            println!(
+                "  function {} ({} MB, {} s): {}",
                 spec.name,
-                spec.path.display()
-            )
-            .into());
+                spec.memory,
+                spec.timeout,
+                emulator.arn(&spec.name)
+            );
         }
+        crate::signal::interrupted().await;
+        println!("stopping");
+        emulator.shutdown().await;
+        Ok(Exit::Success)
     }
-    let emulator = Emulator::start(args.options(), args.functions.clone()).await?;
-    println!("Lambda emulator listening on {}", emulator.endpoint());
-    println!("  export AWS_ENDPOINT_URL_LAMBDA={}", emulator.endpoint());
-    match emulator.cgroup_version() {
-        Some(v) => println!("  CPU and memory limits: cgroup v{v}"),
-        None => println!("  CPU and memory limits: off"),
-    }
-    for spec in &args.functions {
-        println!(
-            "  function {} ({} MB, {} s): {}",
-            spec.name,
-            spec.memory,
-            spec.timeout,
-            emulator.arn(&spec.name)
-        );
-    }
-    interrupted().await;
-    println!("stopping");
-    emulator.shutdown().await;
-    Ok(0)
 }
