@@ -58,6 +58,9 @@ async fn run_command_follows_a_real_execution_and_applies_gates() {
             "--json",
             "--max-duration",
             "0.001",
+            "--require-target",
+            "--max-regression",
+            "1000",
             "--result-file",
             result_file.to_str().expect("utf-8"),
         ],
@@ -73,15 +76,20 @@ async fn run_command_follows_a_real_execution_and_applies_gates() {
     let output: Value =
         serde_json::from_str(stdout.trim()).expect("--json prints the execution output");
     assert_eq!(
-        output["power"], 128,
-        "flat duration: cheapest is the smallest"
+        output["latencyTarget"],
+        serde_json::json!({"percentile": 99, "maxDuration": 0.001, "met": false}),
+        "an impossible target is reported, the run still succeeds"
     );
+    // The current setting (512 MB, not in --power-values) was measured by default.
+    assert_eq!(output["current"]["power"], 512);
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(&result_file).expect("result file"))
             .expect("json");
     assert_eq!(summary["status"], "SUCCEEDED");
-    assert_eq!(summary["gates"][0]["name"], "maxDuration");
-    assert_eq!(summary["gates"][0]["passed"], false);
+    assert_eq!(summary["gates"][0]["name"], "maxRegression");
+    assert_eq!(summary["gates"][0]["passed"], true);
+    assert_eq!(summary["gates"][1]["name"], "requireTarget");
+    assert_eq!(summary["gates"][1]["passed"], false);
     let _ = std::fs::remove_file(&result_file);
 
     // The same run passing its gates, with the human table.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use power_tuning_cli::execution::Outcome;
 use power_tuning_cli::local_stack::{LocalStack, StackOptions};
-use power_tuning_emulator::{FunctionSpec, LogFormat, Options};
+use power_tuning_emulator::{Architecture, FunctionSpec, LogFormat, Options};
 use serde_json::{Value, json};
 
 use crate::support::{example, lambda_client, target_dir};
@@ -69,26 +69,35 @@ impl Stack {
             .collect()
     }
 
-    /// (memory, description) of $LATEST, published versions, aliases (name → version).
+    /// (memory, description) of the target's $LATEST, published versions, aliases.
     async fn target_state(&self) -> (i32, String, Vec<String>, BTreeMap<String, String>) {
+        self.function_state(TARGET).await
+    }
+
+    /// (memory, description) of a function's $LATEST, published versions, aliases (name →
+    /// version).
+    async fn function_state(
+        &self,
+        function: &str,
+    ) -> (i32, String, Vec<String>, BTreeMap<String, String>) {
         let latest = self
             .client
             .get_function_configuration()
-            .function_name(TARGET)
+            .function_name(function)
             .send()
             .await
             .expect("get");
         let versions = self
             .client
             .list_versions_by_function()
-            .function_name(TARGET)
+            .function_name(function)
             .send()
             .await
             .expect("list");
         let aliases = self
             .client
             .list_aliases()
-            .function_name(TARGET)
+            .function_name(function)
             .send()
             .await
             .expect("aliases");
@@ -454,5 +463,192 @@ async fn json_logs_and_parallel_invocations() {
         assert_eq!(stat["invocations"], 6);
     }
     stack.assert_untouched(&[]).await;
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn include_current_measures_the_current_size_and_states_the_change() {
+    // The target is at 1024 MB; powerValues leave it out.
+    let stack = Stack::default("cpu_bound").await;
+    let outcome = stack
+        .run(
+            json!({"powerValues": [128, 256, 512], "includeCurrent": true,
+            "includeOutputResults": true, "monthlyInvocations": 5000000, "coldStartRatio": 0.01}),
+        )
+        .await;
+    let output = succeeded(&outcome);
+    let stats = output["stats"].as_array().expect("stats");
+    assert_eq!(
+        stats
+            .iter()
+            .map(|s| s["value"].as_u64().expect("value"))
+            .collect::<Vec<_>>(),
+        vec![128, 256, 512, 1024],
+        "the current size was measured, after the input's sizes"
+    );
+    let current = &stats[3];
+    assert_eq!(output["current"]["power"], 1024);
+    assert_eq!(output["current"]["cost"], current["expectedPrice"]);
+    assert_eq!(output["current"]["duration"], current["averageDuration"]);
+    assert_eq!(output["current"]["p99Duration"], current["p99Duration"]);
+    assert_eq!(output["current"]["monthlyCost"], current["monthlyCost"]);
+    let chosen = stats
+        .iter()
+        .find(|s| s["value"] == output["power"])
+        .expect("the chosen size's stat");
+    assert_eq!(output["cost"], chosen["expectedPrice"]);
+    let pct = |key: &str, a: &Value, b: &Value| {
+        let (a, b) = (a[key].as_f64().expect("a"), b[key].as_f64().expect("b"));
+        (100.0 * (a - b) / b * 100.0).round() / 100.0
+    };
+    assert_eq!(
+        output["change"]["costPercent"],
+        pct("expectedPrice", chosen, current)
+    );
+    assert_eq!(
+        output["change"]["durationPercent"],
+        pct("averageDuration", chosen, current)
+    );
+    assert_eq!(
+        output["change"]["p99DurationPercent"],
+        pct("p99Duration", chosen, current)
+    );
+    let delta =
+        chosen["monthlyCost"].as_f64().expect("m") - current["monthlyCost"].as_f64().expect("m");
+    assert!(
+        (output["change"]["monthlyCostDelta"]
+            .as_f64()
+            .expect("delta")
+            - delta)
+            .abs()
+            < 1e-12
+    );
+    assert_eq!(output["monthlyCost"], chosen["monthlyCost"]);
+    for stat in stats {
+        let expected = stat["averagePrice"].as_f64().expect("avg")
+            + 0.01 * stat["initPrice"].as_f64().expect("init");
+        assert_eq!(stat["expectedPrice"].as_f64(), Some(expected));
+        assert!(stat["p95Duration"].as_f64().is_some());
+    }
+    // 4 configurations + 6 states entered.
+    let events = power_tuning_cli::execution::history(&stack.local.sfn, &outcome.arn)
+        .await
+        .expect("history");
+    let entered = events
+        .iter()
+        .filter(|e| e.r#type().as_str().ends_with("StateEntered"))
+        .count();
+    assert_eq!(entered, 4 + 6);
+    stack.assert_untouched(&[]).await;
+    stack.stop().await;
+}
+
+/// At most `limit` of `calls` in any sliding 1-second window.
+fn max_in_a_second(calls: &[power_tuning_emulator::CallRecord]) -> usize {
+    let times: Vec<f64> = calls.iter().map(|c| c.at_ms).collect();
+    (0..times.len())
+        .map(|i| {
+            times[i..]
+                .iter()
+                .take_while(|t| **t < times[i] + 1000.0)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_architectures_in_one_run_with_one_verdict() {
+    let mut arm = target("cpu_bound");
+    arm.name = "target-arm".to_string();
+    arm.architecture = Architecture::Arm64;
+    arm.memory = 512;
+    arm.description = "arm build".to_string();
+    let local = LocalStack::start(StackOptions {
+        emulator: Options {
+            update_delay: Duration::from_millis(150),
+            ..Options::default()
+        },
+        handlers_dir: target_dir(),
+        targets: vec![target("cpu_bound"), arm],
+        timeout: 300,
+    })
+    .await
+    .expect("local stack");
+    let client = lambda_client(local.emulator.endpoint());
+    let stack = Stack { local, client };
+    let arm_arn = stack.local.emulator.arn("target-arm");
+    let outcome = stack
+        .run(
+            json!({"compareWith": [arm_arn], "includeCurrent": true, "includeOutputResults": true}),
+        )
+        .await;
+    let output = succeeded(&outcome);
+    let targets = output["targets"].as_array().expect("targets");
+    assert_eq!(targets.len(), 2);
+    assert_eq!(targets[0]["architecture"], "x86_64");
+    assert_eq!(
+        (&targets[1]["lambdaARN"], &targets[1]["architecture"]),
+        (&json!(arm_arn), &json!("arm64"))
+    );
+    // Each target's own best, and the best across both (arm64's price is 20 % lower).
+    for t in targets {
+        let stats = t["stats"].as_array().expect("stats");
+        assert_eq!(t["power"], json!(best_by(stats, "averagePrice")));
+    }
+    let winner = targets
+        .iter()
+        .find(|t| t["lambdaARN"] == output["lambdaARN"])
+        .expect("the winner is one of the targets");
+    assert_eq!(output["power"], winner["power"]);
+    assert_eq!(output["cost"], winner["cost"]);
+    assert!(
+        targets
+            .iter()
+            .all(|t| t["cost"].as_f64() >= output["cost"].as_f64())
+    );
+    assert_eq!(targets[1]["current"]["power"], 512);
+    // One execution, configurations + 6 states entered: 4 sizes each (1024 MB, the first
+    // target's current size, and 512 MB, the second's, are among the power values).
+    let events = power_tuning_cli::execution::history(&stack.local.sfn, &outcome.arn)
+        .await
+        .expect("history");
+    let entered = events
+        .iter()
+        .filter(|e| e.r#type().as_str().ends_with("StateEntered"))
+        .count();
+    assert_eq!(entered, 8 + 6);
+    // The web UI's comparison link: 8 parts, the legends decode back to the function names.
+    let link = output["stateMachine"]["comparison"]
+        .as_str()
+        .expect("comparison");
+    let ((first, a), (second, b)) =
+        power_tuning_core::visualization::decode_comparison(link.split_once('#').expect("#").1)
+            .expect("8 parts");
+    assert_eq!((a.as_str(), b.as_str()), ("target", "target-arm"));
+    assert_eq!((first.len(), second.len()), (4, 4));
+    // Every version of both targets deleted, both $LATEST as found.
+    stack.assert_untouched(&[]).await;
+    let (memory, description, versions, _) = stack.function_state("target-arm").await;
+    assert_eq!((memory, description.as_str()), (512, "arm build"));
+    assert!(
+        versions.is_empty(),
+        "versions left on the second target: {versions:?}"
+    );
+    // One control-plane budget across both targets: never more than 15 calls in a second.
+    let control: Vec<_> = stack
+        .local
+        .emulator
+        .calls()
+        .into_iter()
+        .filter(|c| c.function.starts_with("target") && c.operation != "Invoke")
+        .collect();
+    assert!(control.iter().any(|c| c.function == "target-arm"));
+    assert!(
+        max_in_a_second(&control) <= 15,
+        "{} in a second",
+        max_in_a_second(&control)
+    );
+    assert!(control.iter().all(|c| c.status != 429), "never throttled");
     stack.stop().await;
 }

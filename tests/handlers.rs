@@ -83,7 +83,7 @@ async fn handler_binaries_tune_a_function_in_the_emulator() {
     .expect("initializer");
     assert_eq!(configurations["iterator"]["continue"], false);
     assert_eq!(
-        configurations["original"],
+        configurations["targets"][0]["original"],
         json!({"memorySize": 1024, "description": "the target", "architecture": "x86_64"})
     );
     state["lambdaConfigurations"] = configurations.clone();

@@ -5,6 +5,7 @@ mod support;
 
 mod cli_aws;
 mod cli_emulator;
+mod cli_local;
 mod conformance;
 mod docs;
 mod e2e;

@@ -83,7 +83,7 @@ async fn run(args: BenchArgs) -> BenchResult<()> {
             "warning: not a release build: the handlers measured are those next to this executable; use `cargo run --release -p power-tuning-bench`"
         );
     }
-    ensure_built(&exe_dir, Some("emulated_work"))
+    ensure_built(&exe_dir, &["emulated_work"])
         .await
         .map_err(|e| e.to_string())?;
     let started = Instant::now();

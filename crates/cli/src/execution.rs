@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
 use power_tuning_core::output::{Analysis, Stat};
-use power_tuning_core::state::StateView;
+use power_tuning_core::state::{LambdaConfigurations, StateView};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -27,6 +27,41 @@ pub struct Progress {
     pub executors_total: Option<u32>,
     /// Per-size stats (the Map state's output), in configuration order.
     pub stats: Option<Vec<Stat>>,
+    /// The Initializer's output: the targets and the configurations the stats belong to.
+    pub run: Option<LambdaConfigurations>,
+}
+
+impl Progress {
+    /// The measured sizes per target, in input order: (function name, stats).
+    pub fn tables(&self) -> Vec<(String, Vec<Stat>)> {
+        let Some(stats) = &self.stats else {
+            return Vec::new();
+        };
+        match &self.run {
+            Some(run) if run.configurations.len() == stats.len() => run
+                .targets
+                .iter()
+                .enumerate()
+                .map(|(index, target)| {
+                    let name = function_name(&target.lambda_arn).to_string();
+                    let own = run
+                        .configurations
+                        .iter()
+                        .zip(stats)
+                        .filter(|(c, _)| c.target == index)
+                        .map(|(_, s)| s.clone())
+                        .collect();
+                    (name, own)
+                })
+                .collect(),
+            _ => vec![(String::new(), stats.clone())],
+        }
+    }
+}
+
+/// The function name of an ARN (its last part).
+pub fn function_name(arn: &str) -> &str {
+    arn.rsplit(':').next().unwrap_or(arn)
 }
 
 impl Progress {
@@ -63,6 +98,7 @@ pub fn progress_of(events: &[HistoryEvent]) -> Progress {
                     if let Some(run) = state().lambda_configurations {
                         progress.versions_published = Some(run.iterator.index);
                         progress.executors_total = Some(run.configurations.len() as u32);
+                        progress.run = Some(run);
                     }
                 }
                 "Branching" => progress.stats = state().stats,
@@ -329,8 +365,9 @@ mod tests {
             exited(
                 2,
                 "Initializer",
-                json!({"lambdaConfigurations": {"runId": "0123456789ab", "powerValues": [128, 256],
-                    "original": {"memorySize": 1024, "description": "d", "architecture": "x86_64"}, "passes": 1,
+                json!({"lambdaConfigurations": {"runId": "0123456789ab",
+                    "targets": [{"lambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:f", "powerValues": [128, 256],
+                        "original": {"memorySize": 1024, "description": "d", "architecture": "x86_64"}}], "passes": 1,
                     "iterator": {"index": 2, "count": 2, "continue": false}, "configurations": [{"power": 128, "versions": ["1"]}, {"power": 256, "versions": ["2"]}]}}),
             ),
             entered(3, "IsPublishingDone"),

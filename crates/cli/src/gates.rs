@@ -19,12 +19,16 @@ pub struct GateFlags {
     /// Gate: fail (exit 3) when the chosen size's cost per invocation exceeds this ($).
     #[arg(long)]
     pub max_cost: Option<f64>,
-    /// Gate: fail (exit 3) when the chosen size's average duration exceeds this (ms).
-    #[arg(long)]
-    pub max_duration: Option<f64>,
     /// Gate: fail (exit 3) unless the chosen size is one of these (MB).
     #[arg(long, value_delimiter = ',')]
     pub expect_power: Option<Vec<u32>>,
+    /// Gate: fail (exit 3) when the chosen size's p99 is slower than the current setting's by
+    /// more than this (percent).
+    #[arg(long, value_name = "PERCENT")]
+    pub max_regression: Option<f64>,
+    /// Gate: fail (exit 3) when no size met the latency target (`--max-duration`).
+    #[arg(long)]
+    pub require_target: bool,
     /// Write a machine-readable summary (status, output, gates) here.
     #[arg(long)]
     pub result_file: Option<PathBuf>,
@@ -34,7 +38,7 @@ pub struct GateFlags {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Gate {
-    /// `maxCost`, `maxDuration`, `expectPower`.
+    /// `maxCost`, `expectPower`, `maxRegression`, `requireTarget`.
     pub name: &'static str,
     /// The limit.
     pub limit: Value,
@@ -57,15 +61,6 @@ impl GateFlags {
                 passed: actual.is_some_and(|c| c <= limit),
             });
         }
-        if let Some(limit) = self.max_duration {
-            let actual = analysis.map(|a| a.duration);
-            out.push(Gate {
-                name: "maxDuration",
-                limit: json!(limit),
-                actual: json!(actual),
-                passed: actual.is_some_and(|d| d <= limit),
-            });
-        }
         if let Some(expected) = &self.expect_power {
             let actual = analysis.map(|a| a.power);
             out.push(Gate {
@@ -73,6 +68,29 @@ impl GateFlags {
                 limit: json!(expected),
                 actual: json!(actual),
                 passed: actual.is_some_and(|p| expected.contains(&p)),
+            });
+        }
+        if let Some(limit) = self.max_regression {
+            // Without a measured current setting there is nothing to compare: not passed.
+            let actual = analysis
+                .and_then(|a| a.change.as_ref())
+                .map(|c| c.p99_duration_percent);
+            out.push(Gate {
+                name: "maxRegression",
+                limit: json!(limit),
+                actual: json!(actual),
+                passed: actual.is_some_and(|p| p <= limit),
+            });
+        }
+        if self.require_target {
+            let actual = analysis
+                .and_then(|a| a.latency_target.as_ref())
+                .map(|t| t.met);
+            out.push(Gate {
+                name: "requireTarget",
+                limit: json!(true),
+                actual: json!(actual),
+                passed: actual == Some(true),
             });
         }
         out
@@ -142,11 +160,7 @@ pub fn finish(
     } else {
         print!(
             "{}",
-            output::summary(
-                analysis.as_ref(),
-                outcome.progress.stats.as_deref(),
-                strategy
-            )
+            output::summary(analysis.as_ref(), &outcome.progress.tables(), strategy)
         );
     }
     for gate in &verdicts {
@@ -163,20 +177,36 @@ pub fn finish(
 mod tests {
     use super::*;
     use crate::execution::Progress;
-    use power_tuning_core::output::StateMachineSummary;
+    use power_tuning_core::output::{Change, LatencyTargetResult, StateMachineSummary};
 
     fn analysis() -> Analysis {
         Analysis {
             power: 512,
             cost: 6.72e-7,
             duration: 80.0,
+            lambda_arn: None,
             state_machine: StateMachineSummary {
                 execution_cost: 0.00025,
                 lambda_cost: 1e-5,
                 visualization: "https://x/#a".into(),
+                comparison: None,
             },
             stats: None,
             failures: None,
+            current: None,
+            change: Some(Change {
+                cost_percent: -38.0,
+                duration_percent: 10.0,
+                p99_duration_percent: 4.0,
+                monthly_cost_delta: None,
+            }),
+            latency_target: Some(LatencyTargetResult {
+                percentile: 99,
+                max_duration: 100.0,
+                met: false,
+            }),
+            monthly_cost: None,
+            targets: None,
         }
     }
 
@@ -193,13 +223,14 @@ mod tests {
 
     fn flags(
         max_cost: Option<f64>,
-        max_duration: Option<f64>,
+        max_regression: Option<f64>,
         expect: Option<Vec<u32>>,
     ) -> GateFlags {
         GateFlags {
             max_cost,
-            max_duration,
             expect_power: expect,
+            max_regression,
+            require_target: false,
             result_file: None,
         }
     }
@@ -208,12 +239,17 @@ mod tests {
     fn gates_decide_the_exit_code() {
         let a = analysis();
         let ok = outcome("SUCCEEDED", Some(&a));
-        let all = flags(Some(1e-6), Some(100.0), Some(vec![256, 512]));
+        let all = flags(Some(1e-6), Some(4.0), Some(vec![256, 512]));
         assert_eq!(finish(&ok, true, "cost", &all).expect("ok"), Exit::Success);
+        let require = GateFlags {
+            require_target: true,
+            ..flags(None, None, None)
+        };
         for violated in [
             flags(Some(5e-7), None, None),
-            flags(None, Some(79.9), None),
+            flags(None, Some(3.99), None),
             flags(None, None, Some(vec![1024])),
+            require,
         ] {
             assert_eq!(
                 finish(&ok, true, "cost", &violated).expect("gate"),
@@ -230,7 +266,7 @@ mod tests {
             .expect("failed"),
             Exit::Failed
         );
-        let verdicts = flags(Some(5e-7), Some(100.0), Some(vec![512])).evaluate(Some(&a));
+        let verdicts = flags(Some(5e-7), Some(10.0), Some(vec![512])).evaluate(Some(&a));
         assert_eq!(
             verdicts
                 .iter()
@@ -238,10 +274,16 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![
                 ("maxCost", false),
-                ("maxDuration", true),
-                ("expectPower", true)
+                ("expectPower", true),
+                ("maxRegression", true)
             ]
         );
+        // Without a current setting, a regression gate cannot pass.
+        let no_current = Analysis {
+            change: None,
+            ..analysis()
+        };
+        assert!(!flags(None, Some(100.0), None).evaluate(Some(&no_current))[0].passed);
         // A dry run (no analysis) passes no gate.
         assert!(
             flags(Some(1.0), None, None)
@@ -257,7 +299,8 @@ mod tests {
         let a = analysis();
         let gates = GateFlags {
             result_file: Some(path.clone()),
-            ..flags(None, Some(50.0), None)
+            require_target: true,
+            ..flags(None, None, None)
         };
         assert_eq!(
             finish(&outcome("SUCCEEDED", Some(&a)), true, "cost", &gates).expect("gate"),
@@ -270,7 +313,7 @@ mod tests {
         assert_eq!(summary["output"]["power"], 512);
         assert_eq!(
             summary["gates"][0],
-            json!({"name": "maxDuration", "limit": 50.0, "actual": 80.0, "passed": false})
+            json!({"name": "requireTarget", "limit": true, "actual": false, "passed": false})
         );
         let _ = std::fs::remove_file(path);
     }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use clap::Args;
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
-use power_tuning_core::input::TuningInput;
+use power_tuning_core::input::{DURATION_PERCENTILES, TuningInput};
 use power_tuning_core::settings::DEFAULT_POWER_VALUES;
 use power_tuning_core::strategy::Strategy;
 use serde_json::{Map, Value, json};
@@ -16,6 +16,14 @@ use crate::error::CliError;
 pub fn strategy_parser() -> impl clap::builder::TypedValueParser<Value = Strategy> {
     PossibleValuesParser::new(Strategy::names())
         .try_map(|name| Strategy::parse(&name).ok_or_else(|| format!("unknown strategy {name}")))
+}
+
+/// `--percentile`: one of the percentiles core accepts.
+fn percentile(text: &str) -> Result<u8, String> {
+    text.parse::<u8>()
+        .ok()
+        .filter(|p| DURATION_PERCENTILES.contains(p))
+        .ok_or_else(|| format!("expected one of {DURATION_PERCENTILES:?}"))
 }
 
 /// Input keys that `local` and `run` both take as flags.
@@ -30,6 +38,24 @@ pub struct InputFlags {
     /// `strategy` (overrides the input's).
     #[arg(long, value_parser = strategy_parser())]
     pub strategy: Option<Strategy>,
+    /// Do not measure the function's current memory size (measured by default:
+    /// `includeCurrent`, so the result states the change against it).
+    #[arg(long)]
+    pub no_current: bool,
+    /// Latency target (`maxDuration`, ms): only sizes whose duration at `--percentile` is at most
+    /// this are eligible; a missed target is reported, and fails only with `--require-target`.
+    #[arg(long, value_name = "MS")]
+    pub max_duration: Option<f64>,
+    /// The percentile `--max-duration` constrains (`durationPercentile`, default 99).
+    #[arg(long, value_parser = percentile, value_name = "50|90|95|99")]
+    pub percentile: Option<u8>,
+    /// Share of production invocations that are cold starts (`coldStartRatio`, 0..1): prices
+    /// include their INIT phase.
+    #[arg(long, value_name = "R")]
+    pub cold_start_ratio: Option<f64>,
+    /// Invocations per month (`monthlyInvocations`): adds the monthly bill per size.
+    #[arg(long, value_name = "N")]
+    pub monthly_invocations: Option<u64>,
 }
 
 impl InputFlags {
@@ -43,6 +69,23 @@ impl InputFlags {
         }
         if let Some(strategy) = self.strategy {
             object.insert("strategy".into(), json!(strategy.name()));
+        }
+        if self.no_current {
+            object.insert("includeCurrent".into(), json!(false));
+        } else {
+            object.entry("includeCurrent").or_insert(json!(true));
+        }
+        if let Some(ms) = self.max_duration {
+            object.insert("maxDuration".into(), json!(ms));
+        }
+        if let Some(p) = self.percentile {
+            object.insert("durationPercentile".into(), json!(p));
+        }
+        if let Some(r) = self.cold_start_ratio {
+            object.insert("coldStartRatio".into(), json!(r));
+        }
+        if let Some(m) = self.monthly_invocations {
+            object.insert("monthlyInvocations".into(), json!(m));
         }
     }
 }

@@ -71,7 +71,7 @@ impl Cli {
         match self.command {
             Command::Local(args) => args.run().await,
             Command::Run(args) => args.run(&aws().await).await,
-            Command::Report(args) => args.run().await,
+            Command::Report(args) => args.run(self.region.as_deref()).await,
             Command::Cleanup(args) => args.run(&aws().await).await,
             Command::Emulator(args) => args.run().await,
         }

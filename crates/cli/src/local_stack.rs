@@ -168,18 +168,13 @@ pub fn handlers_dir() -> Result<PathBuf, CliError> {
 
 /// Makes sure the handlers (and examples) next to this executable exist, building them in a
 /// checkout when they do not.
-pub async fn ensure_built(dir: &Path, example: Option<&str>) -> Result<(), CliError> {
-    let mut missing: Vec<PathBuf> = HANDLERS
+pub async fn ensure_built(dir: &Path, examples: &[&str]) -> Result<(), CliError> {
+    let missing: Vec<PathBuf> = HANDLERS
         .iter()
         .map(|h| dir.join(h))
+        .chain(examples.iter().map(|e| dir.join("examples").join(e)))
         .filter(|p| !p.exists())
         .collect();
-    if let Some(name) = example {
-        let path = dir.join("examples").join(name);
-        if !path.exists() {
-            missing.push(path);
-        }
-    }
     if missing.is_empty() {
         return Ok(());
     }

@@ -72,8 +72,33 @@ pub fn count<T: ToString>(v: Option<T>) -> String {
     v.map(|x| x.to_string()).unwrap_or_else(|| "-".to_string())
 }
 
-/// The per-size table (rows sorted by memory).
-pub fn stats_table(stats: &[Stat], chosen: Option<u32>) -> String {
+/// A signed number for changes: `−38`, `+4.5`, `0` (Unicode minus, as in prose).
+pub fn signed(v: f64) -> String {
+    if v < 0.0 {
+        format!("−{}", -v)
+    } else if v > 0.0 {
+        format!("+{v}")
+    } else {
+        "0".to_string()
+    }
+}
+
+/// Dollars with cents and thousands separators: `$1,234.56`, `−$412.00`.
+pub fn money(v: f64) -> String {
+    let cents = format!("{:.2}", v.abs());
+    let (whole, fraction) = cents.split_once('.').unwrap_or((&cents, "00"));
+    let mut grouped = String::new();
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    format!("{}${grouped}.{fraction}", if v < 0.0 { "−" } else { "" })
+}
+
+/// The per-size table (rows sorted by memory); the chosen and the current sizes are marked.
+pub fn stats_table(stats: &[Stat], chosen: Option<u32>, current: Option<u32>) -> String {
     let mut rows: Vec<&Stat> = stats.iter().collect();
     rows.sort_by_key(|s| s.value);
     let mut table = Table::new();
@@ -94,11 +119,16 @@ pub fn stats_table(stats: &[Stat], chosen: Option<u32>) -> String {
         "",
     ]);
     for stat in rows {
-        let note = match &stat.error {
-            Some(error) => format!("failed: {}", error.error_type),
-            None if Some(stat.value) == chosen => "◀ best".to_string(),
-            None => String::new(),
-        };
+        let mut notes = Vec::new();
+        match &stat.error {
+            Some(error) => notes.push(format!("failed: {}", error.error_type)),
+            None if Some(stat.value) == chosen => notes.push("◀ best".to_string()),
+            None => {}
+        }
+        if Some(stat.value) == current {
+            notes.push("current".to_string());
+        }
+        let note = notes.join(", ");
         let right = |text: String| Cell::new(text).set_alignment(CellAlignment::Right);
         table.add_row(vec![
             right(stat.value.to_string()),
@@ -117,28 +147,73 @@ pub fn stats_table(stats: &[Stat], chosen: Option<u32>) -> String {
     table.to_string()
 }
 
-/// The whole human-readable result: table, choice, failures, run cost, visualization. A dry
-/// run (`analysis` `None`) shows the table only.
-pub fn summary(analysis: Option<&Analysis>, stats: Option<&[Stat]>, strategy: &str) -> String {
+/// The whole human-readable result: a table per target (`tables`: function name and stats, in
+/// input order; the name is not shown for a single target), the choice, the decision lines,
+/// failures, the run's cost and the visualization. A dry run (`analysis` `None`) shows the
+/// tables only.
+pub fn summary(
+    analysis: Option<&Analysis>,
+    tables: &[(String, Vec<Stat>)],
+    strategy: &str,
+) -> String {
     let mut text = String::new();
     let Some(analysis) = analysis else {
         text.push_str("Dry run: every memory size was invoked once; no analysis.\n");
-        if let Some(stats) = stats {
-            text.push_str(&stats_table(stats, None));
+        for (name, stats) in tables {
+            if tables.len() > 1 {
+                text.push_str(&format!("{name}:\n"));
+            }
+            text.push_str(&stats_table(stats, None, None));
             text.push('\n');
         }
         return text;
     };
-    if let Some(stats) = stats.or(analysis.stats.as_deref()) {
-        text.push_str(&stats_table(stats, Some(analysis.power)));
+    let own_stats: Vec<(String, Vec<Stat>)>;
+    let tables = if tables.is_empty() {
+        own_stats = analysis
+            .stats
+            .clone()
+            .map(|s| vec![(String::new(), s)])
+            .unwrap_or_default();
+        &own_stats[..]
+    } else {
+        tables
+    };
+    let targets = analysis.targets.as_deref().unwrap_or_default();
+    for (index, (name, stats)) in tables.iter().enumerate() {
+        let (chosen, current) = match targets.get(index) {
+            Some(target) => {
+                text.push_str(&format!(
+                    "{name} ({}){}:\n",
+                    target.architecture,
+                    target
+                        .power
+                        .map(|p| format!(", best {p} MB"))
+                        .unwrap_or_else(|| ", every size failed".to_string())
+                ));
+                (target.power, target.current.as_ref().map(|c| c.power))
+            }
+            None => (
+                Some(analysis.power),
+                analysis.current.as_ref().map(|c| c.power),
+            ),
+        };
+        text.push_str(&stats_table(stats, chosen, current));
         text.push('\n');
     }
+    let winner = analysis
+        .lambda_arn
+        .as_deref()
+        .map(|arn| format!(" of {}", crate::execution::function_name(arn)))
+        .unwrap_or_default();
     text.push_str(&format!(
-        "Best memory size ({strategy}): {} MB — {} ms, ${} per invocation\n",
+        "Best memory size ({strategy}){winner}: {} MB — {} ms, ${} per invocation\n",
         analysis.power,
         ms(Some(analysis.duration)),
         dollars(Some(analysis.cost))
     ));
+    text.push_str(&verdict_lines(analysis));
+    text.push_str(&decision_lines(analysis));
     for failure in analysis.failures.iter().flatten() {
         text.push_str(&format!(
             "Failed at {} MB: {}: {}\n",
@@ -152,13 +227,110 @@ pub fn summary(analysis: Option<&Analysis>, stats: Option<&[Stat]>, strategy: &s
         dollars(Some(sm.lambda_cost))
     ));
     text.push_str(&format!("Visualization: {}\n", sm.visualization));
+    if let Some(link) = &sm.comparison {
+        text.push_str(&format!("Comparison: {link}\n"));
+    }
+    text
+}
+
+/// With several targets, the winner against each other target's own best:
+/// `arm64 my-fn-arm @ 512 MB: −41 % cost, +3 % duration vs x86_64 my-fn @ 1024 MB`.
+pub fn verdict_lines(analysis: &Analysis) -> String {
+    let targets = analysis.targets.as_deref().unwrap_or_default();
+    let Some(winner) = targets
+        .iter()
+        .find(|t| Some(t.lambda_arn.as_str()) == analysis.lambda_arn.as_deref())
+    else {
+        return String::new();
+    };
+    let label = |t: &power_tuning_core::output::TargetResult, power: u32| {
+        format!(
+            "{} {} @ {power} MB",
+            t.architecture,
+            crate::execution::function_name(&t.lambda_arn)
+        )
+    };
+    let mut text = String::new();
+    for other in targets.iter().filter(|t| t.lambda_arn != winner.lambda_arn) {
+        let line = match (other.power, other.cost, other.duration) {
+            (Some(power), Some(cost), Some(duration)) => format!(
+                "{}: {} % cost, {} % duration vs {}\n",
+                label(winner, analysis.power),
+                signed(power_tuning_core::analysis::percent_change(
+                    analysis.cost,
+                    cost
+                )),
+                signed(power_tuning_core::analysis::percent_change(
+                    analysis.duration,
+                    duration
+                )),
+                label(other, power)
+            ),
+            _ => format!(
+                "{}: every size of {} failed\n",
+                label(winner, analysis.power),
+                crate::execution::function_name(&other.lambda_arn)
+            ),
+        };
+        text.push_str(&line);
+    }
+    text
+}
+
+/// What the choice means against the current setting, the latency target and the monthly
+/// bill: `512 MB: −38 % cost (−$412.00/month), p99 +4 % vs current 1024 MB`.
+pub fn decision_lines(analysis: &Analysis) -> String {
+    let mut text = String::new();
+    if let (Some(current), Some(change)) = (&analysis.current, &analysis.change) {
+        let monthly = change
+            .monthly_cost_delta
+            .map(|d| format!(" ({}/month)", money(d)))
+            .unwrap_or_default();
+        text.push_str(&format!(
+            "{} MB: {} % cost{monthly}, {} % duration, p99 {} % vs current {} MB\n",
+            analysis.power,
+            signed(change.cost_percent),
+            signed(change.duration_percent),
+            signed(change.p99_duration_percent),
+            current.power
+        ));
+    }
+    if let Some(target) = &analysis.latency_target {
+        let verdict = if target.met {
+            format!("met by {} MB", analysis.power)
+        } else {
+            format!(
+                "NOT met by any size; chose the lowest p{} ({} MB)",
+                target.percentile, analysis.power
+            )
+        };
+        text.push_str(&format!(
+            "Latency target p{} ≤ {} ms: {verdict}\n",
+            target.percentile, target.max_duration
+        ));
+    }
+    if let Some(monthly) = analysis.monthly_cost {
+        let current = analysis
+            .current
+            .as_ref()
+            .and_then(|c| c.monthly_cost)
+            .map(|c| format!(" (current {})", money(c)))
+            .unwrap_or_default();
+        text.push_str(&format!(
+            "Monthly cost at {} MB: {}{current}\n",
+            analysis.power,
+            money(monthly)
+        ));
+    }
     text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use power_tuning_core::output::{Failure, StatError, StateMachineSummary};
+    use power_tuning_core::output::{
+        Change, Current, Failure, LatencyTargetResult, StatError, StateMachineSummary,
+    };
 
     #[test]
     fn summary_marks_the_choice_and_failures() {
@@ -190,10 +362,12 @@ mod tests {
             power: 256,
             cost: 5.04e-7,
             duration: 120.0,
+            lambda_arn: None,
             state_machine: StateMachineSummary {
                 execution_cost: 0.0002,
                 lambda_cost: 5.04e-6,
                 visualization: "https://x/#a;b;c".into(),
+                comparison: None,
             },
             stats: None,
             failures: Some(vec![Failure {
@@ -201,8 +375,13 @@ mod tests {
                 error_type: "Runtime.OutOfMemory".into(),
                 error_message: "oom".into(),
             }]),
+            current: None,
+            change: None,
+            latency_target: None,
+            monthly_cost: None,
+            targets: None,
         };
-        let text = summary(Some(&analysis), Some(&stats), "cost");
+        let text = summary(Some(&analysis), &[(String::new(), stats.clone())], "cost");
         let lines: Vec<&str> = text.lines().collect();
         let row = |needle: &str| lines.iter().position(|l| l.contains(needle)).expect("row");
         let (row128, row256) = (row(" 128 "), row(" 256 "));
@@ -218,6 +397,73 @@ mod tests {
         );
         assert!(text.contains("Failed at 128 MB: Runtime.OutOfMemory: oom"));
         assert!(text.contains("Visualization: https://x/#a;b;c"));
-        assert!(summary(None, None, "cost").starts_with("Dry run"));
+        assert!(summary(None, &[], "cost").starts_with("Dry run"));
+
+        // Against the current setting, with a latency target and a monthly bill.
+        let decided = Analysis {
+            current: Some(Current {
+                power: 1024,
+                cost: 8.1e-7,
+                duration: 110.0,
+                p99_duration: 125.0,
+                monthly_cost: Some(1087.0),
+            }),
+            change: Some(Change {
+                cost_percent: -37.78,
+                duration_percent: 9.09,
+                p99_duration_percent: 4.0,
+                monthly_cost_delta: Some(-412.0),
+            }),
+            latency_target: Some(LatencyTargetResult {
+                percentile: 99,
+                max_duration: 200.0,
+                met: true,
+            }),
+            monthly_cost: Some(675.0),
+            ..analysis
+        };
+        let mut with_current = stats.clone();
+        with_current.push(Stat {
+            value: 1024,
+            ..stats[0].clone()
+        });
+        let text = summary(Some(&decided), &[(String::new(), with_current)], "cost");
+        assert!(
+            text.contains("256 MB: −37.78 % cost (−$412.00/month), +9.09 % duration, p99 +4 % vs current 1024 MB"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Latency target p99 ≤ 200 ms: met by 256 MB"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Monthly cost at 256 MB: $675.00 (current $1,087.00)"),
+            "{text}"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.contains(" 1024 ") && l.contains("current"))
+        );
+        let missed = Analysis {
+            latency_target: Some(LatencyTargetResult {
+                percentile: 95,
+                max_duration: 1.0,
+                met: false,
+            }),
+            ..decided
+        };
+        assert!(summary(Some(&missed), &[], "cost").contains(
+            "Latency target p95 ≤ 1 ms: NOT met by any size; chose the lowest p95 (256 MB)"
+        ));
+    }
+
+    #[test]
+    fn money_and_signs() {
+        assert_eq!(money(1234567.891), "$1,234,567.89");
+        assert_eq!(money(-412.0), "−$412.00");
+        assert_eq!(money(0.5), "$0.50");
+        assert_eq!(signed(-38.0), "−38");
+        assert_eq!(signed(4.25), "+4.25");
+        assert_eq!(signed(0.0), "0");
     }
 }

@@ -57,6 +57,28 @@ pub struct TuningInput {
     pub only_cold_starts: bool,
     /// Error types that count as success.
     pub allowed_exceptions: Vec<String>,
+    /// More functions tuned with the same inputs (SPEC §9), in input order.
+    pub compare_with: Vec<FunctionArn>,
+    /// Also measure the function's current memory size (SPEC §8).
+    pub include_current: bool,
+    /// Latency target: only sizes whose constrained percentile is at most this are eligible.
+    pub latency_target: Option<LatencyTarget>,
+    /// Share of production invocations that are cold starts.
+    pub cold_start_ratio: Option<f64>,
+    /// Invocations per month, for monthly projections.
+    pub monthly_invocations: Option<u64>,
+}
+
+/// The percentiles a latency target can constrain.
+pub const DURATION_PERCENTILES: [u8; 4] = [50, 90, 95, 99];
+
+/// A latency target (SPEC §8): `p<percentile>Duration` ≤ `max_duration` ms.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LatencyTarget {
+    /// 50, 90, 95 or 99.
+    pub percentile: u8,
+    /// Milliseconds.
+    pub max_duration: f64,
 }
 
 /// Renders a JSON value the way the original's messages show it: strings raw, others as JSON,
@@ -127,6 +149,32 @@ fn parse_arn(value: &Value) -> Result<FunctionArn, String> {
         .as_str()
         .and_then(FunctionArn::parse)
         .ok_or_else(|| InvalidArn(display_value(value)).to_string())
+}
+
+/// Most functions `compareWith` may add.
+pub const MAX_COMPARE_WITH: usize = 4;
+
+/// `compareWith`: 1..4 unqualified function ARNs, none repeated and none the `lambdaARN`.
+fn compare_with(
+    state: &Map<String, Value>,
+    lambda_arn: &FunctionArn,
+) -> Result<Vec<FunctionArn>, String> {
+    let Some(value) = get(state, "compareWith") else {
+        return Ok(Vec::new());
+    };
+    let items = value
+        .as_array()
+        .filter(|items| (1..=MAX_COMPARE_WITH).contains(&items.len()))
+        .ok_or_else(|| invalid("compareWith", value))?;
+    let mut arns: Vec<FunctionArn> = Vec::with_capacity(items.len());
+    for item in items {
+        let arn = parse_arn(item)?;
+        if arn == *lambda_arn || arns.contains(&arn) {
+            return Err(invalid("compareWith", item));
+        }
+        arns.push(arn);
+    }
+    Ok(arns)
 }
 
 /// All power values of `"ALL"`: 128 to 3008 in steps of 64.
@@ -259,6 +307,43 @@ impl TuningInput {
             Some(other) => return Err(invalid("allowedExceptions", other)),
         };
 
+        let compare_with = compare_with(state, &lambda_arn)?;
+        if auto_optimize && !compare_with.is_empty() {
+            return Err(
+                "autoOptimize applies to one function: remove compareWith or autoOptimize"
+                    .to_string(),
+            );
+        }
+        let include_current = boolean(state, "includeCurrent")?;
+        let max_duration = get(state, "maxDuration")
+            .map(|v| {
+                decimal(v)
+                    .filter(|d| *d > 0.0)
+                    .ok_or_else(|| invalid("maxDuration", v))
+            })
+            .transpose()?;
+        let percentile = match get(state, "durationPercentile") {
+            None => 99,
+            Some(v) => whole_number(v)
+                .and_then(|p| u8::try_from(p).ok())
+                .filter(|p| DURATION_PERCENTILES.contains(p))
+                .ok_or_else(|| invalid("durationPercentile", v))?,
+        };
+        let cold_start_ratio = get(state, "coldStartRatio")
+            .map(|v| {
+                decimal(v)
+                    .filter(|r| (0.0..=1.0).contains(r))
+                    .ok_or_else(|| invalid("coldStartRatio", v))
+            })
+            .transpose()?;
+        let monthly_invocations = get(state, "monthlyInvocations")
+            .map(|v| {
+                whole_number(v)
+                    .and_then(|m| u64::try_from(m).ok())
+                    .ok_or_else(|| invalid("monthlyInvocations", v))
+            })
+            .transpose()?;
+
         let payload = match get(state, "payloadS3") {
             Some(path) => PayloadSpec::S3(S3Location::parse(path)?),
             None => {
@@ -289,7 +374,20 @@ impl TuningInput {
             include_output_results,
             only_cold_starts,
             allowed_exceptions,
+            compare_with,
+            include_current,
+            latency_target: max_duration.map(|max_duration| LatencyTarget {
+                percentile,
+                max_duration,
+            }),
+            cold_start_ratio,
+            monthly_invocations,
         })
+    }
+
+    /// Every target: `lambdaARN` first, then `compareWith` in input order.
+    pub fn targets(&self) -> impl Iterator<Item = &FunctionArn> {
+        std::iter::once(&self.lambda_arn).chain(&self.compare_with)
     }
 
     /// Invocations per memory size actually made (1 with `dryRun`).
@@ -344,6 +442,160 @@ mod tests {
         assert!(!input.include_output_results);
         assert!(!input.only_cold_starts);
         assert!(input.allowed_exceptions.is_empty());
+        assert!(input.compare_with.is_empty());
+        assert!(!input.include_current);
+        assert_eq!(input.latency_target, None);
+        assert_eq!(input.cold_start_ratio, None);
+        assert_eq!(input.monthly_invocations, None);
+    }
+
+    #[test]
+    fn decision_rows() {
+        let input = parse(
+            json!({"includeCurrent": true, "maxDuration": 250.5, "durationPercentile": 95,
+            "coldStartRatio": 0.05, "monthlyInvocations": 30000000}),
+        )
+        .expect("valid");
+        assert!(input.include_current);
+        assert_eq!(
+            input.latency_target,
+            Some(LatencyTarget {
+                percentile: 95,
+                max_duration: 250.5
+            })
+        );
+        assert_eq!(input.cold_start_ratio, Some(0.05));
+        assert_eq!(input.monthly_invocations, Some(30_000_000));
+        // Defaults: p99; numeric strings as for the other numbers.
+        assert_eq!(
+            parse(json!({"maxDuration": "100"}))
+                .expect("p99")
+                .latency_target,
+            Some(LatencyTarget {
+                percentile: 99,
+                max_duration: 100.0
+            })
+        );
+        assert_eq!(
+            parse(json!({"durationPercentile": 50}))
+                .expect("no target")
+                .latency_target,
+            None
+        );
+        assert_eq!(
+            parse(json!({"coldStartRatio": 0}))
+                .expect("0")
+                .cold_start_ratio,
+            Some(0.0)
+        );
+        assert_eq!(
+            parse(json!({"coldStartRatio": 1}))
+                .expect("1")
+                .cold_start_ratio,
+            Some(1.0)
+        );
+        assert_eq!(
+            parse(json!({"monthlyInvocations": 0}))
+                .expect("0")
+                .monthly_invocations,
+            Some(0)
+        );
+        for (key, bad, message) in [
+            (
+                "includeCurrent",
+                json!("yes"),
+                "Invalid includeCurrent: yes",
+            ),
+            ("maxDuration", json!(0), "Invalid maxDuration: 0"),
+            ("maxDuration", json!(-5), "Invalid maxDuration: -5"),
+            ("maxDuration", json!("fast"), "Invalid maxDuration: fast"),
+            ("maxDuration", json!([100]), "Invalid maxDuration: [100]"),
+            (
+                "durationPercentile",
+                json!(75),
+                "Invalid durationPercentile: 75",
+            ),
+            (
+                "durationPercentile",
+                json!(99.5),
+                "Invalid durationPercentile: 99.5",
+            ),
+            (
+                "durationPercentile",
+                json!("p99"),
+                "Invalid durationPercentile: p99",
+            ),
+            ("coldStartRatio", json!(1.5), "Invalid coldStartRatio: 1.5"),
+            (
+                "coldStartRatio",
+                json!(-0.1),
+                "Invalid coldStartRatio: -0.1",
+            ),
+            (
+                "coldStartRatio",
+                json!("some"),
+                "Invalid coldStartRatio: some",
+            ),
+            (
+                "monthlyInvocations",
+                json!(-1),
+                "Invalid monthlyInvocations: -1",
+            ),
+            (
+                "monthlyInvocations",
+                json!(1.5),
+                "Invalid monthlyInvocations: 1.5",
+            ),
+            (
+                "monthlyInvocations",
+                json!("many"),
+                "Invalid monthlyInvocations: many",
+            ),
+        ] {
+            assert_eq!(err(json!({ key: bad })), message, "{key}");
+        }
+    }
+
+    #[test]
+    fn compare_with_rows() {
+        let b = "arn:aws:lambda:eu-west-1:123456789012:function:fn-arm";
+        let c = "arn:aws:lambda:eu-west-1:123456789012:function:fn-c";
+        let input = parse(json!({"compareWith": [b, c]})).expect("valid");
+        assert_eq!(
+            input.targets().map(FunctionArn::as_str).collect::<Vec<_>>(),
+            vec![ARN, b, c]
+        );
+        assert_eq!(err(json!({"compareWith": []})), "Invalid compareWith: []");
+        assert_eq!(
+            err(json!({"compareWith": b})),
+            format!("Invalid compareWith: {b}")
+        );
+        let five: Vec<String> = (0..5)
+            .map(|i| format!("arn:aws:lambda:eu-west-1:123456789012:function:f{i}"))
+            .collect();
+        assert!(err(json!({"compareWith": five})).starts_with("Invalid compareWith: [\"arn:aws"));
+        assert_eq!(
+            err(json!({"compareWith": [b, b]})),
+            format!("Invalid compareWith: {b}")
+        );
+        assert_eq!(
+            err(json!({"compareWith": [ARN]})),
+            format!("Invalid compareWith: {ARN}")
+        );
+        assert_eq!(
+            err(json!({"compareWith": ["fn-arm"]})),
+            "Invalid ARN: fn-arm (expected an unqualified function ARN: arn:<partition>:lambda:<region>:<account-id>:function:<name>)"
+        );
+        assert_eq!(
+            err(json!({"compareWith": [b], "autoOptimize": true})),
+            "autoOptimize applies to one function: remove compareWith or autoOptimize"
+        );
+        assert_eq!(
+            parse(json!({"compareWith": null}))
+                .expect("absent")
+                .compare_with,
+            vec![]
+        );
     }
 
     #[test]
@@ -513,6 +765,7 @@ mod tests {
             "disablePayloadLogs",
             "includeOutputResults",
             "onlyColdStarts",
+            "includeCurrent",
         ] {
             let on = parse(json!({ key: true })).expect("true");
             let on_str = parse(json!({ key: "true" })).expect("\"true\"");

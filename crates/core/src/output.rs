@@ -52,6 +52,9 @@ pub struct Stat {
     /// 90th percentile duration (nearest rank).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p90_duration: Option<f64>,
+    /// 95th percentile duration (nearest rank).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p95_duration: Option<f64>,
     /// 99th percentile duration (nearest rank).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p99_duration: Option<f64>,
@@ -67,15 +70,42 @@ pub struct Stat {
     /// Largest `Max Memory Used` (MB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_memory_used: Option<u64>,
+    /// Price of the average `Init Duration` (0 without a cold start), SPEC §8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_price: Option<f64>,
+    /// `averagePrice + coldStartRatio × initPrice`, with `coldStartRatio`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_price: Option<f64>,
+    /// A month's cost at this size, with `monthlyInvocations`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_cost: Option<f64>,
     /// Set when the size failed; then no averages are given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<StatError>,
 }
 
+/// How a size's figures are priced (SPEC §3.6, §8).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PriceModel<'a> {
+    /// $ per ms at 128 MB for the function's region and architecture.
+    pub base_price: f64,
+    /// The function's architecture (monthly tiers).
+    pub architecture: &'a str,
+    /// Fraction trimmed from each end before averaging.
+    pub discard: f64,
+    /// `coldStartRatio`, when given.
+    pub cold_start_ratio: Option<f64>,
+    /// `monthlyInvocations`, when given.
+    pub monthly_invocations: Option<u64>,
+    /// $ per request.
+    pub request_price: f64,
+}
+
 impl Stat {
     /// Statistics of a size whose invocations all counted as successes. `reports` are in
     /// invocation order (the order of the sum in `totalCost`).
-    pub fn from_reports(value: u32, reports: &[Report], base_price: f64, discard: f64) -> Stat {
+    pub fn from_reports(value: u32, reports: &[Report], model: &PriceModel<'_>) -> Stat {
+        let (base_price, discard) = (model.base_price, model.discard);
         let durations: Vec<f64> = reports.iter().map(Report::total_duration).collect();
         let billed: Vec<f64> = reports.iter().map(Report::total_billed).collect();
         let mut sorted = durations.clone();
@@ -90,13 +120,31 @@ impl Stat {
         } else {
             inits.iter().fold(0.0, |a, b| a + b) / inits.len() as f64
         };
+        let average_billed = trimmed_mean(&billed, discard);
+        let average_price = pricing::price(base_price, value, average_billed);
+        let init_price = if inits.is_empty() {
+            0.0
+        } else {
+            pricing::price(base_price, value, average_init)
+        };
+        let monthly_cost = model.monthly_invocations.map(|invocations| {
+            pricing::monthly_cost(
+                base_price,
+                model.architecture,
+                value,
+                average_billed,
+                average_init,
+                &pricing::Month {
+                    invocations,
+                    cold_start_ratio: model.cold_start_ratio.unwrap_or(0.0),
+                    request_price: model.request_price,
+                },
+            )
+            .total()
+        });
         Stat {
             value,
-            average_price: Some(pricing::price(
-                base_price,
-                value,
-                trimmed_mean(&billed, discard),
-            )),
+            average_price: Some(average_price),
             average_duration: Some(trimmed_mean(&durations, discard)),
             total_cost: Some(pricing::total_cost(base_price, value, &billed)),
             invocations: reports.len() as u32,
@@ -104,6 +152,7 @@ impl Stat {
             min_duration: Some(sorted.first().copied().unwrap_or(0.0)),
             p50_duration: Some(percentile(&sorted, 50.0)),
             p90_duration: Some(percentile(&sorted, 90.0)),
+            p95_duration: Some(percentile(&sorted, 95.0)),
             p99_duration: Some(percentile(&sorted, 99.0)),
             max_duration: Some(sorted.last().copied().unwrap_or(0.0)),
             cold_starts: Some(inits.len() as u32),
@@ -115,7 +164,22 @@ impl Stat {
                     .fold(0.0, f64::max)
                     .round() as u64,
             ),
+            init_price: Some(init_price),
+            expected_price: model
+                .cold_start_ratio
+                .map(|r| average_price + r * init_price),
+            monthly_cost,
             error: None,
+        }
+    }
+
+    /// The constrained percentile of a latency target (`p50`, `p90`, `p95` or `p99Duration`).
+    pub fn percentile_duration(&self, percentile: u8) -> Option<f64> {
+        match percentile {
+            50 => self.p50_duration,
+            90 => self.p90_duration,
+            95 => self.p95_duration,
+            _ => self.p99_duration,
         }
     }
 
@@ -156,8 +220,91 @@ pub struct StateMachineSummary {
     pub execution_cost: f64,
     /// Σ totalCost of the kept sizes.
     pub lambda_cost: f64,
-    /// Web visualization URL.
+    /// Web visualization URL (of the winning target).
     pub visualization: String,
+    /// The web UI's two-run comparison link, with exactly two targets that both have a result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<String>,
+}
+
+/// The function's current setting, measured (SPEC §8).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Current {
+    /// The current memory size.
+    pub power: u32,
+    /// Its price (`expectedPrice` with `coldStartRatio`, else `averagePrice`).
+    pub cost: f64,
+    /// Its average duration.
+    pub duration: f64,
+    /// Its 99th percentile duration.
+    pub p99_duration: f64,
+    /// Its monthly cost, with `monthlyInvocations`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_cost: Option<f64>,
+}
+
+/// The chosen size against the current one: `100 × (chosen − current) / current`, rounded to 2
+/// decimals (negative = cheaper or faster).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    /// Price change, percent.
+    pub cost_percent: f64,
+    /// Average duration change, percent.
+    pub duration_percent: f64,
+    /// 99th percentile change, percent.
+    pub p99_duration_percent: f64,
+    /// Chosen − current monthly cost ($), with `monthlyInvocations`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_cost_delta: Option<f64>,
+}
+
+/// The latency target and whether a size met it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LatencyTargetResult {
+    /// The constrained percentile.
+    pub percentile: u8,
+    /// Its limit (ms).
+    pub max_duration: f64,
+    /// Whether the chosen size meets it.
+    pub met: bool,
+}
+
+/// One target's result in a run with `compareWith` (SPEC §9).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetResult {
+    /// The function.
+    #[serde(rename = "lambdaARN")]
+    pub lambda_arn: String,
+    /// Its architecture.
+    pub architecture: String,
+    /// Its best size (absent when every size failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power: Option<u32>,
+    /// That size's price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
+    /// That size's average duration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    /// Its web visualization URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visualization: Option<String>,
+    /// Its current setting, with `includeCurrent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<Current>,
+    /// Its best size against its current one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
+    /// Its stats, with `includeOutputResults`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<Vec<Stat>>,
+    /// Its failed sizes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failures: Option<Vec<Failure>>,
 }
 
 /// The execution output.
@@ -166,23 +313,42 @@ pub struct StateMachineSummary {
 pub struct Analysis {
     /// The chosen memory size.
     pub power: u32,
-    /// Its average price.
+    /// Its price (`expectedPrice` with `coldStartRatio`, else `averagePrice`).
     pub cost: f64,
     /// Its average duration.
     pub duration: f64,
+    /// The function of the chosen size, with `compareWith`.
+    #[serde(rename = "lambdaARN", default, skip_serializing_if = "Option::is_none")]
+    pub lambda_arn: Option<String>,
     /// The run's own cost and the visualization.
     pub state_machine: StateMachineSummary,
-    /// Per-size stats with `includeOutputResults`, in power-value order.
+    /// Per-size stats with `includeOutputResults`, in power-value order (the chosen target's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<Vec<Stat>>,
-    /// Failed sizes, in power-value order, when any failed.
+    /// Failed sizes, in power-value order, when any failed (the chosen target's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failures: Option<Vec<Failure>>,
+    /// The current setting of `lambdaARN`, with `includeCurrent`, when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<Current>,
+    /// The chosen size against the current one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
+    /// The latency target, with `maxDuration`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_target: Option<LatencyTargetResult>,
+    /// The chosen size's monthly cost, with `monthlyInvocations`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_cost: Option<f64>,
+    /// Every target's result, with `compareWith`, in input order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<Vec<TargetResult>>,
 }
 
 impl Candidate for Stat {
+    /// The production price: `expectedPrice` with a cold-start ratio, else `averagePrice`.
     fn price(&self) -> f64 {
-        self.average_price.unwrap_or(0.0)
+        self.expected_price.or(self.average_price).unwrap_or(0.0)
     }
 
     fn duration(&self) -> f64 {
@@ -215,7 +381,15 @@ mod tests {
             },
         )
         .collect();
-        let s = Stat::from_reports(256, &reports, 2.1e-9, 0.2);
+        let model = PriceModel {
+            base_price: 2.1e-9,
+            architecture: "x86_64",
+            discard: 0.2,
+            cold_start_ratio: None,
+            monthly_invocations: None,
+            request_price: 2e-7,
+        };
+        let s = Stat::from_reports(256, &reports, &model);
         // Durations with init: 10, 120.5, 30, 40, 50 → trimmed (k=1): 30, 40, 50.
         assert_eq!(s.average_duration, Some(40.0));
         // Billed trimmed mean: 21, 30, 40 → 91/3 → ceil 31.
@@ -238,6 +412,33 @@ mod tests {
             (Some(1), Some(100.0), Some(31))
         );
         assert_eq!(s.invocations, 5);
+        assert_eq!(s.p95_duration, Some(120.5));
+        // One cold start of 100 ms: ceil(100) × 2.1e-9 × 2.
+        assert_eq!(s.init_price, Some(100.0 * 2.1e-9 * 2.0));
+        assert_eq!((s.expected_price, s.monthly_cost), (None, None));
+
+        let with_traffic = Stat::from_reports(
+            256,
+            &reports,
+            &PriceModel {
+                cold_start_ratio: Some(0.25),
+                monthly_invocations: Some(10_000_000),
+                ..model
+            },
+        );
+        assert_eq!(
+            with_traffic.expected_price,
+            Some(31.0 * 2.1e-9 * 2.0 + 0.25 * (100.0 * 2.1e-9 * 2.0))
+        );
+        // G = 1e7 × (31 + 0.25 × 100) / 1000 × 256 / 1024 = 140,000 GB-s at 1.68e-5 $,
+        // + 1e7 × 2e-7 $ of requests.
+        let monthly = with_traffic.monthly_cost.expect("monthly");
+        assert!((monthly - (140_000.0 * 1.68e-5 + 2.0)).abs() < 1e-9 * monthly);
+        let serialized = serde_json::to_value(&s).expect("json");
+        assert!(
+            serialized.get("expectedPrice").is_none() && serialized.get("monthlyCost").is_none()
+        );
+        assert_eq!(serialized["p95Duration"], 120.5);
     }
 
     #[test]

@@ -38,6 +38,90 @@ pub fn total_cost(base_price: f64, memory: u32, billed: &[f64]) -> f64 {
         .fold(0.0, |a, b| a + b)
 }
 
+/// Lambda's monthly duration tiers of an architecture (SPEC §8): `(GB-seconds, price factor)`
+/// in order, the last one unbounded.
+pub fn duration_tiers(architecture: &str) -> [(f64, f64); 3] {
+    if architecture == "arm64" {
+        [(7.5e9, 1.0), (11.25e9, 0.9), (f64::INFINITY, 0.8)]
+    } else {
+        [(6e9, 1.0), (9e9, 0.9), (f64::INFINITY, 0.8)]
+    }
+}
+
+/// What a month of a size costs (SPEC §8), in its parts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MonthlyCost {
+    /// GB-seconds of the month.
+    pub gb_seconds: f64,
+    /// Duration charge with the tiers applied.
+    pub duration: f64,
+    /// Request charge.
+    pub requests: f64,
+    /// The cold starts' part of the duration charge (at the tiers' average rate).
+    pub cold_starts: f64,
+}
+
+impl MonthlyCost {
+    /// Duration plus requests.
+    pub fn total(&self) -> f64 {
+        self.duration + self.requests
+    }
+}
+
+/// The traffic of a month: invocations, the cold-start share, the request charge.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Month {
+    /// Invocations per month (M).
+    pub invocations: u64,
+    /// Share of invocations that are cold starts (r).
+    pub cold_start_ratio: f64,
+    /// $ per request.
+    pub request_price: f64,
+}
+
+/// A month of traffic at `memory`: GB-seconds
+/// `G = M × (ceil(billed) + r × ceil(init)) / 1000 × memory / 1024`, priced at
+/// `base_price × 8000` $ per GB-s with the architecture's tiers applied to `G` as if this were the
+/// account's only use, plus `M × request_price`.
+pub fn monthly_cost(
+    base_price: f64,
+    architecture: &str,
+    memory: u32,
+    billed_ms: f64,
+    init_ms: f64,
+    month: &Month,
+) -> MonthlyCost {
+    let (m, cold_start_ratio, request_price) = (
+        month.invocations as f64,
+        month.cold_start_ratio,
+        month.request_price,
+    );
+    let per_invocation_ms = billed_ms.ceil() + cold_start_ratio * init_ms.ceil();
+    let gb_seconds = m * per_invocation_ms / 1000.0 * f64::from(memory) / 1024.0;
+    let rate = base_price * 8000.0;
+    let mut left = gb_seconds;
+    let mut duration = 0.0;
+    for (size, factor) in duration_tiers(architecture) {
+        let used = left.min(size);
+        duration += used * rate * factor;
+        left -= used;
+        if left <= 0.0 {
+            break;
+        }
+    }
+    let cold_share = if per_invocation_ms > 0.0 {
+        cold_start_ratio * init_ms.ceil() / per_invocation_ms
+    } else {
+        0.0
+    };
+    MonthlyCost {
+        gb_seconds,
+        duration,
+        requests: m * request_price,
+        cold_starts: duration * cold_share,
+    }
+}
+
 /// Rounds to 5 decimals like JavaScript's `+x.toFixed(5)`.
 pub fn round5(x: f64) -> f64 {
     format!("{x:.5}").parse().unwrap_or(x)
@@ -96,6 +180,106 @@ mod tests {
             0.0 + price(2.1e-9, 256, 10.0) + price(2.1e-9, 256, 20.0) + price(2.1e-9, 256, 31.0);
         assert_eq!(total_cost(2.1e-9, 256, &billed), expected);
         assert_eq!(total_cost(2.1e-9, 256, &[]), 0.0);
+    }
+
+    fn traffic(invocations: u64, cold_start_ratio: f64, request_price: f64) -> Month {
+        Month {
+            invocations,
+            cold_start_ratio,
+            request_price,
+        }
+    }
+
+    fn month(arch: &str, billed: f64, init: f64, r: f64, m: u64) -> MonthlyCost {
+        monthly_cost(2.1e-9, arch, 1024, billed, init, &traffic(m, r, 2e-7))
+    }
+
+    #[test]
+    fn monthly_cost_by_hand() {
+        // 1024 MB, 100 ms: 0.1 GB-s per invocation; 1 M invocations = 100,000 GB-s.
+        let c = month("x86_64", 99.2, 0.0, 0.0, 1_000_000);
+        assert!((c.gb_seconds - 100_000.0).abs() < 1e-6);
+        // $ per GB-s = 2.1e-9 × 8000 = 1.68e-5.
+        assert!((c.duration - 100_000.0 * 1.68e-5).abs() < 1e-9);
+        assert!((c.requests - 0.2).abs() < 1e-12);
+        assert!((c.total() - (1.68 + 0.2)).abs() < 1e-9);
+        assert_eq!(c.cold_starts, 0.0);
+        // Cold starts: 10 % of invocations add ceil(250.4) = 251 ms → 100 + 25.1 ms.
+        let c = month("x86_64", 100.0, 250.4, 0.1, 1_000_000);
+        assert!((c.gb_seconds - 1_000_000.0 * 125.1 / 1000.0).abs() < 1e-6);
+        assert!((c.cold_starts / c.duration - 25.1 / 125.1).abs() < 1e-12);
+    }
+
+    #[test]
+    fn monthly_tiers_on_both_architectures() {
+        // 1 GB-s per invocation at 1024 MB: G = M exactly.
+        let rate_x86 = 2.1e-9 * 8000.0;
+        let rate_arm = 1.7e-9 * 8000.0;
+        let x86 = |g: u64| monthly_cost(2.1e-9, "x86_64", 1024, 1000.0, 0.0, &traffic(g, 0.0, 0.0));
+        let arm = |g: u64| monthly_cost(1.7e-9, "arm64", 1024, 1000.0, 0.0, &traffic(g, 0.0, 0.0));
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs();
+        // x86_64: 6e9 at 1.0, the next 9e9 at 0.9, beyond 15e9 at 0.8.
+        assert!(close(
+            x86(5_999_999_999).duration,
+            5_999_999_999.0 * rate_x86
+        ));
+        assert!(close(x86(6_000_000_000).duration, 6e9 * rate_x86));
+        assert!(close(
+            x86(6_000_000_001).duration,
+            6e9 * rate_x86 + 0.9 * rate_x86
+        ));
+        assert!(close(
+            x86(14_999_999_999).duration,
+            (6e9 + 0.9 * 8_999_999_999.0) * rate_x86
+        ));
+        assert!(close(
+            x86(15_000_000_000).duration,
+            (6e9 + 0.9 * 9e9) * rate_x86
+        ));
+        assert!(close(
+            x86(15_000_000_001).duration,
+            (6e9 + 0.9 * 9e9 + 0.8) * rate_x86
+        ));
+        assert!(close(
+            x86(20_000_000_000).duration,
+            (6e9 + 0.9 * 9e9 + 0.8 * 5e9) * rate_x86
+        ));
+        // arm64: 7.5e9 at 1.0, the next 11.25e9 at 0.9, beyond 18.75e9 at 0.8.
+        assert!(close(
+            arm(7_499_999_999).duration,
+            7_499_999_999.0 * rate_arm
+        ));
+        assert!(close(arm(7_500_000_000).duration, 7.5e9 * rate_arm));
+        assert!(close(
+            arm(7_500_000_001).duration,
+            7.5e9 * rate_arm + 0.9 * rate_arm
+        ));
+        assert!(close(
+            arm(18_749_999_999).duration,
+            (7.5e9 + 0.9 * 11_249_999_999.0) * rate_arm
+        ));
+        assert!(close(
+            arm(18_750_000_000).duration,
+            (7.5e9 + 0.9 * 11.25e9) * rate_arm
+        ));
+        assert!(close(
+            arm(18_750_000_001).duration,
+            (7.5e9 + 0.9 * 11.25e9 + 0.8) * rate_arm
+        ));
+        // Request charge: M × 2e-7, no free tier.
+        let c = monthly_cost(
+            2.1e-9,
+            "x86_64",
+            128,
+            1.0,
+            0.0,
+            &traffic(3_000_000, 0.0, 2e-7),
+        );
+        assert!(close(c.requests, 0.6));
+        assert_eq!(
+            monthly_cost(2.1e-9, "x86_64", 128, 1.0, 0.0, &traffic(0, 0.0, 2e-7)).total(),
+            0.0
+        );
     }
 
     #[test]

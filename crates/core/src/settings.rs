@@ -13,6 +13,8 @@ pub const DEFAULT_VISUALIZATION_URL: &str = "https://lambda-power-tuning.show/";
 pub const DEFAULT_BASE_COSTS: &str = r#"{"x86_64": {"ap-east-1": 2.9e-9, "af-south-1": 2.8e-9, "me-south-1": 2.6e-9, "eu-south-1": 2.4e-9, "ap-northeast-3": 2.7e-9, "cn-north-1": 1.42e-8, "cn-northwest-1": 1.42e-8, "default": 2.1e-9}, "arm64": {"default": 1.7e-9}}"#;
 /// Default `sfCosts`: $ per Step Functions state transition, per region.
 pub const DEFAULT_SF_COSTS: &str = r#"{"default": 0.000025, "us-gov-west-1": 0.00003, "us-gov-east-1": 0.00003, "ap-northeast-2": 0.0000271, "eu-south-1": 0.00002625, "af-south-1": 0.00002975, "us-west-1": 0.0000279, "eu-west-3": 0.0000297, "ap-east-1": 0.0000275, "me-south-1": 0.0000275, "ap-south-1": 0.0000285, "sa-east-1": 0.0000375, "cn-north-1": 0.0001891, "cn-northwest-1": 0.0001891}"#;
+/// Default `requestCost`: Lambda's request charge, $ per request.
+pub const DEFAULT_REQUEST_COST: f64 = 2e-7;
 /// Region used when `AWS_REGION` is not set (only outside Lambda).
 pub const DEFAULT_REGION: &str = "us-east-1";
 
@@ -32,6 +34,8 @@ pub struct Settings {
     pub visualization_url: String,
     /// The tuner's own region (`AWS_REGION`).
     pub region: String,
+    /// Lambda's request charge, $ per request (`requestCost`).
+    pub request_cost: f64,
 }
 
 /// A malformed environment variable.
@@ -58,6 +62,7 @@ fn unreachable_defaults() -> Settings {
         sf_costs: PriceMap::new(),
         visualization_url: DEFAULT_VISUALIZATION_URL.to_string(),
         region: DEFAULT_REGION.to_string(),
+        request_cost: DEFAULT_REQUEST_COST,
     }
 }
 
@@ -93,6 +98,18 @@ impl Settings {
             visualization_url: get("visualizationURL")
                 .unwrap_or_else(|| DEFAULT_VISUALIZATION_URL.to_string()),
             region: get("AWS_REGION").unwrap_or_else(|| DEFAULT_REGION.to_string()),
+            request_cost: match get("requestCost") {
+                None => DEFAULT_REQUEST_COST,
+                Some(text) => text
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|c| c.is_finite() && *c >= 0.0)
+                    .ok_or_else(|| SettingsError {
+                        name: "requestCost",
+                        reason: format!("not a price: {text}"),
+                    })?,
+            },
         })
     }
 
@@ -168,6 +185,7 @@ mod tests {
         assert_eq!(s.sf_costs["sa-east-1"], 0.0000375);
         assert_eq!(s.visualization_url, "https://lambda-power-tuning.show/");
         assert_eq!(s.region, "us-east-1");
+        assert_eq!(s.request_cost, 2e-7);
         assert_eq!(Settings::default(), s);
     }
 
@@ -179,9 +197,11 @@ mod tests {
             "sfCosts" => Some(r#"{"default": 0.00003}"#.into()),
             "visualizationURL" => Some("https://example.com/".into()),
             "AWS_REGION" => Some("eu-west-1".into()),
+            "requestCost" => Some("2.5e-7".into()),
             _ => None,
         })
         .expect("valid");
+        assert_eq!(s.request_cost, 2.5e-7);
         assert_eq!(s.default_power_values, vec![512, 1024]);
         assert_eq!(s.base_costs["x86_64"]["default"], 3e-9);
         assert!(!s.base_costs.contains_key("arm64"));
@@ -205,5 +225,11 @@ mod tests {
             Settings::from_lookup(|name| (name == "defaultPowerValues").then(|| "128,abc".into()))
                 .expect_err("bad list");
         assert_eq!(err.name, "defaultPowerValues");
+        let err = Settings::from_lookup(|name| (name == "requestCost").then(|| "cheap".into()))
+            .expect_err("bad price");
+        assert_eq!(
+            err.to_string(),
+            "Invalid environment variable requestCost: not a price: cheap"
+        );
     }
 }

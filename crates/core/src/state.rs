@@ -21,7 +21,7 @@ pub struct OriginalConfig {
     pub architecture: String,
 }
 
-/// One Map item: a memory size and the versions published for it.
+/// One Map item: a target's memory size and the versions published for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Configuration {
@@ -29,6 +29,27 @@ pub struct Configuration {
     pub power: u32,
     /// Versions to invoke (one, or `num` with `onlyColdStarts`).
     pub versions: VersionList,
+    /// Index of the target in [`LambdaConfigurations::targets`] (0, `lambdaARN`, is omitted).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub target: usize,
+}
+
+fn is_zero(index: &usize) -> bool {
+    *index == 0
+}
+
+/// A function the run tunes: `lambdaARN` first, then each `compareWith`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetState {
+    /// The function.
+    #[serde(rename = "lambdaARN")]
+    pub lambda_arn: String,
+    /// Its `$LATEST` before the run.
+    pub original: OriginalConfig,
+    /// Its memory sizes, in the order they are measured (the input's, then its current size
+    /// with `includeCurrent`).
+    pub power_values: Vec<u32>,
 }
 
 /// Progress of the publishing loop.
@@ -50,11 +71,9 @@ pub struct PublishIterator {
 pub struct LambdaConfigurations {
     /// The run id in every marker of this run.
     pub run_id: crate::marker::RunId,
-    /// The resolved power values.
-    pub power_values: Vec<u32>,
-    /// `$LATEST` before the run.
-    pub original: OriginalConfig,
-    /// What the Map iterates over, in power-value order.
+    /// The functions tuned, in input order.
+    pub targets: Vec<TargetState>,
+    /// What the Map iterates over: each target's sizes in power-value order, target by target.
     pub configurations: Vec<Configuration>,
     /// Initializer invocations so far.
     pub passes: u32,
@@ -70,11 +89,17 @@ impl LambdaConfigurations {
             .and_then(|v| serde_json::from_value(v.clone()).ok())
     }
 
-    /// Every version recorded, in publishing order.
-    pub fn all_versions(&self) -> impl Iterator<Item = u64> + '_ {
+    /// The versions recorded for one target, in publishing order.
+    pub fn versions_of(&self, target: usize) -> impl Iterator<Item = u64> + '_ {
         self.configurations
             .iter()
+            .filter(move |c| c.target == target)
             .flat_map(|c| c.versions.0.iter().copied())
+    }
+
+    /// The target of a configuration, if it names one of the run's targets.
+    pub fn target_of(&self, configuration: &Configuration) -> Option<&TargetState> {
+        self.targets.get(configuration.target)
     }
 }
 
@@ -109,15 +134,28 @@ mod tests {
     #[test]
     fn configurations_round_trip() {
         let value = json!({
-            "runId": "0123456789ab", "powerValues": [128, 256],
-            "original": {"memorySize": 1024, "description": "d", "architecture": "arm64"},
-            "configurations": [{"power": 128, "versions": ["7"]}, {"power": 256, "versions": ["8-9"]}],
-            "passes": 1, "iterator": {"index": 2, "count": 2, "continue": false}
+            "runId": "0123456789ab",
+            "targets": [
+                {"lambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:a", "powerValues": [128, 256],
+                 "original": {"memorySize": 1024, "description": "d", "architecture": "arm64"}},
+                {"lambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:b", "powerValues": [128],
+                 "original": {"memorySize": 512, "description": "", "architecture": "x86_64"}}
+            ],
+            "configurations": [{"power": 128, "versions": ["7"]}, {"power": 256, "versions": ["8-9"]},
+                {"power": 128, "versions": ["3"], "target": 1}],
+            "passes": 1, "iterator": {"index": 3, "count": 3, "continue": false}
         });
         let parsed =
             LambdaConfigurations::from_state(&json!({"lambdaConfigurations": value.clone()}))
                 .expect("parses");
-        assert_eq!(parsed.all_versions().collect::<Vec<_>>(), vec![7, 8, 9]);
+        assert_eq!(parsed.versions_of(0).collect::<Vec<_>>(), vec![7, 8, 9]);
+        assert_eq!(parsed.versions_of(1).collect::<Vec<_>>(), vec![3]);
+        assert_eq!(
+            parsed
+                .target_of(&parsed.configurations[2])
+                .map(|t| t.original.memory_size),
+            Some(512)
+        );
         assert_eq!(serde_json::to_value(&parsed).expect("serialize"), value);
         let view = StateView::parse(&json!({"lambdaARN": "x", "lambdaConfigurations": value, "stats": [{"value": 128, "invocations": 5}]}).to_string());
         assert_eq!(view.lambda_configurations, Some(parsed));

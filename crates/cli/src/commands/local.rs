@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use power_tuning_emulator::{FunctionSpec, LogFormat, Options};
+use power_tuning_emulator::{Architecture, FunctionSpec, LogFormat, Options};
 use serde_json::{Value, json};
 
 use crate::error::{CliError, Exit};
@@ -20,13 +20,19 @@ use crate::statemachine;
 /// Arguments of `power-tuning local`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  power-tuning local --function cpu_bound --power-values 128,256,512,1024\n  power-tuning local --function ./target/release/my-bootstrap --input input.json --json"
+    after_help = "Examples:\n  power-tuning local --function cpu_bound --power-values 128,256,512,1024\n  power-tuning local --function ./target/release/my-bootstrap --input input.json --json\n  power-tuning local --function cpu_bound --function cpu_bound,arch=arm64"
 )]
 pub struct LocalArgs {
     /// The function to tune: a bundled example (cpu_bound, io_bound, memory_hungry, failing,
-    /// recorder, emulated_work) or the path of any executable speaking the Lambda Runtime API.
-    #[arg(long)]
-    pub function: String,
+    /// recorder, emulated_work) or the path of any executable speaking the Lambda Runtime API,
+    /// optionally with `,arch=arm64` (the price model) and `,memory=MB`. Repeat it to compare
+    /// several targets in one run: the first is `lambdaARN`, the others `compareWith`.
+    #[arg(
+        long = "function",
+        value_name = "EXAMPLE|PATH[,arch=x86_64|arm64][,memory=MB]",
+        required = true
+    )]
+    pub functions: Vec<String>,
     /// Execution input (JSON, as on AWS); `lambdaARN` is filled in for the local function.
     #[arg(long)]
     pub input: Option<PathBuf>,
@@ -63,47 +69,45 @@ pub struct LocalArgs {
 }
 
 impl LocalArgs {
-    /// The input to run: the file (or `{}`), with the flags applied and `lambdaARN` filled in.
-    pub fn input(&self, file: Option<Value>, arn: &str) -> Result<Value, CliError> {
+    /// The input to run: the file (or `{}`), with the flags applied, `lambdaARN` (and
+    /// `compareWith`) filled in for the local functions.
+    pub fn input(&self, file: Option<Value>, arns: &[String]) -> Result<Value, CliError> {
         let mut object = input_object(file)?;
-        object.insert("lambdaARN".into(), json!(arn));
+        if let Some((first, others)) = arns.split_first() {
+            object.insert("lambdaARN".into(), json!(first));
+            if !others.is_empty() {
+                object.insert("compareWith".into(), json!(others));
+            }
+        }
         self.flags.apply(&mut object);
         object.entry("num").or_insert(json!(10));
         Ok(Value::Object(object))
     }
 
-    /// The target: a bundled example or an executable, with this command's settings.
-    fn target(&self, dir: &std::path::Path) -> Result<FunctionSpec, CliError> {
-        let example = example_name(&self.function);
-        let path = match example {
+    /// A target from its `--function` value: a bundled example or an executable, with this
+    /// command's settings and the value's options. `taken` are the names already used.
+    fn target(
+        &self,
+        dir: &std::path::Path,
+        value: &str,
+        taken: &[String],
+    ) -> Result<FunctionSpec, CliError> {
+        let mut parts = value.split(',');
+        let function = parts.next().unwrap_or_default();
+        let path = match example_name(function) {
             Some(name) => dir.join("examples").join(name),
             None => {
-                let path = PathBuf::from(&self.function);
+                let path = PathBuf::from(function);
                 if !path.exists() {
                     return Err(CliError::Invalid(format!(
-                        "{} is neither a bundled example ({}) nor an existing file",
-                        self.function,
+                        "{function} is neither a bundled example ({}) nor an existing file",
                         EXAMPLES.join(", ")
                     )));
                 }
                 std::fs::canonicalize(&path).map_err(CliError::read(&path))?
             }
         };
-        let name: String = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .take(64)
-            .collect();
-        let mut target = FunctionSpec::new(if name.is_empty() { "target" } else { &name }, path);
+        let mut target = FunctionSpec::new("target", path);
         target.memory = self.memory;
         target.timeout = self.timeout;
         target.log_format = if self.log_format == "json" {
@@ -111,20 +115,52 @@ impl LocalArgs {
         } else {
             LogFormat::Text
         };
+        for option in parts {
+            match option.split_once('=') {
+                Some(("arch", "arm64")) => target.architecture = Architecture::Arm64,
+                Some(("arch", "x86_64")) => target.architecture = Architecture::X86_64,
+                Some(("memory", mb)) => {
+                    target.memory = mb
+                        .parse()
+                        .ok()
+                        .filter(|m| (128..=10240).contains(m))
+                        .ok_or_else(|| {
+                            CliError::Invalid(format!(
+                                "--function {value}: memory must be 128..10240 MB"
+                            ))
+                        })?;
+                }
+                _ => {
+                    return Err(CliError::Invalid(format!(
+                        "--function {value}: unknown option {option} (arch=x86_64|arm64, memory=MB)"
+                    )));
+                }
+            }
+        }
         for pair in &self.env {
             let (k, v) = pair
                 .split_once('=')
                 .ok_or_else(|| CliError::Invalid(format!("--env expects K=V, got {pair}")))?;
             target.environment.insert(k.to_string(), v.to_string());
         }
+        target.name = function_name(&target, taken);
         Ok(target)
     }
 
     /// Runs `power-tuning local`.
     pub async fn run(self) -> Result<Exit, CliError> {
         let dir = handlers_dir()?;
-        ensure_built(&dir, example_name(&self.function)).await?;
-        let target = self.target(&dir)?;
+        let examples: Vec<&str> = self
+            .functions
+            .iter()
+            .filter_map(|f| example_name(f.split(',').next().unwrap_or_default()))
+            .collect();
+        ensure_built(&dir, &examples).await?;
+        let mut targets: Vec<FunctionSpec> = Vec::new();
+        for value in &self.functions {
+            let taken: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+            targets.push(self.target(&dir, value, &taken)?);
+        }
         let file = self.input.as_deref().map(read_json).transpose()?;
         let options = StackOptions {
             emulator: Options {
@@ -135,14 +171,18 @@ impl LocalArgs {
                 ..Options::default()
             },
             handlers_dir: dir,
-            targets: vec![target.clone()],
+            targets: targets.clone(),
             timeout: statemachine::DEFAULT_TIMEOUT,
         };
         let display = ProgressDisplay::new(self.json);
         display.note("Starting the Lambda emulator and the local Step Functions engine…");
         let stack = LocalStack::start(options).await?;
+        let arns: Vec<String> = targets
+            .iter()
+            .map(|t| stack.emulator.arn(&t.name))
+            .collect();
         let (input, tuning) = match self
-            .input(file, &stack.emulator.arn(&target.name))
+            .input(file, &arns)
             .and_then(|input| validate(&input).map(|tuning| (input, tuning)))
         {
             Ok(checked) => checked,
@@ -159,6 +199,37 @@ impl LocalArgs {
         stack.shutdown().await;
         gates::finish(&result?, self.json, tuning.strategy.name(), &self.gates)
     }
+}
+
+/// A function name for a target: its file name, `-arm64` for an arm64 build, made unique.
+fn function_name(target: &FunctionSpec, taken: &[String]) -> String {
+    let stem: String = target
+        .path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("target")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(50)
+        .collect();
+    let base = match (stem.is_empty(), target.architecture) {
+        (true, _) => "target".to_string(),
+        (false, Architecture::Arm64) => format!("{stem}-arm64"),
+        (false, Architecture::X86_64) => stem,
+    };
+    let mut name = base.clone();
+    let mut n = 2;
+    while taken.contains(&name) {
+        name = format!("{base}-{n}");
+        n += 1;
+    }
+    name
 }
 
 /// The bundled example `function` names, if it names one (`cpu_bound` or `cpu-bound`).

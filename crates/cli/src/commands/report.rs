@@ -8,7 +8,7 @@ use power_tuning_core::output::Analysis;
 
 use crate::error::{CliError, Exit};
 use crate::input::read_json;
-use crate::report::{self, ResultView, html};
+use crate::report::{self, Prices, ResultView, Traffic, html};
 
 /// Arguments of `power-tuning report`.
 #[derive(Debug, Args)]
@@ -30,9 +30,23 @@ pub struct ReportArgs {
     /// Traffic in requests per second, for concurrency (Little's law) and monthly cost.
     #[arg(long)]
     pub rps: Option<f64>,
-    /// Invocations per month, for monthly cost (default: rps × 30 days).
+    /// Invocations per month, for the monthly bill (default: rps × 30 days).
     #[arg(long)]
-    pub monthly_invocations: Option<f64>,
+    pub monthly_invocations: Option<u64>,
+    /// Share of invocations that are cold starts, for the monthly bill (their INIT is billed).
+    #[arg(long, value_name = "R", value_parser = ratio)]
+    pub cold_start_ratio: Option<f64>,
+    /// The function's architecture, for prices and tiers (default: the result's, else x86_64).
+    #[arg(long, value_parser = ["x86_64", "arm64"])]
+    pub architecture: Option<String>,
+}
+
+/// A share in 0..1.
+fn ratio(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|r| (0.0..=1.0).contains(r))
+        .ok_or_else(|| "expected a number from 0 to 1".to_string())
 }
 
 fn read_result(path: &Path) -> Result<ResultView, CliError> {
@@ -54,10 +68,39 @@ fn stem(path: &Path) -> String {
 }
 
 impl ReportArgs {
-    /// Runs `power-tuning report`.
-    pub async fn run(self) -> Result<Exit, CliError> {
+    /// The prices of the result's function: its region (from `lambdaARN` when the result names
+    /// it, else `region`, else us-east-1) and architecture.
+    fn prices(&self, view: &ResultView, region: Option<&str>) -> Result<Prices, CliError> {
+        let analysis = &view.analysis;
+        let winner = analysis
+            .targets
+            .iter()
+            .flatten()
+            .find(|t| Some(t.lambda_arn.as_str()) == analysis.lambda_arn.as_deref());
+        let architecture = self
+            .architecture
+            .as_deref()
+            .or(winner.map(|t| t.architecture.as_str()))
+            .unwrap_or("x86_64");
+        let region = analysis
+            .lambda_arn
+            .as_deref()
+            .and_then(power_tuning_core::arn::region_of)
+            .or(region)
+            .unwrap_or("us-east-1");
+        Prices::of(region, architecture)
+    }
+
+    /// Runs `power-tuning report`; `region` is the global `--region`.
+    pub async fn run(self, region: Option<&str>) -> Result<Exit, CliError> {
         let first = read_result(&self.result)?;
-        let projections = report::project(&first.sizes, self.rps, self.monthly_invocations);
+        let traffic = Traffic {
+            rps: self.rps,
+            monthly_invocations: self.monthly_invocations,
+            cold_start_ratio: self.cold_start_ratio.unwrap_or(0.0),
+        };
+        let prices = self.prices(&first, region)?;
+        let projections = report::project(&first.sizes, &traffic, &prices);
         let names = match &self.legends {
             Some(l) if l.len() == 2 => (l[0].clone(), l[1].clone()),
             _ => (
@@ -82,8 +125,14 @@ impl ReportArgs {
                     name: &names.1,
                     link,
                 });
-            std::fs::write(path, html::page(&first, &names.0, &projections, other))
-                .map_err(CliError::write(path))?;
+            let page = html::Page {
+                view: &first,
+                name: &names.0,
+                projections: &projections,
+                prices: &prices,
+                other,
+            };
+            std::fs::write(path, page.render()).map_err(CliError::write(path))?;
             println!("HTML report: {}", path.display());
         }
         Ok(Exit::Success)

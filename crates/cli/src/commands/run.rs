@@ -28,9 +28,10 @@ pub struct RunArgs {
     /// A deployed stack whose `StateMachineARN` output is the state machine.
     #[arg(long)]
     pub stack: Option<String>,
-    /// `lambdaARN`: the function to tune.
-    #[arg(long)]
-    pub function: Option<String>,
+    /// `lambdaARN`: the function to tune. Repeat it to compare several functions in one run
+    /// (the others become `compareWith`).
+    #[arg(long = "function", value_name = "ARN")]
+    pub functions: Vec<String>,
     /// `powerValues`, `num`, `strategy`.
     #[command(flatten)]
     pub flags: InputFlags,
@@ -71,8 +72,11 @@ impl RunArgs {
         let mut set = |k: &str, v: Value| {
             object.insert(k.to_string(), v);
         };
-        if let Some(f) = &self.function {
-            set("lambdaARN", json!(f));
+        if let Some((first, others)) = self.functions.split_first() {
+            set("lambdaARN", json!(first));
+            if !others.is_empty() {
+                set("compareWith", json!(others));
+            }
         }
         if let Some(p) = &self.payload {
             set(
@@ -202,10 +206,24 @@ mod tests {
             .expect("input");
         assert_eq!(
             input,
-            json!({"lambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:f", "powerValues": [128, 256], "num": 20, "strategy": "speed", "payload": {"a": 1}, "autoOptimize": true, "autoOptimizeAlias": "live", "parallelInvocation": true, "dryRun": false})
+            json!({"lambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:f", "powerValues": [128, 256], "num": 20, "strategy": "speed", "payload": {"a": 1}, "autoOptimize": true, "autoOptimizeAlias": "live", "parallelInvocation": true, "dryRun": false, "includeCurrent": true})
         );
         let plain = args(&["--payload", "hello"]).input(None).expect("input");
         assert_eq!(plain["payload"], "hello");
+        let two = args(&[
+            "--function",
+            "arn:a",
+            "--function",
+            "arn:b",
+            "--function",
+            "arn:c",
+        ])
+        .input(None)
+        .expect("input");
+        assert_eq!(
+            (&two["lambdaARN"], &two["compareWith"]),
+            (&json!("arn:a"), &json!(["arn:b", "arn:c"]))
+        );
         assert!(args(&[]).input(Some(json!([1]))).is_err());
     }
 

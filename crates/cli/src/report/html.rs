@@ -6,7 +6,12 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::{Projection, ResultView, has_projections};
+use power_tuning_core::pricing;
+
+use power_tuning_core::output::Failure;
+
+use super::{Prices, Projection, ResultView, has_projections};
+use crate::output::{decision_lines, money};
 
 /// One chart series: name, colour, and (memory size, value) points.
 pub struct Series<'a> {
@@ -36,11 +41,18 @@ fn tick(v: f64, unit: &str) -> String {
 
 /// An SVG line chart over memory sizes (categorical x), one or more series, with the sizes in
 /// `failed` marked on the axis.
-pub fn chart(title: &str, unit: &str, series: &[Series<'_>], failed: &[u32]) -> Markup {
+pub fn chart(
+    title: &str,
+    unit: &str,
+    series: &[Series<'_>],
+    failed: &[u32],
+    current: Option<u32>,
+) -> Markup {
     let mut powers: Vec<u32> = series
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.0))
         .chain(failed.iter().copied())
+        .chain(current)
         .collect();
     powers.sort_unstable();
     powers.dedup();
@@ -68,6 +80,10 @@ pub fn chart(title: &str, unit: &str, series: &[Series<'_>], failed: &[u32]) -> 
                 text x=(format!("{:.1}", x(*power))) y=(HEIGHT - BOTTOM + 18.0) class="tick" text-anchor="middle" { (power) }
             }
             text x=(format!("{:.1}", (WIDTH + LEFT) / 2.0)) y=(HEIGHT - 4.0) class="tick" text-anchor="middle" { "memory (MB)" }
+            @if let Some(power) = current {
+                line class="current-mark" x1=(format!("{:.1}", x(power))) x2=(format!("{:.1}", x(power))) y1=(TOP) y2=(HEIGHT - BOTTOM) {}
+                text class="current-mark" x=(format!("{:.1}", x(power) + 4.0)) y=(TOP + 12.0) { "current " (power) " MB" }
+            }
             @for s in series {
                 polyline points=(s.points.iter().map(|(p, v)| format!("{:.1},{:.1}", x(*p), y(*v))).collect::<Vec<_>>().join(" ")) fill="none" stroke=(s.color) stroke-width="2" {}
                 @for (p, v) in &s.points {
@@ -107,138 +123,229 @@ pub struct Other<'a> {
     pub link: &'a str,
 }
 
-/// The self-contained HTML report.
-pub fn page(
-    view: &ResultView,
-    name: &str,
-    projections: &[Projection],
-    other: Option<Other<'_>>,
-) -> String {
-    let series = |v: &ResultView, n: &'static str| -> Vec<(u32, f64)> {
-        v.sizes
+/// What a report page shows.
+pub struct Page<'a> {
+    /// The result.
+    pub view: &'a ResultView,
+    /// Its legend and title.
+    pub name: &'a str,
+    /// Projections for a traffic.
+    pub projections: &'a [Projection],
+    /// The prices behind the projections.
+    pub prices: &'a Prices,
+    /// A second result to compare with.
+    pub other: Option<Other<'a>>,
+}
+
+/// The tiers of an architecture, as a sentence.
+fn tiers_note(architecture: &str) -> String {
+    let tiers = pricing::duration_tiers(architecture);
+    format!(
+        "{architecture} duration tiers per month: the first {} billion GB-s at the full price, the next {} billion at {:.0} %, beyond {} billion at {:.0} % (as if this function were the account's only use).",
+        tiers[0].0 / 1e9,
+        tiers[1].0 / 1e9,
+        tiers[1].1 * 100.0,
+        (tiers[0].0 + tiers[1].0) / 1e9,
+        tiers[2].1 * 100.0
+    )
+}
+
+impl Page<'_> {
+    /// The self-contained HTML report.
+    pub fn render(&self) -> String {
+        let (view, name) = (self.view, self.name);
+        const COLORS: [&str; 6] = [
+            "#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2",
+        ];
+        let series = |duration: bool| -> Vec<Series<'_>> {
+            let ours = view.runs.iter().map(|r| {
+                (
+                    r,
+                    if r.name.is_empty() {
+                        name
+                    } else {
+                        r.name.as_str()
+                    },
+                )
+            });
+            let theirs = self.other.iter().flat_map(|o| {
+                o.view.runs.iter().map(move |r| {
+                    (
+                        r,
+                        if r.name.is_empty() {
+                            o.name
+                        } else {
+                            r.name.as_str()
+                        },
+                    )
+                })
+            });
+            ours.chain(theirs)
+                .enumerate()
+                .map(|(i, (run, label))| Series {
+                    name: label,
+                    color: COLORS[i % COLORS.len()],
+                    points: run
+                        .sizes
+                        .iter()
+                        .map(|s| (s.power, if duration { s.duration } else { s.cost }))
+                        .collect(),
+                })
+                .collect()
+        };
+        let durations = series(true);
+        let costs = series(false);
+        let analysis = &view.analysis;
+        let failures: Vec<(&str, &Failure)> = view
+            .runs
             .iter()
-            .map(|s| (s.power, if n == "duration" { s.duration } else { s.cost }))
-            .collect()
-    };
-    let mut durations = vec![Series {
-        name,
-        color: "#2563eb",
-        points: series(view, "duration"),
-    }];
-    let mut costs = vec![Series {
-        name,
-        color: "#2563eb",
-        points: series(view, "cost"),
-    }];
-    if let Some(o) = &other {
-        durations.push(Series {
-            name: o.name,
-            color: "#dc2626",
-            points: series(o.view, "duration"),
-        });
-        costs.push(Series {
-            name: o.name,
-            color: "#dc2626",
-            points: series(o.view, "cost"),
-        });
-    }
-    let analysis = &view.analysis;
-    let failures = analysis.failures.as_deref().unwrap_or_default();
-    let failed: Vec<u32> = failures.iter().map(|f| f.value).collect();
-    let sm = &analysis.state_machine;
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                link rel="icon" href="data:,";
-                title { "power-tuning report: " (name) }
-                style { (PreEscaped(STYLE)) }
-            }
-            body {
-                h1 { "power-tuning report: " (name) }
-                p class="best" {
-                    "Best memory size: " strong { (analysis.power) " MB" }
-                    (format!(" — {:.2} ms, ${:.3e} per invocation", analysis.duration, analysis.cost))
+            .flat_map(|r| r.failures.iter().map(move |f| (r.name.as_str(), f)))
+            .collect();
+        let failed: Vec<u32> = failures.iter().map(|(_, f)| f.value).collect();
+        let current = analysis.current.as_ref().map(|c| c.power);
+        let current_marks = (view.runs.len() == 1).then_some(current).flatten();
+        let headline = decision_lines(analysis);
+        let sm = &analysis.state_machine;
+        let projections = self.projections;
+        let monthly = projections.iter().any(|p| p.monthly.is_some());
+        let current_monthly = projections
+            .iter()
+            .find(|p| Some(p.power) == current)
+            .and_then(|p| p.monthly.map(|m| m.total()));
+        html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    link rel="icon" href="data:,";
+                    title { "power-tuning report: " (name) }
+                    style { (PreEscaped(STYLE)) }
                 }
-                div class="charts" {
-                    (chart("Average duration", "ms", &durations, &failed))
-                    (chart("Average cost per invocation", "$", &costs, &failed))
-                }
-                h2 { "Memory sizes" }
-                table {
-                    thead { tr { th { "Memory (MB)" } th { "Avg duration (ms)" } th { "p50" } th { "p90" } th { "p99" } th { "Avg cost ($)" } th { "Invocations" } th { "Cold starts" } th { "Max memory (MB)" } } }
-                    tbody {
-                        @for size in &view.sizes {
-                            @let stat = size.stat.as_ref();
-                            tr class=[(size.power == analysis.power).then_some("chosen")] {
-                                td { (size.power) }
-                                td { (format!("{:.2}", size.duration)) }
-                                td { (num(stat.and_then(|s| s.p50_duration))) }
-                                td { (num(stat.and_then(|s| s.p90_duration))) }
-                                td { (num(stat.and_then(|s| s.p99_duration))) }
-                                td { (format!("{:.3e}", size.cost)) }
-                                td { (stat.map(|s| s.invocations.to_string()).unwrap_or_else(|| "-".into())) }
-                                td { (crate::output::count(stat.and_then(|s| s.cold_starts))) }
-                                td { (crate::output::count(stat.and_then(|s| s.max_memory_used))) }
-                            }
-                        }
+                body {
+                    h1 { "power-tuning report: " (name) }
+                    p class="best" {
+                        "Best memory size: " strong { (analysis.power) " MB" }
+                        (format!(" — {:.2} ms, ${:.3e} per invocation", analysis.duration, analysis.cost))
                     }
-                }
-                @if !failures.is_empty() {
-                    h2 { "Failures" }
-                    table {
-                        thead { tr { th { "Memory (MB)" } th { "Error type" } th { "Error message" } } }
-                        tbody {
-                            @for f in failures {
-                                tr class="failed" { td { (f.value) } td { (f.error_type) } td { (f.error_message) } }
-                            }
-                        }
+                    @for line in crate::output::verdict_lines(analysis).lines().chain(headline.lines()) {
+                        p class="savings" { (line) }
                     }
-                }
-                @if has_projections(projections) {
-                    h2 { "Projections" }
-                    p class="note" { "Concurrency needed = requests per second × duration (Little's law). Monthly cost = invocations × cost per invocation + $0.20 per million requests; a month is 30 days." }
-                    table {
-                        thead { tr { th { "Memory (MB)" } th { "Concurrency" } th { "Monthly cost ($)" } th { "Note" } } }
-                        tbody {
-                            @for p in projections {
-                                tr class=[p.over_limit.then_some("failed")] {
-                                    td { (p.power) }
-                                    td { (p.concurrency.map(|c| format!("{c:.1}")).unwrap_or_else(|| "-".into())) }
-                                    td { (num(p.monthly_cost)) }
-                                    td { @if p.over_limit { "above the default account limit (1,000)" } }
+                    div class="charts" {
+                        (chart("Average duration", "ms", &durations, &failed, current_marks))
+                        (chart("Average cost per invocation", "$", &costs, &failed, current_marks))
+                    }
+                    @for run in &view.runs {
+                        h2 { "Memory sizes" @if !run.name.is_empty() { " of " (run.name) @if let Some(arch) = &run.architecture { " (" (arch) ")" } } }
+                        table {
+                            thead { tr { th { "Memory (MB)" } th { "Avg duration (ms)" } th { "p50" } th { "p90" } th { "p99" } th { "Avg cost ($)" } th { "Invocations" } th { "Cold starts" } th { "Max memory (MB)" } th { "" } } }
+                            tbody {
+                                @for size in &run.sizes {
+                                    @let stat = size.stat.as_ref();
+                                    @let chosen = Some(size.power) == run.chosen;
+                                    @let is_current = Some(size.power) == run.current;
+                                    tr class=[chosen.then_some("chosen").or(is_current.then_some("current"))] {
+                                        td { (size.power) }
+                                        td { (format!("{:.2}", size.duration)) }
+                                        td { (num(stat.and_then(|s| s.p50_duration))) }
+                                        td { (num(stat.and_then(|s| s.p90_duration))) }
+                                        td { (num(stat.and_then(|s| s.p99_duration))) }
+                                        td { (format!("{:.3e}", size.cost)) }
+                                        td { (stat.map(|s| s.invocations.to_string()).unwrap_or_else(|| "-".into())) }
+                                        td { (crate::output::count(stat.and_then(|s| s.cold_starts))) }
+                                        td { (crate::output::count(stat.and_then(|s| s.max_memory_used))) }
+                                        td class="note" {
+                                            @if chosen { "best" }
+                                            @if chosen && is_current { ", " }
+                                            @if is_current { "current" }
+                                        }
+                                    }
                                 }
                             }
                         }
                     }
-                }
-                h2 { "This run" }
-                p { "Step Functions: $" (sm.execution_cost) " · Lambda: $" (format!("{:.3e}", sm.lambda_cost)) }
-                p { a href=(sm.visualization) { "Open in the web visualization" } }
-                @if let Some(o) = &other {
-                    p { a href=(o.link) { "Compare with " (o.name) " in the web visualization" } }
+                    @if !failures.is_empty() {
+                        h2 { "Failures" }
+                        table {
+                            thead { tr { @if view.runs.len() > 1 { th { "Function" } } th { "Memory (MB)" } th { "Error type" } th { "Error message" } } }
+                            tbody {
+                                @for (run, f) in &failures {
+                                    tr class="failed" { @if view.runs.len() > 1 { td { (run) } } td { (f.value) } td { (f.error_type) } td { (f.error_message) } }
+                                }
+                            }
+                        }
+                    }
+                    @if has_projections(projections) {
+                        h2 { "Projections" }
+                        p class="note" {
+                            "Concurrency needed = requests per second × duration (Little's law). A month is 30 days. "
+                            @if monthly {
+                                "The monthly bill: GB-seconds = invocations × (billed ms + cold-start share × init ms) / 1000 × memory / 1024, priced with " (tiers_note(&self.prices.architecture)) " Requests cost " (money(self.prices.request_price * 1e6)) " per million."
+                            }
+                        }
+                        table {
+                            thead { tr { th { "Memory (MB)" } th { "Concurrency" } th { "GB-seconds" } th { "Duration ($)" } th { "$ per GB-s" } th { "of which cold starts ($)" } th { "Requests ($)" } th { "Total ($/month)" } th { "vs current" } th { "Note" } } }
+                            tbody {
+                                @for p in projections {
+                                    @let m = p.monthly;
+                                    tr class=[p.over_limit.then_some("failed").or((Some(p.power) == current).then_some("current"))] {
+                                        td { (p.power) }
+                                        td { (p.concurrency.map(|c| format!("{c:.1}")).unwrap_or_else(|| "-".into())) }
+                                        td { (m.map(|m| format!("{:.0}", m.gb_seconds)).unwrap_or_else(|| "-".into())) }
+                                        td { (num(m.map(|m| m.duration))) }
+                                        td { (m.filter(|m| m.gb_seconds > 0.0).map(|m| format!("{:.4e}", m.duration / m.gb_seconds)).unwrap_or_else(|| "-".into())) }
+                                        td { (num(m.map(|m| m.cold_starts))) }
+                                        td { (num(m.map(|m| m.requests))) }
+                                        td { (num(m.map(|m| m.total()))) }
+                                        td { (m.zip(current_monthly).map(|(m, c)| money(m.total() - c)).unwrap_or_else(|| "-".into())) }
+                                        td { @if p.over_limit { "above the default account limit (1,000)" } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    h2 { "This run" }
+                    p { "Step Functions: $" (sm.execution_cost) " · Lambda: $" (format!("{:.3e}", sm.lambda_cost)) }
+                    p { a href=(sm.visualization) { "Open in the web visualization" } }
+                    @if let Some(o) = &self.other {
+                        p { a href=(o.link) { "Compare with " (o.name) " in the web visualization" } }
+                    }
                 }
             }
         }
+        .into_string()
+            + "\n"
     }
-    .into_string()
-        + "\n"
 }
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1360px;color:#111;padding:0 1rem}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}.best{font-size:1.1rem}.charts{display:flex;flex-wrap:wrap;gap:1rem}.chart{width:640px;max-width:100%;border:1px solid #ddd;border-radius:6px;background:#fafafa}.chart .title{font-weight:600;font-size:14px}.chart .tick{font-size:11px;fill:#555}.chart .grid{stroke:#e5e5e5}.chart .legend{font-size:12px}.chart .failed-mark{font-size:11px;fill:#b91c1c}table{border-collapse:collapse;margin-top:.5rem}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:right}th{background:#f3f4f6}tr.chosen td{background:#dcfce7;font-weight:600}tr.failed td{background:#fee2e2}.note{color:#555;font-size:.9rem}";
+const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1360px;color:#111;padding:0 1rem}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}.best{font-size:1.1rem}.charts{display:flex;flex-wrap:wrap;gap:1rem}.chart{width:640px;max-width:100%;border:1px solid #ddd;border-radius:6px;background:#fafafa}.chart .title{font-weight:600;font-size:14px}.chart .tick{font-size:11px;fill:#555}.chart .grid{stroke:#e5e5e5}.chart .legend{font-size:12px}.chart .failed-mark{font-size:11px;fill:#b91c1c}.chart line.current-mark{stroke:#7c3aed;stroke-dasharray:4 3;stroke-width:1.5}.chart text.current-mark{font-size:11px;fill:#7c3aed}tr.current td{background:#ede9fe}.savings{font-size:1.05rem;color:#065f46}table{border-collapse:collapse;margin-top:.5rem}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:right}th{background:#f3f4f6}tr.chosen td{background:#dcfce7;font-weight:600}tr.failed td{background:#fee2e2}.note{color:#555;font-size:.9rem}";
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::project;
     use crate::report::tests::{output, view_of};
+    use crate::report::{Prices, Traffic, project};
 
     #[test]
     fn page_is_self_contained_and_escaped() {
         let v = view_of(output());
-        let page = page(&v, "run <1>", &project(&v.sizes, Some(10.0), None), None);
+        let prices = Prices::of("us-east-1", "x86_64").expect("prices");
+        let projections = project(
+            &v.sizes,
+            &Traffic {
+                rps: Some(10.0),
+                ..Traffic::default()
+            },
+            &prices,
+        );
+        let page = Page {
+            view: &v,
+            name: "run <1>",
+            projections: &projections,
+            prices: &prices,
+            other: None,
+        }
+        .render();
         assert!(page.starts_with("<!DOCTYPE html>"));
         assert!(
             !page.contains("<script") && !page.contains("stylesheet"),
@@ -254,5 +361,47 @@ mod tests {
             page.matches("</line>").count()
         );
         assert!(page.contains("<tr class=\"chosen\"><td>512</td>"));
+        assert!(page.contains("x86_64 duration tiers per month: the first 6 billion GB-s"));
+        assert!(
+            !page.contains("<line class=\"current-mark\""),
+            "no current setting in this result"
+        );
+    }
+
+    #[test]
+    fn the_current_size_is_marked_in_charts_and_tables() {
+        let mut value = output();
+        value["current"] = serde_json::json!({"power": 1024, "cost": 1.176e-6, "duration": 70.0, "p99Duration": 90.0});
+        value["change"] = serde_json::json!({"costPercent": -42.86, "durationPercent": 14.29, "p99DurationPercent": 3.5});
+        let v = view_of(value);
+        let prices = Prices::of("us-east-1", "x86_64").expect("prices");
+        let projections = project(
+            &v.sizes,
+            &Traffic {
+                monthly_invocations: Some(10_000_000),
+                ..Traffic::default()
+            },
+            &prices,
+        );
+        let page = Page {
+            view: &v,
+            name: "run",
+            projections: &projections,
+            prices: &prices,
+            other: None,
+        }
+        .render();
+        assert_eq!(
+            page.matches("<line class=\"current-mark\"").count(),
+            2,
+            "both charts"
+        );
+        assert!(page.contains("<tr class=\"current\"><td>1024</td>"));
+        assert!(
+            page.contains(
+                "512 MB: −42.86 % cost, +14.29 % duration, p99 +3.5 % vs current 1024 MB"
+            )
+        );
+        assert!(page.contains("vs current"));
     }
 }

@@ -7,14 +7,13 @@ pub mod html;
 
 use std::fmt::Write as _;
 
-use power_tuning_core::output::{Analysis, Stat, StatError};
+use power_tuning_core::output::{Analysis, Failure, Stat, StatError};
+use power_tuning_core::pricing::{self, Month, MonthlyCost};
 use power_tuning_core::visualization::{self, Point};
 
 use crate::error::CliError;
 use crate::output;
 
-/// Lambda's request charge: $0.20 per million requests.
-pub const REQUEST_PRICE: f64 = 0.20 / 1_000_000.0;
 /// Default account concurrency limit.
 pub const DEFAULT_CONCURRENCY_LIMIT: f64 = 1000.0;
 /// A month, for projections: 30 days.
@@ -44,65 +43,25 @@ impl Size {
     }
 }
 
-/// A saved execution output with its measured sizes.
+/// One function's part of a result: the whole result for one target, each target's with
+/// `compareWith`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ResultView {
-    /// The output.
-    pub analysis: Analysis,
+pub struct Run {
+    /// Function name (empty for a single-target result: the report's name is used).
+    pub name: String,
+    /// Architecture, when the result says.
+    pub architecture: Option<String>,
     /// Sizes measured (kept ones), by memory.
     pub sizes: Vec<Size>,
+    /// Failed sizes.
+    pub failures: Vec<Failure>,
+    /// Its best size.
+    pub chosen: Option<u32>,
+    /// Its current size, when measured.
+    pub current: Option<u32>,
 }
 
-impl ResultView {
-    /// Reads an execution output.
-    pub fn new(analysis: Analysis) -> Result<ResultView, CliError> {
-        let mut sizes: Vec<Size> = match &analysis.stats {
-            Some(stats) => stats
-                .iter()
-                .filter(|s| s.error.is_none())
-                .filter_map(|s| {
-                    Some(Size {
-                        power: s.value,
-                        duration: s.average_duration?,
-                        cost: s.average_price?,
-                        stat: Some(s.clone()),
-                    })
-                })
-                .collect(),
-            None => {
-                let hash = analysis
-                    .state_machine
-                    .visualization
-                    .split_once('#')
-                    .map(|(_, h)| h)
-                    .ok_or_else(|| {
-                        CliError::Invalid(
-                            "the output has neither stats nor a visualization URL".into(),
-                        )
-                    })?;
-                visualization::decode_points(hash)
-                    .ok_or_else(|| {
-                        CliError::Invalid("the visualization URL cannot be decoded".into())
-                    })?
-                    .into_iter()
-                    .map(|p| Size {
-                        power: p.power,
-                        duration: p.duration,
-                        cost: p.cost,
-                        stat: None,
-                    })
-                    .collect()
-            }
-        };
-        sizes.sort_by_key(|s| s.power);
-        Ok(ResultView { analysis, sizes })
-    }
-
-    /// The sizes as chart points.
-    pub fn points(&self) -> Vec<Point> {
-        self.sizes.iter().map(Size::point).collect()
-    }
-
+impl Run {
     /// Every size as a stat (measured ones, then the failed ones), for the table.
     pub fn stats(&self) -> Vec<Stat> {
         let measured = self.sizes.iter().map(|s| {
@@ -113,7 +72,7 @@ impl ResultView {
                 ..Stat::default()
             })
         });
-        let failed = self.analysis.failures.iter().flatten().map(|f| {
+        let failed = self.failures.iter().map(|f| {
             Stat::failed(
                 f.value,
                 0,
@@ -127,6 +86,113 @@ impl ResultView {
         });
         measured.chain(failed).collect()
     }
+}
+
+/// The measured sizes: from `stats` when the result has them, else decoded from its
+/// visualization URL (every result carries one).
+fn sizes_of(stats: Option<&[Stat]>, visualization: Option<&str>) -> Result<Vec<Size>, CliError> {
+    let mut sizes: Vec<Size> = match (stats, visualization) {
+        (Some(stats), _) => stats
+            .iter()
+            .filter(|s| s.error.is_none())
+            .filter_map(|s| {
+                Some(Size {
+                    power: s.value,
+                    duration: s.average_duration?,
+                    cost: s.average_price?,
+                    stat: Some(s.clone()),
+                })
+            })
+            .collect(),
+        (None, Some(url)) => {
+            let hash = url
+                .split_once('#')
+                .map(|(_, h)| h)
+                .ok_or_else(|| CliError::Invalid("the visualization URL has no data".into()))?;
+            visualization::decode_points(hash)
+                .ok_or_else(|| CliError::Invalid("the visualization URL cannot be decoded".into()))?
+                .into_iter()
+                .map(|p| Size {
+                    power: p.power,
+                    duration: p.duration,
+                    cost: p.cost,
+                    stat: None,
+                })
+                .collect()
+        }
+        (None, None) => Vec::new(),
+    };
+    sizes.sort_by_key(|s| s.power);
+    Ok(sizes)
+}
+
+/// A saved execution output with its measured sizes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultView {
+    /// The output.
+    pub analysis: Analysis,
+    /// Sizes measured (kept ones) of the chosen function, by memory.
+    pub sizes: Vec<Size>,
+    /// Every function's part, in input order (one for a single-target result).
+    pub runs: Vec<Run>,
+}
+
+impl ResultView {
+    /// Reads an execution output.
+    pub fn new(analysis: Analysis) -> Result<ResultView, CliError> {
+        let runs = match &analysis.targets {
+            Some(targets) => targets
+                .iter()
+                .map(|t| {
+                    Ok(Run {
+                        name: crate::execution::function_name(&t.lambda_arn).to_string(),
+                        architecture: Some(t.architecture.clone()),
+                        sizes: sizes_of(t.stats.as_deref(), t.visualization.as_deref())?,
+                        failures: t.failures.clone().unwrap_or_default(),
+                        chosen: t.power,
+                        current: t.current.as_ref().map(|c| c.power),
+                    })
+                })
+                .collect::<Result<Vec<_>, CliError>>()?,
+            None => vec![Run {
+                name: String::new(),
+                architecture: None,
+                sizes: sizes_of(
+                    analysis.stats.as_deref(),
+                    Some(&analysis.state_machine.visualization),
+                )?,
+                failures: analysis.failures.clone().unwrap_or_default(),
+                chosen: Some(analysis.power),
+                current: analysis.current.as_ref().map(|c| c.power),
+            }],
+        };
+        let sizes = match &analysis.lambda_arn {
+            Some(arn) => runs
+                .iter()
+                .find(|r| r.name == crate::execution::function_name(arn))
+                .map(|r| r.sizes.clone())
+                .unwrap_or_default(),
+            None => runs.first().map(|r| r.sizes.clone()).unwrap_or_default(),
+        };
+        Ok(ResultView {
+            analysis,
+            sizes,
+            runs,
+        })
+    }
+
+    /// The chosen function's sizes as chart points.
+    pub fn points(&self) -> Vec<Point> {
+        self.sizes.iter().map(Size::point).collect()
+    }
+
+    /// The tables: each run's name and stats.
+    pub fn tables(&self) -> Vec<(String, Vec<Stat>)> {
+        self.runs
+            .iter()
+            .map(|r| (r.name.clone(), r.stats()))
+            .collect()
+    }
 
     /// The web UI link prefix of this result (`base[?currency=CNY]`).
     pub fn link_prefix(&self) -> String {
@@ -137,6 +203,57 @@ impl ResultView {
     }
 }
 
+/// How a result's sizes are priced for projections: the base price of the function's region
+/// and architecture, and the request charge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prices {
+    /// $ per ms at 128 MB.
+    pub base_price: f64,
+    /// `x86_64` or `arm64` (the monthly tiers).
+    pub architecture: String,
+    /// $ per request.
+    pub request_price: f64,
+}
+
+impl Prices {
+    /// The default price table's prices for `region` and `architecture`.
+    pub fn of(region: &str, architecture: &str) -> Result<Prices, CliError> {
+        let settings = power_tuning_core::Settings::default();
+        let base_price = pricing::lambda_base_price(&settings, region, architecture)
+            .map_err(CliError::Invalid)?;
+        Ok(Prices {
+            base_price,
+            architecture: architecture.to_string(),
+            request_price: settings.request_cost,
+        })
+    }
+
+    /// The whole milliseconds a price stands for at `memory` (prices are `ceil(ms) × base ×
+    /// memory / 128`).
+    fn milliseconds(&self, price: f64, memory: u32) -> f64 {
+        (price / (self.base_price * f64::from(memory) / 128.0)).round()
+    }
+}
+
+/// The traffic to project.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Traffic {
+    /// Requests per second.
+    pub rps: Option<f64>,
+    /// Invocations per month (default: rps × 30 days).
+    pub monthly_invocations: Option<u64>,
+    /// Share of invocations that are cold starts.
+    pub cold_start_ratio: f64,
+}
+
+impl Traffic {
+    /// Invocations per month, when known.
+    pub fn monthly(&self) -> Option<u64> {
+        self.monthly_invocations
+            .or_else(|| self.rps.map(|r| (r * SECONDS_PER_MONTH).round() as u64))
+    }
+}
+
 /// A projection for one memory size.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Projection {
@@ -144,28 +261,43 @@ pub struct Projection {
     pub power: u32,
     /// Concurrency needed (rps × duration in s), with `--rps`.
     pub concurrency: Option<f64>,
-    /// Monthly cost with the request charge.
-    pub monthly_cost: Option<f64>,
+    /// The month's bill (SPEC §8: tiers, request charge, cold-start share).
+    pub monthly: Option<MonthlyCost>,
     /// The needed concurrency exceeds the default account limit.
     pub over_limit: bool,
 }
 
-/// Projections for a traffic: `rps` (requests per second) and/or monthly invocations (default
-/// rps × 30 days).
-pub fn project(
-    sizes: &[Size],
-    rps: Option<f64>,
-    monthly_invocations: Option<f64>,
-) -> Vec<Projection> {
-    let monthly = monthly_invocations.or_else(|| rps.map(|r| r * SECONDS_PER_MONTH));
+/// Projections for a traffic: the bill is core's monthly cost (the same as the run's
+/// `monthlyCost`), from each size's billed and init milliseconds.
+pub fn project(sizes: &[Size], traffic: &Traffic, prices: &Prices) -> Vec<Projection> {
+    let month = traffic.monthly().map(|invocations| Month {
+        invocations,
+        cold_start_ratio: traffic.cold_start_ratio,
+        request_price: prices.request_price,
+    });
     sizes
         .iter()
         .map(|s| {
-            let concurrency = rps.map(|r| r * s.duration / 1000.0);
+            let concurrency = traffic.rps.map(|r| r * s.duration / 1000.0);
+            let average_price = s
+                .stat
+                .as_ref()
+                .and_then(|st| st.average_price)
+                .unwrap_or(s.cost);
+            let init_price = s.stat.as_ref().and_then(|st| st.init_price).unwrap_or(0.0);
             Projection {
                 power: s.power,
                 concurrency,
-                monthly_cost: monthly.map(|n| n * s.cost + n * REQUEST_PRICE),
+                monthly: month.map(|month| {
+                    pricing::monthly_cost(
+                        prices.base_price,
+                        &prices.architecture,
+                        s.power,
+                        prices.milliseconds(average_price, s.power),
+                        prices.milliseconds(init_price, s.power),
+                        &month,
+                    )
+                }),
                 over_limit: concurrency.is_some_and(|c| c > DEFAULT_CONCURRENCY_LIMIT),
             }
         })
@@ -176,7 +308,7 @@ pub fn project(
 pub fn has_projections(projections: &[Projection]) -> bool {
     projections
         .iter()
-        .any(|p| p.concurrency.is_some() || p.monthly_cost.is_some())
+        .any(|p| p.concurrency.is_some() || p.monthly.is_some())
 }
 
 /// The web visualization's two-run comparison link of two results.
@@ -190,17 +322,23 @@ pub fn comparison_url(first: &ResultView, second: &ResultView, legends: (&str, &
 
 /// The terminal text of a report.
 pub fn text(view: &ResultView, projections: &[Projection], comparison: Option<&str>) -> String {
-    let stats = view.stats();
-    let mut out = output::summary(Some(&view.analysis), Some(&stats), "chosen");
+    let mut out = output::summary(Some(&view.analysis), &view.tables(), "chosen");
     if has_projections(projections) {
-        out.push_str("\nProjections (a month = 30 days; monthly cost includes $0.20 per million requests):\n");
+        out.push_str("\nProjections (a month = 30 days; the bill has Lambda's monthly duration tiers and the request charge):\n");
         for p in projections {
             let mut line = format!("  {:>6} MB:", p.power);
             if let Some(c) = p.concurrency {
                 let _ = write!(line, " concurrency {c:.1}");
             }
-            if let Some(m) = p.monthly_cost {
-                let _ = write!(line, " · ${m:.2}/month");
+            if let Some(m) = &p.monthly {
+                let _ = write!(
+                    line,
+                    " · {}/month ({:.0} GB-s, requests {}, cold starts {})",
+                    output::money(m.total()),
+                    m.gb_seconds,
+                    output::money(m.requests),
+                    output::money(m.cold_starts)
+                );
             }
             if p.over_limit {
                 line.push_str(" · WARNING: above the default account concurrency limit (1,000)");
@@ -240,7 +378,7 @@ mod tests {
         );
         assert_eq!(v.sizes[1].duration, 120.0);
         assert!((v.sizes[3].cost - 1.176e-6).abs() < 1e-12);
-        let failed: Vec<_> = v
+        let failed: Vec<_> = v.runs[0]
             .stats()
             .into_iter()
             .filter(|s| s.error.is_some())
@@ -250,24 +388,82 @@ mod tests {
         assert!(serde_json::from_value::<Analysis>(serde_json::Value::Null).is_err());
     }
 
+    fn x86() -> Prices {
+        Prices::of("us-east-1", "x86_64").expect("prices")
+    }
+
+    fn traffic(rps: Option<f64>, monthly: Option<u64>) -> Traffic {
+        Traffic {
+            rps,
+            monthly_invocations: monthly,
+            cold_start_ratio: 0.0,
+        }
+    }
+
     #[test]
     fn littles_law_and_monthly_cost_by_hand() {
         let v = view_of(output());
-        let p = project(&v.sizes, Some(50.0), None);
+        let p = project(&v.sizes, &traffic(Some(50.0), None), &x86());
         // 50 rps × 0.2 s = 10 concurrent executions at 128 MB; 50 × 0.08 = 4 at 512 MB.
         assert!((p[0].concurrency.expect("c") - 10.0).abs() < 1e-9);
         assert!((p[2].concurrency.expect("c") - 4.0).abs() < 1e-9);
         // 50 rps × 2,592,000 s = 129.6 M invocations × (6.72e-7 + 2e-7) = $113.0112 at 512 MB
         // (the f32 cost in the URL is 6.7200002e-7).
-        assert!((p[2].monthly_cost.expect("m") - 129_600_000.0 * (6.72e-7 + 0.2e-6)).abs() < 1e-3);
+        // Below the first tier (5.2 M GB-s), so the plain price per invocation applies.
+        let month = p[2].monthly.expect("monthly");
+        assert!((month.total() - 129_600_000.0 * (6.72e-7 + 0.2e-6)).abs() < 1e-6);
+        assert!((month.gb_seconds - 129_600_000.0 * 80.0 / 1000.0 * 512.0 / 1024.0).abs() < 1e-3);
         assert!(!p.iter().any(|x| x.over_limit));
-        let heavy = project(&v.sizes, Some(6000.0), Some(1_000_000.0));
+        let heavy = project(&v.sizes, &traffic(Some(6000.0), Some(1_000_000)), &x86());
         // 6000 × 0.2 s = 1200 > 1000.
         assert!(heavy[0].over_limit && !heavy[3].over_limit);
-        assert!((heavy[0].monthly_cost.expect("m") - 1_000_000.0 * (4.2e-7 + 2e-7)).abs() < 1e-6);
+        assert!(
+            (heavy[0].monthly.expect("m").total() - 1_000_000.0 * (4.2e-7 + 2e-7)).abs() < 1e-6
+        );
         assert!(
             text(&v, &heavy, None).contains("WARNING: above the default account concurrency limit")
         );
+    }
+
+    #[test]
+    fn projections_use_the_tiers_and_the_cold_start_share() {
+        // 1024 MB, 70 ms (1.176e-6 = 70 × 2.1e-9 × 8), 1e11 invocations: 7e9 GB-s, past the
+        // first x86_64 tier of 6e9.
+        let v = view_of(output());
+        let p = project(&v.sizes, &traffic(None, Some(100_000_000_000)), &x86());
+        let month = p[3].monthly.expect("monthly");
+        let rate = 2.1e-9 * 8000.0;
+        assert!((month.gb_seconds - 7e9).abs() < 1.0);
+        assert!((month.duration - (6e9 + 0.9 * 1e9) * rate).abs() < 1e-6 * month.duration);
+        assert!((month.requests - 1e11 * 2e-7).abs() < 1e-6);
+        // A cold-start share needs the init price: from a stat.
+        let stat = Stat {
+            value: 1024,
+            average_price: Some(1.176e-6),
+            average_duration: Some(70.0),
+            init_price: Some(200.0 * 2.1e-9 * 8.0),
+            ..Stat::default()
+        };
+        let sizes = [Size {
+            power: 1024,
+            duration: 70.0,
+            cost: 1.176e-6,
+            stat: Some(stat),
+        }];
+        let cold = project(
+            &sizes,
+            &Traffic {
+                rps: None,
+                monthly_invocations: Some(1_000_000),
+                cold_start_ratio: 0.1,
+            },
+            &x86(),
+        )[0]
+        .monthly
+        .expect("monthly");
+        // 70 + 0.1 × 200 = 90 ms per invocation: the cold starts are 20/90 of the duration.
+        assert!((cold.gb_seconds - 1e6 * 90.0 / 1000.0).abs() < 1e-6);
+        assert!((cold.cold_starts / cold.duration - 20.0 / 90.0).abs() < 1e-12);
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Analyzer (SPEC §3.7): choose the optimum and compute the run's cost and visualization.
+//! Analyzer (SPEC §3.7, §8, §9): choose the optimum across the run's targets and compute the
+//! run's cost and visualization.
 
-use crate::analysis;
+use crate::analysis::{self, TargetStats};
 use crate::error::HandlerError;
 use crate::handlers::{Deps, Invocation, input_of};
 use crate::output::{Analysis, Stat};
@@ -28,17 +29,57 @@ pub async fn handle<L, P, C>(
             "Missing stats in the state".to_string(),
         ));
     }
-    let passes = LambdaConfigurations::from_state(&event.state)
-        .map(|c| c.passes)
-        .unwrap_or(1);
+    let run = LambdaConfigurations::from_state(&event.state);
+    let targets = match &run {
+        Some(run) => by_target(run, stats)?,
+        // Invoked with a bare state (as the original's analyzer was): one target.
+        None => vec![TargetStats {
+            lambda_arn: input.lambda_arn.to_string(),
+            architecture: "x86_64".to_string(),
+            current_memory: None,
+            stats,
+        }],
+    };
     analysis::analyze(
-        &stats,
-        input.strategy,
-        input.balanced_weight,
-        input.include_output_results,
-        passes,
+        &targets,
+        &input,
+        run.as_ref().map(|r| r.passes).unwrap_or(1),
         &deps.settings,
     )
     .map(Some)
     .map_err(HandlerError::TargetFailed)
+}
+
+/// The Map's results (in configuration order) grouped by target.
+fn by_target(
+    run: &LambdaConfigurations,
+    stats: Vec<Stat>,
+) -> Result<Vec<TargetStats>, HandlerError> {
+    if stats.len() != run.configurations.len() {
+        return Err(HandlerError::InvalidState(format!(
+            "{} stats for {} configurations",
+            stats.len(),
+            run.configurations.len()
+        )));
+    }
+    let mut targets: Vec<TargetStats> = run
+        .targets
+        .iter()
+        .map(|t| TargetStats {
+            lambda_arn: t.lambda_arn.clone(),
+            architecture: t.original.architecture.clone(),
+            current_memory: Some(t.original.memory_size),
+            stats: Vec::new(),
+        })
+        .collect();
+    for (configuration, stat) in run.configurations.iter().zip(stats) {
+        let target = targets.get_mut(configuration.target).ok_or_else(|| {
+            HandlerError::InvalidState(format!(
+                "A configuration names target {}, which the run does not have",
+                configuration.target
+            ))
+        })?;
+        target.stats.push(stat);
+    }
+    Ok(targets)
 }

@@ -9,13 +9,14 @@ use serde::Serialize;
 
 use crate::arn::FunctionArn;
 use crate::error::HandlerError;
-use crate::handlers::{Deps, Invocation};
+use crate::handlers::{Deps, Invocation, input_of};
+use crate::input::TuningInput;
 use crate::marker::{self, Marker, RunId};
 use crate::ports::{Clock, LambdaApi, LambdaError};
 use crate::state::LambdaConfigurations;
 use crate::update;
 
-/// What the Cleaner did.
+/// What the Cleaner did (on every target of the run).
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CleanupReport {
@@ -27,34 +28,104 @@ pub struct CleanupReport {
     pub restored: bool,
 }
 
-/// Runs the Cleaner on a state-machine event. An invalid or missing `lambdaARN` means the run
-/// never touched anything: no call is made.
+/// Runs the Cleaner on a state-machine event: every target of the run. An invalid or missing
+/// `lambdaARN` means the run never touched anything: no call is made.
 pub async fn handle<L: LambdaApi, P, C: Clock>(
     deps: &Deps<L, P, C>,
     invocation: &Invocation,
 ) -> Result<CleanupReport, HandlerError> {
     let event = &invocation.event;
-    let Some(arn) = event
-        .state_key("lambdaARN")
-        .and_then(|v| v.as_str())
-        .and_then(FunctionArn::parse)
-    else {
-        return Ok(CleanupReport::default());
-    };
     let run = LambdaConfigurations::from_state(&event.state);
     let run_id = match &run {
         Some(run) => run.run_id.clone(),
         None => invocation.run_id(),
     };
-    clean(deps, &arn, &run_id, run.as_ref(), invocation.deadline).await
+    // The targets: those the Initializer recorded, else the input's (the Initializer failed
+    // before its output: a sweep by marker finds what it published).
+    let targets: Vec<FunctionArn> = match &run {
+        Some(run) => run
+            .targets
+            .iter()
+            .filter_map(|t| FunctionArn::parse(&t.lambda_arn))
+            .collect(),
+        None => match input_of(event, &deps.settings) {
+            Ok(input) => input.targets().cloned().collect(),
+            Err(_) => event
+                .state_key("lambdaARN")
+                .and_then(|v| v.as_str())
+                .and_then(FunctionArn::parse)
+                .into_iter()
+                .collect(),
+        },
+    };
+    clean_targets(deps, &targets, &run_id, run.as_ref(), invocation.deadline).await
 }
 
-/// Deletes the run's versions and restores `$LATEST` (shared with the Initializer's rollback).
+/// Cleans every target of a run (shared with the Initializer's rollback).
+pub async fn clean_run<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    input: &TuningInput,
+    run_id: &RunId,
+    run: Option<&LambdaConfigurations>,
+    deadline: Duration,
+) -> Result<CleanupReport, HandlerError> {
+    let targets: Vec<FunctionArn> = input.targets().cloned().collect();
+    clean_targets(deps, &targets, run_id, run, deadline).await
+}
+
+async fn clean_targets<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    targets: &[FunctionArn],
+    run_id: &RunId,
+    run: Option<&LambdaConfigurations>,
+    deadline: Duration,
+) -> Result<CleanupReport, HandlerError> {
+    let mut report = CleanupReport::default();
+    let mut first_error = None;
+    for arn in targets {
+        let recorded = run.and_then(|r| {
+            let index = r
+                .targets
+                .iter()
+                .position(|t| t.lambda_arn == arn.as_str())?;
+            Some((
+                r.versions_of(index).collect::<Vec<_>>(),
+                &r.targets[index].original,
+            ))
+        });
+        let (versions, original) = match &recorded {
+            Some((versions, original)) => (
+                versions.as_slice(),
+                Some((original.memory_size, original.description.clone())),
+            ),
+            None => (&[][..], None),
+        };
+        // One target failing to clean does not stop the others.
+        match clean(deps, arn, run_id, versions, original, deadline).await {
+            Ok(one) => {
+                report.deleted.extend(one.deleted);
+                report.kept.extend(one.kept);
+                report.restored |= one.restored;
+            }
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(report),
+    }
+}
+
+/// Deletes one function's versions of the run (the `recorded` ones, then any carrying the run's
+/// marker) and restores its `$LATEST` (to `original`, else the marker's record of it).
 pub async fn clean<L: LambdaApi, P, C: Clock>(
     deps: &Deps<L, P, C>,
     arn: &FunctionArn,
     run_id: &RunId,
-    run: Option<&LambdaConfigurations>,
+    recorded: &[u64],
+    original: Option<(u32, String)>,
     deadline: Duration,
 ) -> Result<CleanupReport, HandlerError> {
     let function = arn.as_str();
@@ -62,10 +133,7 @@ pub async fn clean<L: LambdaApi, P, C: Clock>(
     let mut first_error: Option<HandlerError> = None;
     let mut handled = BTreeSet::new();
 
-    let recorded: Vec<String> = run
-        .map(|r| r.all_versions().map(|v| v.to_string()).collect())
-        .unwrap_or_default();
-    for version in recorded {
+    for version in recorded.iter().map(u64::to_string) {
         handled.insert(version.clone());
         if let Err(e) = delete(deps, function, &version, &mut report).await {
             first_error.get_or_insert(e);
@@ -73,7 +141,21 @@ pub async fn clean<L: LambdaApi, P, C: Clock>(
     }
 
     // Sweep by marker: versions whose publish response was lost, or published before a crash.
-    for version in list_versions(deps, function).await? {
+    // A function that no longer exists has nothing left to clean.
+    let listed = match list_versions(deps, function).await {
+        Err(HandlerError::Lambda {
+            source: LambdaError::NotFound(_),
+            ..
+        }) => {
+            tracing::warn!(function, "the function no longer exists: nothing to clean");
+            return match first_error {
+                Some(error) => Err(error),
+                None => Ok(report),
+            };
+        }
+        other => other?,
+    };
+    for version in listed {
         let ours = Marker::find(&version.description).is_some_and(|m| m.run_id == *run_id);
         if ours
             && handled.insert(version.version.clone())
@@ -84,7 +166,6 @@ pub async fn clean<L: LambdaApi, P, C: Clock>(
     }
 
     // `$LATEST` still carries this run's marker: the run was interrupted before restoring it.
-    let original = run.map(|r| (r.original.memory_size, r.original.description.clone()));
     report.restored = restore_latest(
         deps,
         function,
@@ -97,7 +178,7 @@ pub async fn clean<L: LambdaApi, P, C: Clock>(
     .is_some();
 
     if !report.kept.is_empty() {
-        tracing::warn!(versions = ?report.kept, "versions of this run are used by an alias and were kept");
+        tracing::warn!(function, versions = ?report.kept, "versions of this run are used by an alias and were kept");
     }
     match first_error {
         Some(error) => Err(error),

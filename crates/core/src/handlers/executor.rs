@@ -7,11 +7,12 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use serde_json::Value;
 
+use crate::arn::FunctionArn;
 use crate::error::HandlerError;
 use crate::handlers::{Deps, Invocation, input_of};
 use crate::input::TuningInput;
 use crate::logs::{self, Report};
-use crate::output::{Stat, StatError};
+use crate::output::{PriceModel, Stat, StatError};
 use crate::payload::{self, Payload, PayloadSpec, S3Location};
 use crate::ports::{Clock, InvokeOutput, LambdaApi, PayloadSource, PayloadSourceError};
 use crate::pricing;
@@ -76,6 +77,8 @@ pub async fn fetch_payload<P: PayloadSource>(
 
 struct Plan<'a> {
     input: &'a TuningInput,
+    /// The target function (unqualified ARN).
+    function: String,
     versions: Vec<String>,
     payloads: Vec<Payload>,
     mode: &'static str,
@@ -115,14 +118,21 @@ pub async fn handle<L: LambdaApi, P: PayloadSource, C: Clock>(
                 ))
             })
         })?;
-    let architecture = LambdaConfigurations::from_state(&event.state)
-        .map(|c| c.original.architecture)
-        .ok_or_else(|| {
-            HandlerError::InvalidState("Missing lambdaConfigurations in the state".to_string())
-        })?;
-    let base_price =
-        pricing::lambda_base_price(&deps.settings, input.lambda_arn.region(), &architecture)
-            .map_err(HandlerError::UnsupportedArchitecture)?;
+    let run = LambdaConfigurations::from_state(&event.state).ok_or_else(|| {
+        HandlerError::InvalidState("Missing lambdaConfigurations in the state".to_string())
+    })?;
+    let target = run.target_of(&configuration).ok_or_else(|| {
+        HandlerError::InvalidState(format!(
+            "The configuration names target {}, which the run does not have",
+            configuration.target
+        ))
+    })?;
+    let arn = FunctionArn::parse(&target.lambda_arn).ok_or_else(|| {
+        HandlerError::InvalidState(format!("Invalid target {}", target.lambda_arn))
+    })?;
+    let architecture = target.original.architecture.clone();
+    let base_price = pricing::lambda_base_price(&deps.settings, arn.region(), &architecture)
+        .map_err(HandlerError::UnsupportedArchitecture)?;
     let versions: Vec<String> = configuration.versions.qualifiers().collect();
     if versions.is_empty() {
         return Err(HandlerError::InvalidState(format!(
@@ -138,6 +148,7 @@ pub async fn handle<L: LambdaApi, P: PayloadSource, C: Clock>(
         payload::generate(input.num, payload_value.as_ref()).map_err(HandlerError::InvalidInput)?;
     let plan = Plan {
         input: &input,
+        function: arn.as_str().to_string(),
         versions,
         payloads,
         mode: if input.parallel_invocation {
@@ -227,8 +238,14 @@ pub async fn handle<L: LambdaApi, P: PayloadSource, C: Clock>(
     Ok(Stat::from_reports(
         configuration.power,
         &reports,
-        base_price,
-        input.discard_top_bottom,
+        &PriceModel {
+            base_price,
+            architecture: &architecture,
+            discard: input.discard_top_bottom,
+            cold_start_ratio: input.cold_start_ratio,
+            monthly_invocations: input.monthly_invocations,
+            request_price: deps.settings.request_cost,
+        },
     ))
 }
 
@@ -260,7 +277,7 @@ async fn invoke_one<L: LambdaApi, P, C>(
         }
     }
 
-    let function = input.lambda_arn.as_str();
+    let function = plan.function.as_str();
     let version = plan.version(index);
     if !input.disable_payload_logs {
         tracing::debug!(version, payload = &*actual, "invoking");

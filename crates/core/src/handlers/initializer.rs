@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::arn::FunctionArn;
 use crate::error::HandlerError;
 use crate::event::HandlerEvent;
 use crate::handlers::cleaner;
@@ -11,7 +12,9 @@ use crate::input::{TuningInput, reserved_key};
 use crate::marker::{self, Marker, RunId};
 use crate::ports::{Clock, LambdaApi, LambdaError};
 use crate::pricing;
-use crate::state::{Configuration, LambdaConfigurations, OriginalConfig, PublishIterator};
+use crate::state::{
+    Configuration, LambdaConfigurations, OriginalConfig, PublishIterator, TargetState,
+};
 use crate::update;
 use crate::versions::VersionList;
 
@@ -85,45 +88,27 @@ async fn start<L: LambdaApi, P, C: Clock>(
     run_id: RunId,
     deadline: Duration,
 ) -> Result<LambdaConfigurations, HandlerError> {
-    let arn = input.lambda_arn.as_str();
-    let mut config = deps
-        .lambda
-        .get_configuration(arn, None)
-        .await
-        .map_err(|e| HandlerError::lambda(format!("Reading configuration of {arn}"), e))?;
-    if config.last_update_status == Some(crate::ports::UpdateStatus::InProgress)
-        || config.state.as_deref() == Some("Pending")
-    {
-        config = update::wait_until_ready(&deps.lambda, &deps.clock, arn, deadline).await?;
+    // Every target is read (and checked) before anything changes.
+    let mut targets = Vec::new();
+    for arn in input.targets() {
+        targets.push(read_target(deps, input, arn, &run_id, deadline).await?);
     }
-    pricing::lambda_base_price(
-        &deps.settings,
-        input.lambda_arn.region(),
-        &config.architecture,
-    )
-    .map_err(HandlerError::UnsupportedArchitecture)?;
-    // A marker of this very run (a redriven execution) is not part of the original description.
-    let description = match Marker::find(&config.description) {
-        Some(m) if m.run_id == run_id => marker::strip(&config.description).to_string(),
-        _ => config.description.clone(),
-    };
-    let count = input.power_values.len() as u32 * input.versions_per_size();
-    Ok(LambdaConfigurations {
-        run_id,
-        power_values: input.power_values.clone(),
-        original: OriginalConfig {
-            memory_size: config.memory_size,
-            description,
-            architecture: config.architecture,
-        },
-        configurations: input
-            .power_values
-            .iter()
-            .map(|&power| Configuration {
+    let configurations: Vec<Configuration> = targets
+        .iter()
+        .enumerate()
+        .flat_map(|(target, t)| {
+            t.power_values.iter().map(move |&power| Configuration {
                 power,
                 versions: VersionList::default(),
+                target,
             })
-            .collect(),
+        })
+        .collect();
+    let count = configurations.len() as u32 * input.versions_per_size();
+    Ok(LambdaConfigurations {
+        run_id,
+        targets,
+        configurations,
         passes: 1,
         iterator: PublishIterator {
             index: 0,
@@ -133,13 +118,53 @@ async fn start<L: LambdaApi, P, C: Clock>(
     })
 }
 
+/// Reads a target's `$LATEST` (waiting for an update in progress) and plans its sizes.
+async fn read_target<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    input: &TuningInput,
+    arn: &FunctionArn,
+    run_id: &RunId,
+    deadline: Duration,
+) -> Result<TargetState, HandlerError> {
+    let function = arn.as_str();
+    let mut config = deps
+        .lambda
+        .get_configuration(function, None)
+        .await
+        .map_err(|e| HandlerError::lambda(format!("Reading configuration of {function}"), e))?;
+    if config.last_update_status == Some(crate::ports::UpdateStatus::InProgress)
+        || config.state.as_deref() == Some("Pending")
+    {
+        config = update::wait_until_ready(&deps.lambda, &deps.clock, function, deadline).await?;
+    }
+    pricing::lambda_base_price(&deps.settings, arn.region(), &config.architecture)
+        .map_err(HandlerError::UnsupportedArchitecture)?;
+    // A marker of this very run (a redriven execution) is not part of the original description.
+    let description = match Marker::find(&config.description) {
+        Some(m) if m.run_id == *run_id => marker::strip(&config.description).to_string(),
+        _ => config.description.clone(),
+    };
+    let mut power_values = input.power_values.clone();
+    if input.include_current && !power_values.contains(&config.memory_size) {
+        power_values.push(config.memory_size);
+    }
+    Ok(TargetState {
+        lambda_arn: function.to_string(),
+        original: OriginalConfig {
+            memory_size: config.memory_size,
+            description,
+            architecture: config.architecture,
+        },
+        power_values,
+    })
+}
+
 async fn publish<L: LambdaApi, P, C: Clock>(
     deps: &Deps<L, P, C>,
     input: &TuningInput,
     run: &mut LambdaConfigurations,
     deadline: Duration,
 ) -> Result<(), HandlerError> {
-    let arn = input.lambda_arn.as_str();
     let copies = input.versions_per_size().max(1);
     let mut slowest = Duration::ZERO;
     while run.iterator.index < run.iterator.count {
@@ -154,43 +179,51 @@ async fn publish<L: LambdaApi, P, C: Clock>(
         }
         let started = deps.clock.now();
         let index = run.iterator.index;
-        let size = (index / copies) as usize;
-        let power = run.power_values[size];
+        let slot = (index / copies) as usize;
+        let configuration = &run.configurations[slot];
+        let (power, target_index) = (configuration.power, configuration.target);
+        let target = &run.targets[target_index];
+        let arn = target.lambda_arn.clone();
         let marker = Marker {
             run_id: run.run_id.clone(),
             power,
             copy: index % copies,
-            original_memory: run.original.memory_size,
+            original_memory: target.original.memory_size,
         };
-        let description = marker.describe(&run.original.description);
+        let description = marker.describe(&target.original.description);
         update::apply(
             &deps.lambda,
             &deps.clock,
-            arn,
+            &arn,
             power,
             &description,
             deadline,
         )
         .await?;
-        let version = publish_version(deps, arn, &marker, deadline).await?;
-        let versions = &mut run.configurations[size].versions.0;
+        let version = publish_version(deps, &arn, &marker, deadline).await?;
+        let versions = &mut run.configurations[slot].versions.0;
         if !versions.contains(&version) {
             versions.push(version);
         }
+        tracing::info!(function = %arn, power, version, "published version");
+        // The target's last version: put its `$LATEST` back before the next target.
+        let last_of_target = index + 1 == run.iterator.count
+            || run.configurations[((index + 1) / copies) as usize].target != target_index;
+        if last_of_target {
+            let original = &run.targets[target_index].original;
+            update::apply(
+                &deps.lambda,
+                &deps.clock,
+                &arn,
+                original.memory_size,
+                &original.description,
+                deadline,
+            )
+            .await?;
+        }
         run.iterator.index += 1;
         slowest = slowest.max(deps.clock.now() - started);
-        tracing::info!(power, version, "published version");
     }
-    let original = &run.original;
-    update::apply(
-        &deps.lambda,
-        &deps.clock,
-        arn,
-        original.memory_size,
-        &original.description,
-        deadline,
-    )
-    .await?;
     run.iterator.continue_ = false;
     Ok(())
 }
@@ -237,7 +270,7 @@ async fn rollback<L: LambdaApi, P, C: Clock>(
     run: &LambdaConfigurations,
     deadline: Duration,
 ) {
-    match cleaner::clean(deps, &input.lambda_arn, &run.run_id, Some(run), deadline).await {
+    match cleaner::clean_run(deps, input, &run.run_id, Some(run), deadline).await {
         Ok(report) => tracing::info!(deleted = report.deleted.len(), "rolled back"),
         Err(error) => tracing::error!(%error, "rollback incomplete; the cleaner will retry"),
     }

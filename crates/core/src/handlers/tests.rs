@@ -1017,3 +1017,148 @@ fn handlers_call_only_the_actions_of_the_iam_table() {
         }
     }
 }
+
+#[test]
+fn include_current_measures_the_current_size_and_compares() {
+    let h = harness(with_overhead());
+    let out = h
+        .run(h.input(
+            json!({"powerValues": [128, 256, 512], "includeCurrent": true,
+            "includeOutputResults": true, "monthlyInvocations": 1000000}),
+        ))
+        .expect("success");
+    let stats = out["stats"].as_array().expect("stats");
+    assert_eq!(
+        stats
+            .iter()
+            .map(|s| s["value"].as_u64().expect("value"))
+            .collect::<Vec<_>>(),
+        vec![128, 256, 512, 1024],
+        "the current size (1024 MB) appended after the input's sizes"
+    );
+    let current_stat = &stats[3];
+    assert_eq!(
+        out["current"],
+        json!({"power": 1024, "cost": current_stat["averagePrice"], "duration": current_stat["averageDuration"],
+            "p99Duration": current_stat["p99Duration"], "monthlyCost": current_stat["monthlyCost"]})
+    );
+    let chosen = &stats[0];
+    let pct = |a: &Value, b: &Value| {
+        let (a, b) = (a.as_f64().expect("a"), b.as_f64().expect("b"));
+        (100.0 * (a - b) / b * 100.0).round() / 100.0
+    };
+    assert_eq!(out["power"], 128);
+    assert_eq!(
+        out["change"]["costPercent"],
+        pct(&chosen["averagePrice"], &current_stat["averagePrice"])
+    );
+    assert_eq!(
+        out["change"]["durationPercent"],
+        pct(&chosen["averageDuration"], &current_stat["averageDuration"])
+    );
+    assert_eq!(
+        out["change"]["monthlyCostDelta"],
+        chosen["monthlyCost"].as_f64().expect("m")
+            - current_stat["monthlyCost"].as_f64().expect("m")
+    );
+    assert_eq!(out["monthlyCost"], chosen["monthlyCost"]);
+    // 4 configurations + 6 transitions.
+    assert_eq!(out["stateMachine"]["executionCost"], 0.00025);
+    h.assert_clean(&[]);
+    h.assert_paced();
+}
+
+/// A harness with a second function, `other`, of architecture `arm64` at 512 MB.
+fn two_functions() -> (Harness, String) {
+    let h = harness(with_overhead());
+    let other =
+        h.fake
+            .add_function_with_arch("other", 512, "other description", "arm64", with_overhead());
+    (h, other)
+}
+
+#[test]
+fn compare_with_tunes_every_target_and_cleans_them_all() {
+    let (h, other) = two_functions();
+    let out = h
+        .run(h.input(json!({"compareWith": [other], "includeCurrent": true})))
+        .expect("success");
+    // Both functions are fastest-cheapest at 128 MB; arm64's price is lower.
+    assert_eq!(out["power"], 128);
+    assert_eq!(out["lambdaARN"], other);
+    assert_eq!(out["cost"], 1050.0 * 1.7e-9);
+    let targets = out["targets"].as_array().expect("targets");
+    assert_eq!(targets.len(), 2);
+    assert_eq!(targets[0]["lambdaARN"], h.arn);
+    assert_eq!(targets[0]["architecture"], "x86_64");
+    assert_eq!(targets[1]["architecture"], "arm64");
+    assert_eq!(targets[1]["current"]["power"], 512);
+    // 4 + 4 sizes (512 MB already in powerValues, 1024 added for the first) + 6 transitions.
+    assert_eq!(
+        out["stateMachine"]["executionCost"],
+        round5(0.000025 * 14.0)
+    );
+    assert!(
+        out["stateMachine"]["comparison"]
+            .as_str()
+            .is_some_and(|c| c.split(';').count() == 8)
+    );
+    h.assert_clean(&[]);
+    assert!(
+        h.fake.versions("other").is_empty(),
+        "every version of both targets deleted"
+    );
+    assert_eq!(
+        h.fake.latest("other"),
+        (512, "other description".to_string())
+    );
+    h.assert_paced();
+    // Every invocation of the second target went to its own versions.
+    let other_invokes = h
+        .calls_of(Op::Invoke)
+        .into_iter()
+        .filter(|c| c.function == "other")
+        .count();
+    assert_eq!(other_invokes, 4 * 5);
+}
+
+fn round5(x: f64) -> f64 {
+    crate::pricing::round5(x)
+}
+
+#[test]
+fn compare_with_a_missing_function_changes_nothing() {
+    let h = harness(with_overhead());
+    let missing = h.arn.replace(":target", ":missing");
+    let (error_type, _) = h
+        .run(h.input(json!({"compareWith": [missing]})))
+        .expect_err("missing target");
+    assert_eq!(error_type, "ResourceNotFound");
+    assert!(
+        h.calls_of(Op::UpdateConfiguration).is_empty() && h.calls_of(Op::PublishVersion).is_empty(),
+        "targets are read before anything changes"
+    );
+    h.assert_clean(&[]);
+}
+
+#[test]
+fn compare_with_cleans_every_target_when_publishing_fails() {
+    let (h, other) = two_functions();
+    // The first target publishes its 4 versions; the second target's second publish fails.
+    h.fake.inject_after(
+        Op::PublishVersion,
+        5,
+        LambdaError::AccessDenied("no".into()),
+        1,
+    );
+    let (error_type, _) = h
+        .run(h.input(json!({"compareWith": [other]})))
+        .expect_err("publish fails");
+    assert_eq!(error_type, "AccessDenied");
+    h.assert_clean(&[]);
+    assert!(h.fake.versions("other").is_empty());
+    assert_eq!(
+        h.fake.latest("other"),
+        (512, "other description".to_string())
+    );
+}
