@@ -220,6 +220,7 @@ async fn cleanup_command_removes_only_marked_versions() {
         power: 256,
         copy: 0,
         original_memory: 512,
+        started: None,
     };
     for power in [256, 1024] {
         let m = Marker {

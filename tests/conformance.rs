@@ -24,6 +24,7 @@ fn outcome<T>(result: Result<T, LambdaError>, show: impl Fn(&T) -> String) -> St
         Err(LambdaError::NotFound(_)) => "NotFound".into(),
         Err(LambdaError::Conflict(_)) => "Conflict".into(),
         Err(LambdaError::InvalidRequest { .. }) => "InvalidRequest".into(),
+        Err(LambdaError::PreconditionFailed(_)) => "PreconditionFailed".into(),
         Err(other) => format!("unexpected {other}"),
     }
 }
@@ -44,15 +45,15 @@ async fn scenario(lambda: &impl LambdaApi, clock: &impl Clock, arn: &str) -> Vec
     let deadline = clock.now() + Duration::from_secs(30);
     t.push(outcome(lambda.get_configuration(arn, None).await, config));
     t.push(outcome(
-        lambda.update_configuration(arn, 512, "tuning").await,
+        lambda.update_configuration(arn, 512, "tuning", None).await,
         config,
     ));
     // While the update is applied: no second update, no publish.
     t.push(outcome(
-        lambda.update_configuration(arn, 1024, "again").await,
+        lambda.update_configuration(arn, 1024, "again", None).await,
         config,
     ));
-    t.push(outcome(lambda.publish_version(arn).await, config));
+    t.push(outcome(lambda.publish_version(arn, None).await, config));
     t.push(outcome(lambda.get_configuration(arn, None).await, config));
     t.push(outcome(
         update::wait_until_ready(lambda, clock, arn, deadline)
@@ -61,8 +62,28 @@ async fn scenario(lambda: &impl LambdaApi, clock: &impl Clock, arn: &str) -> Vec
         config,
     ));
     // Publishing twice without a change gives the same version.
-    t.push(outcome(lambda.publish_version(arn).await, config));
-    t.push(outcome(lambda.publish_version(arn).await, config));
+    t.push(outcome(lambda.publish_version(arn, None).await, config));
+    t.push(outcome(lambda.publish_version(arn, None).await, config));
+    // Optimistic concurrency: a stale RevisionId is refused, the current one accepted.
+    t.push(outcome(
+        lambda.publish_version(arn, Some("stale")).await,
+        config,
+    ));
+    t.push(outcome(
+        lambda
+            .update_configuration(arn, 512, "tuning", Some("stale"))
+            .await,
+        config,
+    ));
+    let current = lambda
+        .get_configuration(arn, None)
+        .await
+        .ok()
+        .and_then(|c| c.revision_id);
+    t.push(outcome(
+        lambda.publish_version(arn, current.as_deref()).await,
+        config,
+    ));
     t.push(outcome(
         lambda.get_configuration(arn, Some("1")).await,
         config,
@@ -73,7 +94,7 @@ async fn scenario(lambda: &impl LambdaApi, clock: &impl Clock, arn: &str) -> Vec
     ));
     // Validation.
     t.push(outcome(
-        lambda.update_configuration(arn, 64, "small").await,
+        lambda.update_configuration(arn, 64, "small", None).await,
         config,
     ));
     // Aliases protect their versions and need an existing version.
@@ -114,7 +135,7 @@ async fn scenario(lambda: &impl LambdaApi, clock: &impl Clock, arn: &str) -> Vec
     t
 }
 
-const EXPECTED: [&str; 22] = [
+const EXPECTED: [&str; 25] = [
     "$LATEST 1024MB Successful",
     "$LATEST 512MB InProgress",
     "Conflict",
@@ -122,6 +143,9 @@ const EXPECTED: [&str; 22] = [
     "$LATEST 512MB InProgress",
     "$LATEST 512MB Successful",
     "1 512MB Successful",
+    "1 512MB Successful",
+    "PreconditionFailed",
+    "PreconditionFailed",
     "1 512MB Successful",
     "1 512MB Successful",
     "NotFound",

@@ -652,3 +652,39 @@ async fn two_architectures_in_one_run_with_one_verdict() {
     assert!(control.iter().all(|c| c.status != 429), "never throttled");
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_concurrent_runs_on_one_function_never_corrupt_each_other() {
+    let stack = Stack::start(
+        target("io_bound"),
+        Options {
+            update_delay: Duration::from_millis(300),
+            ..Options::default()
+        },
+    )
+    .await;
+    let input = stack.input(json!({"powerValues": [128, 256, 512]}));
+    let (a, b) = tokio::join!(
+        stack.local.run(&input, |_| {}),
+        stack.local.run(&input, |_| {})
+    );
+    let outcomes = [a.expect("first"), b.expect("second")];
+    let succeeded_runs = outcomes.iter().filter(|o| o.succeeded()).count();
+    for outcome in outcomes.iter().filter(|o| !o.succeeded()) {
+        assert_eq!(
+            outcome.error.as_deref(),
+            Some("ConcurrentRun"),
+            "{:?}",
+            outcome.cause
+        );
+        assert!(
+            outcome.failure().contains("is being tuned by run"),
+            "{}",
+            outcome.failure()
+        );
+    }
+    assert!(succeeded_runs >= 1, "one of them succeeds: {outcomes:?}");
+    // Whatever the interleaving: the function as found, no version left.
+    stack.assert_untouched(&[]).await;
+    stack.stop().await;
+}

@@ -227,9 +227,25 @@ fn template_follows_the_deployment_contract() {
         "baseCosts",
         "sfCosts",
         "visualizationURL",
+        "totalExecutionTimeout",
+        "requestCost",
     ] {
         assert!(variables.get(name).is_some(), "{name}");
     }
+    // The live-run window of the run markers is the deployment's task timeout.
+    match get(variables, "totalExecutionTimeout") {
+        Yaml::Tagged(reference) => assert_eq!(
+            (reference.tag.to_string(), reference.value.as_str()),
+            ("!Ref".to_string(), Some("totalExecutionTimeout"))
+        ),
+        other => panic!("totalExecutionTimeout must be !Ref totalExecutionTimeout, not {other:?}"),
+    }
+    assert_eq!(
+        get(variables, "requestCost")
+            .as_str()
+            .and_then(|c| c.parse::<f64>().ok()),
+        Some(power_tuning_core::settings::DEFAULT_REQUEST_COST)
+    );
     // The template's prices are the binaries' built-in defaults.
     let base: Value = serde_json::from_str(get(variables, "baseCosts").as_str().expect("json"))
         .expect("baseCosts");

@@ -19,6 +19,13 @@ impl Clock for TokioClock {
         tokio::time::Instant::now().saturating_duration_since(origin())
     }
 
+    fn unix_seconds(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+
     async fn sleep(&self, duration: Duration) {
         tokio::time::sleep(duration).await;
     }

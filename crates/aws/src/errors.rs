@@ -45,6 +45,7 @@ pub fn classify_code(code: &str, status: u16, message: String) -> LambdaError {
         ("AccessDeniedException" | "AccessDenied", _) | (_, 403) => {
             LambdaError::AccessDenied(message)
         }
+        ("PreconditionFailedException", _) | (_, 412) => LambdaError::PreconditionFailed(message),
         (_, 500..=599) => LambdaError::Service {
             code: code.to_string(),
             message,

@@ -87,6 +87,7 @@ macro_rules! function_config {
             state: out.state().map(|s| s.as_str().to_string()),
             last_update_status: out.last_update_status().map(update_status),
             last_update_status_reason: out.last_update_status_reason().map(str::to_string),
+            revision_id: out.revision_id().map(str::to_string),
         }
     }};
 }
@@ -132,6 +133,7 @@ impl LambdaApi for SdkLambda {
         function: &str,
         memory_size: u32,
         description: &str,
+        revision: Option<&str>,
     ) -> Result<FunctionConfig, LambdaError> {
         let out = self
             .client_for(function)
@@ -139,17 +141,23 @@ impl LambdaApi for SdkLambda {
             .function_name(function)
             .memory_size(memory_size as i32)
             .description(description)
+            .set_revision_id(revision.map(str::to_string))
             .send()
             .await
             .map_err(classify)?;
         Ok(function_config!(&out))
     }
 
-    async fn publish_version(&self, function: &str) -> Result<FunctionConfig, LambdaError> {
+    async fn publish_version(
+        &self,
+        function: &str,
+        revision: Option<&str>,
+    ) -> Result<FunctionConfig, LambdaError> {
         let out = self
             .client_for(function)
             .publish_version()
             .function_name(function)
+            .set_revision_id(revision.map(str::to_string))
             .send()
             .await
             .map_err(classify)?;

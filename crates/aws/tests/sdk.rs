@@ -64,28 +64,39 @@ async fn configuration_is_mapped() {
 #[tokio::test]
 async fn update_and_publish_are_mapped() {
     let update = mock!(aws_sdk_lambda::Client::update_function_configuration)
-        .match_requests(|r| r.memory_size() == Some(512) && r.description() == Some("d [m]"))
+        .match_requests(|r| {
+            r.memory_size() == Some(512)
+                && r.description() == Some("d [m]")
+                && r.revision_id() == Some("rev-1")
+        })
         .then_output(|| {
             UpdateFunctionConfigurationOutput::builder()
                 .memory_size(512)
                 .description("d [m]")
                 .last_update_status(LastUpdateStatus::Successful)
+                .revision_id("rev-2")
                 .build()
         });
-    let publish = mock!(aws_sdk_lambda::Client::publish_version).then_output(|| {
-        PublishVersionOutput::builder()
-            .version("7")
-            .memory_size(512)
-            .description("d [m]")
-            .build()
-    });
+    let publish = mock!(aws_sdk_lambda::Client::publish_version)
+        .match_requests(|r| r.revision_id() == Some("rev-2"))
+        .then_output(|| {
+            PublishVersionOutput::builder()
+                .version("7")
+                .memory_size(512)
+                .description("d [m]")
+                .build()
+        });
     let lambda = SdkLambda::with_client(lambda_mock!(RuleMode::MatchAny, [&update, &publish]));
     let updated = lambda
-        .update_configuration(ARN, 512, "d [m]")
+        .update_configuration(ARN, 512, "d [m]", Some("rev-1"))
         .await
         .expect("update");
     assert_eq!(updated.last_update_status, Some(UpdateStatus::Successful));
-    let published = lambda.publish_version(ARN).await.expect("publish");
+    assert_eq!(updated.revision_id.as_deref(), Some("rev-2"));
+    let published = lambda
+        .publish_version(ARN, updated.revision_id.as_deref())
+        .await
+        .expect("publish");
     assert_eq!(
         (published.version.as_str(), published.memory_size),
         ("7", 512)
@@ -211,7 +222,7 @@ async fn resilient_retries_throttling_and_5xx_then_succeeds() {
         .build();
     let lambda = Resilient::new(SdkLambda::with_client(lambda_mock!([&rule])), TokioClock);
     let started = tokio::time::Instant::now();
-    let published = lambda.publish_version(ARN).await.expect("retried");
+    let published = lambda.publish_version(ARN, None).await.expect("retried");
     assert_eq!(published.version, "9");
     assert_eq!(rule.num_calls(), 5);
     // Backoff happened (virtual time): at least 50+100+200+400 ms of halves plus pacing.
@@ -231,7 +242,7 @@ async fn resilient_does_not_retry_client_errors() {
         .build();
     let lambda = Resilient::new(SdkLambda::with_client(lambda_mock!([&rule])), TokioClock);
     assert!(matches!(
-        lambda.publish_version(ARN).await,
+        lambda.publish_version(ARN, None).await,
         Err(LambdaError::InvalidRequest { .. })
     ));
     assert_eq!(rule.num_calls(), 1);
@@ -250,6 +261,10 @@ fn codes_and_statuses() {
     assert!(matches!(
         classify_code("Whatever", 404, String::new()),
         LambdaError::NotFound(_)
+    ));
+    assert!(matches!(
+        classify_code("PreconditionFailedException", 412, String::new()),
+        LambdaError::PreconditionFailed(_)
     ));
 }
 

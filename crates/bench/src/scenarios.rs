@@ -158,7 +158,7 @@ impl Bench {
     /// A new executor environment on its next invocation (a configuration change).
     async fn fresh_executor(lambda: &SdkLambda, n: usize) -> BenchResult<()> {
         lambda
-            .update_configuration("executor", 128, &format!("bench {n}"))
+            .update_configuration("executor", 128, &format!("bench {n}"), None)
             .await
             .map(|_| ())
             .map_err(|e| format!("updating the executor: {e}"))
@@ -361,7 +361,7 @@ one keep-alive connection and one client are already reused, so the remaining le
             let mut inits = Vec::new();
             for n in 0..self.starts {
                 if let Err(e) = lambda
-                    .update_configuration(handler, 128, &format!("start {n}"))
+                    .update_configuration(handler, 128, &format!("start {n}"), None)
                     .await
                 {
                     result = Err(format!("updating {handler}: {e}"));

@@ -109,6 +109,12 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, CliEr
 /// The Initializer's validation, run before anything starts: bad input never starts an
 /// execution.
 pub fn validate(input: &Value) -> Result<TuningInput, CliError> {
-    TuningInput::from_state(input, &DEFAULT_POWER_VALUES)
-        .map_err(|e| CliError::Invalid(format!("invalid input: {e}")))
+    let tuning = TuningInput::from_state(input, &DEFAULT_POWER_VALUES)
+        .and_then(|tuning| {
+            tuning
+                .check_state_size(input.to_string().len())
+                .map(|()| tuning)
+        })
+        .map_err(|e| CliError::Invalid(format!("invalid input: {e}")))?;
+    Ok(tuning)
 }

@@ -88,6 +88,11 @@ impl LocalStack {
                 options.timeout
             };
             spec.memory = 128;
+            // As the template's Globals: the live-run window of the run markers.
+            spec.environment.insert(
+                "totalExecutionTimeout".to_string(),
+                options.timeout.to_string(),
+            );
             functions.push(spec);
         }
         functions.extend(options.targets.iter().cloned());

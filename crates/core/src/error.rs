@@ -44,6 +44,10 @@ pub enum HandlerError {
     /// PublishVersion returned a version this run did not create.
     #[error("{0}")]
     UnexpectedVersion(String),
+    /// Another run is tuning the function, or the function changed while this run published
+    /// (SPEC §12).
+    #[error("{0}")]
+    ConcurrentRun(String),
 }
 
 impl HandlerError {
@@ -57,6 +61,7 @@ impl HandlerError {
                 LambdaError::Throttled(_) => "Throttled",
                 LambdaError::InvalidRequest { .. } => "InvalidRequest",
                 LambdaError::AccessDenied(_) => "AccessDenied",
+                LambdaError::PreconditionFailed(_) => "ConcurrentRun",
                 LambdaError::Service { .. } | LambdaError::Transport(_) => "LambdaServiceError",
                 LambdaError::Timeout(_) => "LambdaTimeout",
             },
@@ -69,11 +74,12 @@ impl HandlerError {
             HandlerError::InvalidLog(_) => "InvalidLog",
             HandlerError::InvalidState(_) => "InvalidState",
             HandlerError::UnexpectedVersion(_) => "UnexpectedVersion",
+            HandlerError::ConcurrentRun(_) => "ConcurrentRun",
         }
     }
 
     /// Every error type name a handler reports (README "Errors"), in the order of the variants.
-    pub const ALL_TYPES: [&'static str; 17] = [
+    pub const ALL_TYPES: [&'static str; 18] = [
         "InvalidInput",
         "ResourceNotFound",
         "ResourceConflict",
@@ -91,6 +97,7 @@ impl HandlerError {
         "InvalidLog",
         "InvalidState",
         "UnexpectedVersion",
+        "ConcurrentRun",
     ];
 
     /// Error types the state machine retries (transient service conditions only).
@@ -137,6 +144,7 @@ mod tests {
             HandlerError::InvalidLog(s()),
             HandlerError::InvalidState(s()),
             HandlerError::UnexpectedVersion(s()),
+            HandlerError::ConcurrentRun(s()),
         ];
         assert_eq!(all.map(|e| e.error_type()), HandlerError::ALL_TYPES);
         assert_eq!(

@@ -57,9 +57,16 @@ impl Future for YieldNow {
     }
 }
 
+/// The fake wall clock's origin: 2025-12-02T00:00:00Z.
+pub const FAKE_EPOCH_SECONDS: u64 = 1_764_633_600;
+
 impl Clock for FakeClock {
     fn now(&self) -> Duration {
         Duration::from_nanos(self.0.load(Ordering::SeqCst))
+    }
+
+    fn unix_seconds(&self) -> u64 {
+        FAKE_EPOCH_SECONDS + self.now().as_secs()
     }
 
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
@@ -199,6 +206,8 @@ struct Conf {
 
 struct Function {
     arn: String,
+    /// Bumped by every update of `$LATEST` (its `RevisionId` is `rev-<n>`).
+    revision: u64,
     architecture: String,
     latest: Conf,
     update_done_at: Duration,
@@ -217,6 +226,14 @@ struct Injection {
     error: LambdaError,
 }
 
+/// Someone else changes a function's `$LATEST` description just before a call.
+struct Interference {
+    op: Op,
+    skip: u32,
+    function: String,
+    description: String,
+}
+
 /// How the next updates behave.
 #[derive(Default)]
 struct UpdateKnobs {
@@ -229,6 +246,7 @@ struct State {
     functions: BTreeMap<String, Function>,
     calls: Vec<Call>,
     injections: Vec<Injection>,
+    interferences: Vec<Interference>,
     updates: UpdateKnobs,
     in_flight: u32,
     max_in_flight: u32,
@@ -244,6 +262,20 @@ impl Function {
             )));
         }
         Ok(())
+    }
+
+    /// Lambda's optimistic concurrency: a `RevisionId` given must be `$LATEST`'s.
+    fn ensure_revision(&self, revision: Option<&str>) -> Result<(), LambdaError> {
+        match revision {
+            Some(r) if r != self.revision_id() => Err(LambdaError::PreconditionFailed(
+                "The Revision Id provided does not match the latest Revision Id.".to_string(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn revision_id(&self) -> String {
+        format!("rev-{}", self.revision)
     }
 
     /// A published version's number, else `ResourceNotFoundException`.
@@ -315,6 +347,7 @@ impl FakeLambda {
             name.to_string(),
             Function {
                 arn: arn.clone(),
+                revision: 1,
                 architecture: architecture.to_string(),
                 latest: Conf {
                     memory,
@@ -354,6 +387,17 @@ impl FakeLambda {
             skip,
             times,
             error,
+        });
+    }
+
+    /// After `skip` more calls of `op`, just before the next one, `$LATEST` of `function` gets
+    /// `description` and a new revision, as if another run or a deploy changed it.
+    pub fn interfere_before(&self, op: Op, skip: u32, function: &str, description: &str) {
+        self.lock().interferences.push(Interference {
+            op,
+            skip,
+            function: function.to_string(),
+            description: description.to_string(),
         });
     }
 
@@ -434,6 +478,21 @@ impl FakeLambda {
                 injected = Some(injection.error.clone());
             }
         }
+        if let Some(at) = state.interferences.iter().position(|i| i.op == op) {
+            if state.interferences[at].skip > 0 {
+                state.interferences[at].skip -= 1;
+            } else {
+                let Interference {
+                    function,
+                    description,
+                    ..
+                } = state.interferences.remove(at);
+                if let Some(f) = state.functions.get_mut(&function) {
+                    f.latest.description = description;
+                    f.revision += 1;
+                }
+            }
+        }
         let (name, _) = split_function(function);
         state.calls.push(Call {
             at: self.clock.now(),
@@ -497,6 +556,11 @@ impl FakeLambda {
                 UpdateStatus::Successful
             }),
             last_update_status_reason: if latest { f.update_fails.clone() } else { None },
+            revision_id: Some(if latest {
+                f.revision_id()
+            } else {
+                format!("rev-v{version}")
+            }),
         }
     }
 
@@ -542,6 +606,7 @@ impl LambdaApi for FakeLambda {
         function: &str,
         memory_size: u32,
         description: &str,
+        revision: Option<&str>,
     ) -> Result<FunctionConfig, LambdaError> {
         self.on_function(
             Op::UpdateConfiguration,
@@ -551,6 +616,7 @@ impl LambdaApi for FakeLambda {
             None,
             |f, updates, now| {
                 f.ensure_idle(now)?;
+                f.ensure_revision(revision)?;
                 if !(128..=10240).contains(&memory_size) {
                     return Err(LambdaError::InvalidRequest {
                         code: "InvalidParameterValueException".to_string(),
@@ -565,13 +631,18 @@ impl LambdaApi for FakeLambda {
                 };
                 f.update_done_at = now + updates.delay;
                 f.update_fails = updates.fail_next.take();
+                f.revision += 1;
                 f.idle_environments.remove("$LATEST");
                 Ok(self.config(f, "$LATEST", &f.latest))
             },
         )
     }
 
-    async fn publish_version(&self, function: &str) -> Result<FunctionConfig, LambdaError> {
+    async fn publish_version(
+        &self,
+        function: &str,
+        revision: Option<&str>,
+    ) -> Result<FunctionConfig, LambdaError> {
         self.on_function(
             Op::PublishVersion,
             function,
@@ -580,6 +651,7 @@ impl LambdaApi for FakeLambda {
             None,
             |f, _, now| {
                 f.ensure_idle(now)?;
+                f.ensure_revision(revision)?;
                 // Like Lambda: nothing changed since the last version → that version.
                 let number = match f.versions.iter().next_back() {
                     Some((n, conf)) if *conf == f.latest => *n,

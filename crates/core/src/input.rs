@@ -151,6 +151,16 @@ fn parse_arn(value: &Value) -> Result<FunctionArn, String> {
         .ok_or_else(|| InvalidArn(display_value(value)).to_string())
 }
 
+/// Largest `num` (SPEC §12): more is a typo that would invoke the target for the whole timeout.
+pub const MAX_NUM: u32 = 100_000;
+
+/// Step Functions' limit on a state's payload (input, output, and so the whole state).
+pub const STATE_LIMIT: usize = 256 * 1024;
+
+/// Bytes one executor result (a stat) can take in the state, at most: every figure of a
+/// successful size, or a failed size with its error texts (capped, see `output::StatError`).
+pub const STAT_BYTES: usize = 1_100;
+
 /// Most functions `compareWith` may add.
 pub const MAX_COMPARE_WITH: usize = 4;
 
@@ -233,10 +243,23 @@ impl TuningInput {
             Some(value) => parse_arn(value)?,
         };
 
-        let num = get(state, "num")
+        let num_value = get(state, "num");
+        // An integral number too large for an i64 is "too big", not "missing".
+        let huge = num_value
+            .and_then(decimal)
+            .is_some_and(|f| f.fract() == 0.0 && f > f64::from(MAX_NUM));
+        let num = num_value
             .and_then(whole_number)
-            .filter(|n| *n >= 5 && *n <= i64::from(u32::MAX))
-            .ok_or_else(|| "Missing num or num below 5".to_string())? as u32;
+            .filter(|n| *n >= 5)
+            .or(huge.then_some(i64::MAX))
+            .ok_or_else(|| "Missing num or num below 5".to_string())?;
+        if num > i64::from(MAX_NUM) {
+            return Err(format!(
+                "Invalid num: {} (at most {MAX_NUM})",
+                num_value.map(display_value).unwrap_or_default()
+            ));
+        }
+        let num = num as u32;
 
         let power_values = power_values(state, defaults)?;
 
@@ -349,7 +372,7 @@ impl TuningInput {
             None => {
                 let inline = state.get("payload").cloned();
                 // Weighted payload errors depend on num: raise them now, not in the executors.
-                payload::generate(num, inline.as_ref())?;
+                payload::PayloadPlan::new(num, inline.as_ref())?;
                 PayloadSpec::Inline(inline)
             }
         };
@@ -398,6 +421,44 @@ impl TuningInput {
     /// Versions published per memory size (`num` with `onlyColdStarts`, else 1).
     pub fn versions_per_size(&self) -> u32 {
         if self.only_cold_starts { self.num } else { 1 }
+    }
+
+    /// At most how many configurations (Map items) the run has: every power value of every
+    /// target, plus each target's current size with `includeCurrent`.
+    pub fn max_configurations(&self) -> usize {
+        (self.power_values.len() + usize::from(self.include_current))
+            * (1 + self.compare_with.len())
+    }
+
+    /// Checks that the run's state fits Step Functions' 256 KiB (SPEC §12), for an execution
+    /// input of `input_bytes` (its JSON text). The estimate is an upper bound: the input (carried
+    /// through every state), the Initializer's output with every version number written out,
+    /// one result per configuration, and the analysis with its copies of them.
+    pub fn check_state_size(&self, input_bytes: usize) -> Result<(), String> {
+        let configurations = self.max_configurations();
+        let versions = configurations.saturating_mul(self.versions_per_size() as usize);
+        let targets = 1 + self.compare_with.len();
+        let initializer = 400 + targets * 900 + configurations * 60 + versions.saturating_mul(10);
+        let copies = if self.include_output_results { 3 } else { 1 };
+        let results = configurations * STAT_BYTES * copies + targets * 1_500 + 4_000;
+        let estimate = input_bytes
+            .saturating_add(initializer)
+            .saturating_add(results);
+        if estimate <= STATE_LIMIT {
+            return Ok(());
+        }
+        let payload_bytes = match &self.payload {
+            PayloadSpec::Inline(Some(value)) => value.to_string().len(),
+            _ => 0,
+        };
+        if payload_bytes > 0 && estimate - payload_bytes.min(estimate) <= STATE_LIMIT {
+            return Err(format!(
+                "The payload is {payload_bytes} bytes: with it the execution state would exceed Step Functions' 256 KiB limit (the input is carried through every state). Put the payload in S3 and pass payloadS3 instead."
+            ));
+        }
+        Err(format!(
+            "{configurations} memory sizes with {versions} versions would make the execution state exceed Step Functions' 256 KiB limit (about {estimate} bytes). Use fewer memory sizes or targets, a smaller num with onlyColdStarts, or move a large payload to S3 with payloadS3."
+        ))
     }
 }
 
@@ -656,6 +717,21 @@ mod tests {
             TuningInput::from_state(&json!({"lambdaARN": ARN}), &DEFAULTS).expect_err("missing"),
             "Missing num or num below 5"
         );
+        assert_eq!(
+            parse(json!({"num": 100_000})).expect("at the limit").num,
+            100_000
+        );
+        for (big, shown) in [
+            (json!(100_001), "100001"),
+            (json!(4_000_000_000u64), "4000000000"),
+            (json!("99999999999"), "99999999999"),
+            (json!(1e300), "1e+300"),
+        ] {
+            assert_eq!(
+                err(json!({ "num": big })),
+                format!("Invalid num: {shown} (at most 100000)")
+            );
+        }
     }
 
     #[test]
@@ -952,6 +1028,43 @@ mod tests {
             err(json!({"payloadS3": "s3:///key"})),
             "Invalid S3 path: \"s3:///key\" (bucket: , key: key)"
         );
+    }
+
+    #[test]
+    fn the_state_must_fit_256_kib() {
+        let input = parse(json!({})).expect("valid");
+        assert_eq!(input.check_state_size(200), Ok(()));
+        // A 300 KB inline payload: the advice is payloadS3.
+        let big = json!({"payload": "x".repeat(300_000)});
+        let input = parse(big.clone()).expect("valid keys");
+        let message = input
+            .check_state_size(big.to_string().len())
+            .expect_err("too big");
+        assert!(
+            message.starts_with("The payload is 300002 bytes:")
+                && message.ends_with("pass payloadS3 instead."),
+            "{message}"
+        );
+        // Too many versions: every size, five targets, num = 100000 with onlyColdStarts.
+        let others: Vec<String> = (0..4)
+            .map(|i| format!("arn:aws:lambda:eu-west-1:123456789012:function:f{i}"))
+            .collect();
+        let input = parse(json!({"powerValues": "ALL", "onlyColdStarts": true, "num": 100000, "compareWith": others}))
+            .expect("valid keys");
+        let message = input.check_state_size(500).expect_err("too many versions");
+        assert!(
+            message.starts_with(
+                "230 memory sizes with 23000000 versions would make the execution state exceed"
+            ),
+            "{message}"
+        );
+        assert!(message.contains("payloadS3"));
+        // Every size of one function, with results in the output, fits.
+        let all = parse(
+            json!({"powerValues": "ALL", "includeOutputResults": true, "includeCurrent": true}),
+        )
+        .expect("valid");
+        assert_eq!(all.check_state_size(300), Ok(()));
     }
 
     #[test]

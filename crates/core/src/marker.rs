@@ -3,8 +3,10 @@
 //! PublishVersion returned an existing one, its issue #124) and every version of a run can be
 //! found again for cleanup, even after a crash.
 //!
-//! Format: `[power-tuning <run-id> <power>MB[ #<copy>] from <original>MB]`, e.g.
-//! `my description [power-tuning 3f9a1c2b7d4e 512MB from 1024MB]`.
+//! Format: `[power-tuning <run-id> <power>MB[ #<copy>] from <original>MB[ at <unix-time>]]`,
+//! e.g. `my description [power-tuning 3f9a1c2b7d4e 512MB from 1024MB at 1764645123]`. The
+//! start time tells a live run from one that crashed long ago (SPEC §12); markers written
+//! without it (older releases) still parse.
 
 use std::fmt;
 
@@ -60,6 +62,8 @@ pub struct Marker {
     pub copy: u32,
     /// `$LATEST`'s memory before the run.
     pub original_memory: u32,
+    /// When the run started (seconds since the Unix epoch), when the marker says.
+    pub started: Option<u64>,
 }
 
 impl Marker {
@@ -70,10 +74,19 @@ impl Marker {
         } else {
             String::new()
         };
+        let at = self.started.map(|t| format!(" at {t}")).unwrap_or_default();
         format!(
-            "{PREFIX}{} {}MB{copy} from {}MB]",
+            "{PREFIX}{} {}MB{copy} from {}MB{at}]",
             self.run_id, self.power, self.original_memory
         )
+    }
+
+    /// Whether the run that wrote this marker may still be running at `now` (seconds since the
+    /// epoch): it started less than `timeout` seconds ago. A marker without a start time is
+    /// from an older release and treated as stale.
+    pub fn is_live(&self, now: u64, timeout: u64) -> bool {
+        self.started
+            .is_some_and(|started| now.saturating_sub(started) < timeout)
     }
 
     /// Finds the marker at the end of a description.
@@ -93,6 +106,11 @@ impl Marker {
             return None;
         }
         let original_memory = words.next()?.strip_suffix("MB")?.parse().ok()?;
+        let started = match words.next() {
+            None => None,
+            Some("at") => Some(words.next()?.parse().ok()?),
+            Some(_) => return None,
+        };
         if words.next().is_some() {
             return None;
         }
@@ -101,6 +119,7 @@ impl Marker {
             power,
             copy,
             original_memory,
+            started,
         })
     }
 
@@ -117,6 +136,28 @@ impl Marker {
             format!("{kept} {marker}")
         }
     }
+}
+
+/// A Unix time as ISO 8601 UTC (`2026-12-02T10:15:00Z`).
+pub fn iso8601(unix_seconds: u64) -> String {
+    let days = (unix_seconds / 86_400) as i64;
+    let seconds = unix_seconds % 86_400;
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        seconds / 3_600,
+        seconds % 3_600 / 60,
+        seconds % 60
+    )
 }
 
 /// The description without a trailing marker (what it was before the run, up to trimming).
@@ -137,6 +178,7 @@ mod tests {
             power: 512,
             copy,
             original_memory: 1024,
+            started: None,
         }
     }
 
@@ -168,6 +210,33 @@ mod tests {
         );
         assert_eq!(Marker::find(&text), Some(copy));
         assert_eq!(strip(&text), "");
+    }
+
+    #[test]
+    fn start_time_and_liveness() {
+        let m = Marker {
+            started: Some(1_764_645_123),
+            ..marker(2)
+        };
+        let text = m.describe("app");
+        assert_eq!(
+            text,
+            format!(
+                "app [power-tuning {} 512MB #2 from 1024MB at 1764645123]",
+                m.run_id
+            )
+        );
+        assert_eq!(Marker::find(&text), Some(m.clone()));
+        assert!(m.is_live(1_764_645_123 + 299, 300));
+        assert!(!m.is_live(1_764_645_123 + 300, 300));
+        assert!(!marker(0).is_live(0, 300), "no start time: stale");
+        assert_eq!(
+            Marker::find("[power-tuning 0123456789ab 512MB from 1024MB at soon]"),
+            None
+        );
+        assert_eq!(iso8601(1_764_645_123), "2025-12-02T03:12:03Z");
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
     }
 
     #[test]

@@ -22,6 +22,35 @@ pub struct StatError {
     pub detail: Option<String>,
 }
 
+/// Longest `errorType` kept in the state (characters).
+pub const MAX_ERROR_TYPE: usize = 100;
+/// Longest `errorMessage` kept in the state (characters).
+pub const MAX_ERROR_MESSAGE: usize = 300;
+/// Longest `detail` kept in the state (characters).
+pub const MAX_ERROR_DETAIL: usize = 500;
+
+/// `text` cut to `max` characters, with `…` when cut.
+fn capped(text: String, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text;
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+impl StatError {
+    /// An error with its texts capped, so a failed size stays small in the state whatever the
+    /// target answered (SPEC §12: the state stays under 256 KiB).
+    pub fn new(error_type: String, error_message: String, detail: Option<String>) -> StatError {
+        StatError {
+            error_type: capped(error_type, MAX_ERROR_TYPE),
+            error_message: capped(error_message, MAX_ERROR_MESSAGE),
+            detail: detail.map(|d| capped(d, MAX_ERROR_DETAIL)),
+        }
+    }
+}
+
 /// One memory size's result, as the Executor returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -439,6 +468,57 @@ mod tests {
             serialized.get("expectedPrice").is_none() && serialized.get("monthlyCost").is_none()
         );
         assert_eq!(serialized["p95Duration"], 120.5);
+    }
+
+    #[test]
+    fn error_texts_are_capped() {
+        let e = StatError::new(
+            "T".repeat(500),
+            "é".repeat(10_000),
+            Some("d".repeat(10_000)),
+        );
+        assert_eq!(e.error_type.chars().count(), MAX_ERROR_TYPE);
+        assert_eq!(e.error_message.chars().count(), MAX_ERROR_MESSAGE);
+        assert!(e.error_message.ends_with('…'));
+        assert_eq!(e.detail.map(|d| d.chars().count()), Some(MAX_ERROR_DETAIL));
+        let short = StatError::new("E".into(), "m".into(), None);
+        assert_eq!(
+            (short.error_type.as_str(), short.error_message.as_str()),
+            ("E", "m")
+        );
+        let failed = Stat::failed(
+            10240,
+            100_000,
+            100_000,
+            StatError::new("T".repeat(500), "m".repeat(5000), Some("d".repeat(5000))),
+        );
+        let bytes = serde_json::to_string(&failed).expect("json").len();
+        assert!(bytes <= crate::input::STAT_BYTES, "{bytes} bytes");
+        // A successful size with every figure, each a long float.
+        let x = Some(123_456.789_012_345_6);
+        let full = Stat {
+            value: 10240,
+            average_price: x,
+            average_duration: x,
+            total_cost: x,
+            invocations: 100_000,
+            errors: 0,
+            min_duration: x,
+            p50_duration: x,
+            p90_duration: x,
+            p95_duration: x,
+            p99_duration: x,
+            max_duration: x,
+            cold_starts: Some(100_000),
+            average_init_duration: x,
+            max_memory_used: Some(10240),
+            init_price: x,
+            expected_price: x,
+            monthly_cost: x,
+            error: None,
+        };
+        let bytes = serde_json::to_string(&full).expect("json").len();
+        assert!(bytes <= crate::input::STAT_BYTES, "{bytes} bytes");
     }
 
     #[test]

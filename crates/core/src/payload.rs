@@ -94,42 +94,66 @@ pub fn encode(payload: Option<&Value>) -> Payload {
     }
 }
 
-/// Generates the `num` payloads of one memory size, in invocation order.
-///
-/// Weighted payloads get `floor(weight·num/total)` invocations each, in contiguous blocks in
-/// input order, the last element taking the remainder.
-pub fn generate(num: u32, payload: Option<&Value>) -> Result<Vec<Payload>, String> {
-    let num_usize = num as usize;
-    let Some(items) = payload.filter(|p| is_weighted(p)).and_then(Value::as_array) else {
-        return Ok(vec![encode(payload); num_usize]);
-    };
-    if num_usize < items.len() {
-        return Err(format!(
-            "You have {} payloads and only \"num\"={num}. Please increase \"num\".",
-            items.len()
-        ));
-    }
-    let weights: Vec<f64> = items
-        .iter()
-        .map(|p| p.get("weight").and_then(Value::as_f64).unwrap_or(f64::NAN))
-        .collect();
-    let total: f64 = weights.iter().fold(0.0, |a, b| a + b);
-    let mut payloads = Vec::with_capacity(num_usize);
-    for (i, (item, weight)) in items.iter().zip(&weights).enumerate() {
-        let share = (weight * f64::from(num) / total).floor();
-        // NaN (a non-numeric weight) fails this test too.
-        if share.is_nan() || share < 1.0 {
-            return Err("Invalid payload weight (num is too small)".to_string());
-        }
-        let how_many = if i == items.len() - 1 {
-            num_usize.saturating_sub(payloads.len())
-        } else {
-            (share as usize).min(num_usize - payloads.len())
+/// The payloads of one memory size's invocations, without materialising them: every index maps
+/// to its payload (handler memory does not grow with `num`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PayloadPlan {
+    /// Every invocation sends the same bytes.
+    Same(Payload),
+    /// Weighted payloads: contiguous blocks, as `(end index, exclusive; payload)` in order.
+    Weighted(Vec<(usize, Payload)>),
+}
+
+impl PayloadPlan {
+    /// Plans the `num` payloads of one memory size.
+    ///
+    /// Weighted payloads get `floor(weight·num/total)` invocations each, in contiguous blocks in
+    /// input order, the last element taking the remainder.
+    pub fn new(num: u32, payload: Option<&Value>) -> Result<PayloadPlan, String> {
+        let num_usize = num as usize;
+        let Some(items) = payload.filter(|p| is_weighted(p)).and_then(Value::as_array) else {
+            return Ok(PayloadPlan::Same(encode(payload)));
         };
-        let encoded = encode(item.get("payload"));
-        payloads.extend(std::iter::repeat_n(encoded, how_many));
+        if num_usize < items.len() {
+            return Err(format!(
+                "You have {} payloads and only \"num\"={num}. Please increase \"num\".",
+                items.len()
+            ));
+        }
+        let weights: Vec<f64> = items
+            .iter()
+            .map(|p| p.get("weight").and_then(Value::as_f64).unwrap_or(f64::NAN))
+            .collect();
+        let total: f64 = weights.iter().fold(0.0, |a, b| a + b);
+        let mut blocks = Vec::with_capacity(items.len());
+        let mut planned = 0usize;
+        for (i, (item, weight)) in items.iter().zip(&weights).enumerate() {
+            let share = (weight * f64::from(num) / total).floor();
+            // NaN (a non-numeric weight) fails this test too.
+            if share.is_nan() || share < 1.0 {
+                return Err("Invalid payload weight (num is too small)".to_string());
+            }
+            let how_many = if i == items.len() - 1 {
+                num_usize.saturating_sub(planned)
+            } else {
+                (share as usize).min(num_usize - planned)
+            };
+            planned += how_many;
+            blocks.push((planned, encode(item.get("payload"))));
+        }
+        Ok(PayloadPlan::Weighted(blocks))
     }
-    Ok(payloads)
+
+    /// The payload of invocation `index` (0-based; past the end, the last block's).
+    pub fn at(&self, index: usize) -> &Payload {
+        match self {
+            PayloadPlan::Same(payload) => payload,
+            PayloadPlan::Weighted(blocks) => {
+                let block = blocks.partition_point(|(end, _)| *end <= index);
+                &blocks[block.min(blocks.len() - 1)].1
+            }
+        }
+    }
 }
 
 /// A payload read from S3: JSON if it parses, else the raw text as a JSON string.
@@ -143,8 +167,30 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn generate(num: u32, payload: Option<&Value>) -> Result<Vec<Payload>, String> {
+        let plan = PayloadPlan::new(num, payload)?;
+        Ok((0..num as usize).map(|i| plan.at(i).clone()).collect())
+    }
+
     fn texts(payloads: &[Payload]) -> Vec<&str> {
         payloads.iter().map(|p| &**p).collect()
+    }
+
+    #[test]
+    fn plans_do_not_grow_with_num() {
+        let weighted = json!([{"weight": 1, "payload": 1}, {"weight": 3, "payload": 2}]);
+        let plan = PayloadPlan::new(100_000, Some(&weighted)).expect("plan");
+        assert_eq!(
+            plan,
+            PayloadPlan::Weighted(vec![(25_000, Arc::from("1")), (100_000, Arc::from("2"))])
+        );
+        assert_eq!(&**plan.at(24_999), "1");
+        assert_eq!(&**plan.at(25_000), "2");
+        assert_eq!(&**plan.at(99_999), "2");
+        assert_eq!(
+            PayloadPlan::new(u32::MAX, None).expect("same"),
+            PayloadPlan::Same(Arc::from("null"))
+        );
     }
 
     #[test]

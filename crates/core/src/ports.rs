@@ -32,6 +32,8 @@ pub struct FunctionConfig {
     pub last_update_status: Option<UpdateStatus>,
     /// `LastUpdateStatusReason`, when reported.
     pub last_update_status_reason: Option<String>,
+    /// `RevisionId`: changes whenever the configuration changes (optimistic concurrency).
+    pub revision_id: Option<String>,
 }
 
 /// One page of `ListVersionsByFunction`.
@@ -88,6 +90,9 @@ pub enum LambdaError {
     /// 403 / `AccessDeniedException`.
     #[error("AccessDeniedException: {0}")]
     AccessDenied(String),
+    /// 412 `PreconditionFailedException`: the `RevisionId` given is not the latest.
+    #[error("PreconditionFailedException: {0}")]
+    PreconditionFailed(String),
     /// 5xx service errors.
     #[error("{code}: {message}")]
     Service {
@@ -123,18 +128,21 @@ pub trait LambdaApi: Send + Sync {
         qualifier: Option<&str>,
     ) -> impl Future<Output = Result<FunctionConfig, LambdaError>> + Send;
 
-    /// `UpdateFunctionConfiguration` of memory and description.
+    /// `UpdateFunctionConfiguration` of memory and description; with `revision`, only if
+    /// `$LATEST` is still at that `RevisionId` (else [`LambdaError::PreconditionFailed`]).
     fn update_configuration(
         &self,
         function: &str,
         memory_size: u32,
         description: &str,
+        revision: Option<&str>,
     ) -> impl Future<Output = Result<FunctionConfig, LambdaError>> + Send;
 
-    /// `PublishVersion`.
+    /// `PublishVersion`; with `revision`, only if `$LATEST` is still at that `RevisionId`.
     fn publish_version(
         &self,
         function: &str,
+        revision: Option<&str>,
     ) -> impl Future<Output = Result<FunctionConfig, LambdaError>> + Send;
 
     /// `ListVersionsByFunction`, one page.
@@ -208,10 +216,12 @@ pub trait PayloadSource: Send + Sync {
     ) -> impl Future<Output = Result<Vec<u8>, PayloadSourceError>> + Send;
 }
 
-/// Time: a monotonic clock and sleeping.
+/// Time: a monotonic clock, the wall clock, and sleeping.
 pub trait Clock: Send + Sync {
     /// Monotonic time since an arbitrary origin.
     fn now(&self) -> Duration;
+    /// Wall-clock time: seconds since the Unix epoch.
+    fn unix_seconds(&self) -> u64;
     /// Sleeps for `duration`.
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send;
 }

@@ -162,16 +162,21 @@ impl<L: LambdaApi, C: Clock> LambdaApi for Resilient<L, C> {
         function: &str,
         memory_size: u32,
         description: &str,
+        revision: Option<&str>,
     ) -> Result<FunctionConfig, LambdaError> {
         self.call(true, || {
             self.inner
-                .update_configuration(function, memory_size, description)
+                .update_configuration(function, memory_size, description, revision)
         })
         .await
     }
 
-    async fn publish_version(&self, function: &str) -> Result<FunctionConfig, LambdaError> {
-        self.call(true, || self.inner.publish_version(function))
+    async fn publish_version(
+        &self,
+        function: &str,
+        revision: Option<&str>,
+    ) -> Result<FunctionConfig, LambdaError> {
+        self.call(true, || self.inner.publish_version(function, revision))
             .await
     }
 

@@ -15,6 +15,8 @@ pub const DEFAULT_BASE_COSTS: &str = r#"{"x86_64": {"ap-east-1": 2.9e-9, "af-sou
 pub const DEFAULT_SF_COSTS: &str = r#"{"default": 0.000025, "us-gov-west-1": 0.00003, "us-gov-east-1": 0.00003, "ap-northeast-2": 0.0000271, "eu-south-1": 0.00002625, "af-south-1": 0.00002975, "us-west-1": 0.0000279, "eu-west-3": 0.0000297, "ap-east-1": 0.0000275, "me-south-1": 0.0000275, "ap-south-1": 0.0000285, "sa-east-1": 0.0000375, "cn-north-1": 0.0001891, "cn-northwest-1": 0.0001891}"#;
 /// Default `requestCost`: Lambda's request charge, $ per request.
 pub const DEFAULT_REQUEST_COST: f64 = 2e-7;
+/// Default `totalExecutionTimeout` (s), the template's.
+pub const DEFAULT_TOTAL_EXECUTION_TIMEOUT: u64 = 300;
 /// Region used when `AWS_REGION` is not set (only outside Lambda).
 pub const DEFAULT_REGION: &str = "us-east-1";
 
@@ -36,6 +38,9 @@ pub struct Settings {
     pub region: String,
     /// Lambda's request charge, $ per request (`requestCost`).
     pub request_cost: f64,
+    /// The deployment's `totalExecutionTimeout` (s): a run marker younger than this may belong
+    /// to a live run.
+    pub total_execution_timeout: u64,
 }
 
 /// A malformed environment variable.
@@ -63,6 +68,7 @@ fn unreachable_defaults() -> Settings {
         visualization_url: DEFAULT_VISUALIZATION_URL.to_string(),
         region: DEFAULT_REGION.to_string(),
         request_cost: DEFAULT_REQUEST_COST,
+        total_execution_timeout: DEFAULT_TOTAL_EXECUTION_TIMEOUT,
     }
 }
 
@@ -109,6 +115,13 @@ impl Settings {
                         name: "requestCost",
                         reason: format!("not a price: {text}"),
                     })?,
+            },
+            total_execution_timeout: match get("totalExecutionTimeout") {
+                None => DEFAULT_TOTAL_EXECUTION_TIMEOUT,
+                Some(text) => text.trim().parse::<u64>().map_err(|_| SettingsError {
+                    name: "totalExecutionTimeout",
+                    reason: format!("not a number of seconds: {text}"),
+                })?,
             },
         })
     }
@@ -186,6 +199,7 @@ mod tests {
         assert_eq!(s.visualization_url, "https://lambda-power-tuning.show/");
         assert_eq!(s.region, "us-east-1");
         assert_eq!(s.request_cost, 2e-7);
+        assert_eq!(s.total_execution_timeout, 300);
         assert_eq!(Settings::default(), s);
     }
 

@@ -71,6 +71,9 @@ pub struct PublishIterator {
 pub struct LambdaConfigurations {
     /// The run id in every marker of this run.
     pub run_id: crate::marker::RunId,
+    /// When the run started (seconds since the Unix epoch), in every marker of this run.
+    #[serde(default)]
+    pub started_at: u64,
     /// The functions tuned, in input order.
     pub targets: Vec<TargetState>,
     /// What the Map iterates over: each target's sizes in power-value order, target by target.
@@ -95,6 +98,68 @@ impl LambdaConfigurations {
             .iter()
             .filter(move |c| c.target == target)
             .flat_map(|c| c.versions.0.iter().copied())
+    }
+
+    /// Checks a continuation state (a later Initializer pass) against the input before any of it
+    /// is used: the same targets and sizes, in the planned order, and a consistent iterator, so
+    /// a forged or damaged `lambdaConfigurations` is an input error, never an index panic.
+    pub fn check_against(&self, input: &crate::input::TuningInput) -> Result<(), String> {
+        let invalid = |why: &str| Err(format!("Invalid lambdaConfigurations: {why}"));
+        let arns: Vec<&str> = input.targets().map(|a| a.as_str()).collect();
+        if self.targets.len() != arns.len()
+            || self
+                .targets
+                .iter()
+                .zip(&arns)
+                .any(|(t, a)| t.lambda_arn != *a)
+        {
+            return invalid("its targets are not the input's lambdaARN and compareWith");
+        }
+        for target in &self.targets {
+            let planned = &target.power_values;
+            let extra = planned.len().checked_sub(input.power_values.len());
+            if !planned.starts_with(&input.power_values)
+                || !matches!(extra, Some(0) | Some(1))
+                || (extra == Some(1) && !input.include_current)
+            {
+                return invalid("its memory sizes are not the input's powerValues");
+            }
+        }
+        let expected = self
+            .targets
+            .iter()
+            .enumerate()
+            .flat_map(|(i, t)| t.power_values.iter().map(move |p| (i, *p)));
+        if self.configurations.len()
+            != self
+                .targets
+                .iter()
+                .map(|t| t.power_values.len())
+                .sum::<usize>()
+            || !self
+                .configurations
+                .iter()
+                .zip(expected)
+                .all(|(c, (target, power))| c.target == target && c.power == power)
+        {
+            return invalid("its configurations are not the planned ones");
+        }
+        let copies = input.versions_per_size() as usize;
+        let count = self.configurations.len().checked_mul(copies);
+        let index = self.iterator.index as usize;
+        let recorded: usize = self.configurations.iter().map(|c| c.versions.0.len()).sum();
+        if count != Some(self.iterator.count as usize)
+            || index > self.iterator.count as usize
+            || !self.iterator.continue_
+            || recorded > index
+            || self
+                .configurations
+                .iter()
+                .any(|c| c.versions.0.len() > copies)
+        {
+            return invalid("its publishing progress is inconsistent");
+        }
+        Ok(())
     }
 
     /// The target of a configuration, if it names one of the run's targets.
@@ -132,9 +197,50 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn forged_continuation_states_are_rejected() {
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function:a";
+        let input = crate::input::TuningInput::from_state(
+            &json!({"lambdaARN": arn, "num": 5, "powerValues": [128, 256]}),
+            &[128],
+        )
+        .expect("input");
+        let good = json!({
+            "runId": "0123456789ab",
+            "targets": [{"lambdaARN": arn, "powerValues": [128, 256],
+                "original": {"memorySize": 1024, "description": "d", "architecture": "x86_64"}}],
+            "configurations": [{"power": 128, "versions": ["7"]}, {"power": 256, "versions": [], "target": 0}],
+            "passes": 1, "iterator": {"index": 1, "count": 2, "continue": true}
+        });
+        let parse =
+            |v: &Value| serde_json::from_value::<LambdaConfigurations>(v.clone()).expect("shape");
+        assert_eq!(parse(&good).check_against(&input), Ok(()));
+        let forge = |pointer: &str, value: Value| {
+            let mut v = good.clone();
+            *v.pointer_mut(pointer).expect("pointer") = value;
+            parse(&v).check_against(&input).expect_err("forged")
+        };
+        assert!(forge("/iterator/index", json!(99)).contains("publishing progress"));
+        assert!(forge("/iterator/count", json!(4_000_000_000u64)).contains("publishing progress"));
+        assert!(forge("/configurations/1/target", json!(7)).contains("configurations"));
+        assert!(forge("/configurations/0/power", json!(512)).contains("configurations"));
+        assert!(
+            forge("/configurations/0/versions", json!(["1-3"])).contains("publishing progress")
+        );
+        assert!(
+            forge(
+                "/targets/0/lambdaARN",
+                json!("arn:aws:lambda:us-east-1:123456789012:function:b")
+            )
+            .contains("targets")
+        );
+        assert!(forge("/targets/0/powerValues", json!([128, 256, 512])).contains("memory sizes"));
+        assert!(forge("/configurations", json!([])).contains("configurations"));
+    }
+
+    #[test]
     fn configurations_round_trip() {
         let value = json!({
-            "runId": "0123456789ab",
+            "runId": "0123456789ab", "startedAt": 1764645123,
             "targets": [
                 {"lambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:a", "powerValues": [128, 256],
                  "original": {"memorySize": 1024, "description": "d", "architecture": "arm64"}},

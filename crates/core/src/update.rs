@@ -52,14 +52,17 @@ pub async fn wait_until_ready<L: LambdaApi, C: Clock>(
     }
 }
 
-/// Sets `$LATEST`'s memory and description and waits until the update is applied. An update
-/// refused because another is in progress waits for that one first.
+/// Sets `$LATEST`'s memory and description and waits until the update is applied; returns
+/// the configuration seen when it was (with its `RevisionId`). With `revision`, the update only
+/// applies to `$LATEST` at that revision (a `PreconditionFailed` error otherwise, for the
+/// caller to judge). An update refused because another is in progress waits for that one first.
 pub async fn apply<L: LambdaApi, C: Clock>(
     lambda: &L,
     clock: &C,
     function: &str,
     memory_size: u32,
     description: &str,
+    revision: Option<&str>,
     deadline: Duration,
 ) -> Result<FunctionConfig, HandlerError> {
     const ATTEMPTS: u32 = 5;
@@ -67,7 +70,7 @@ pub async fn apply<L: LambdaApi, C: Clock>(
     loop {
         attempt += 1;
         match lambda
-            .update_configuration(function, memory_size, description)
+            .update_configuration(function, memory_size, description, revision)
             .await
         {
             Ok(config) if config.last_update_status.is_some() && is_ready(&config)? => {

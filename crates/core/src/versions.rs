@@ -4,6 +4,9 @@
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// Most versions one configuration can have (`num` with `onlyColdStarts`).
+pub const MAX_VERSIONS: usize = crate::input::MAX_NUM as usize;
+
 /// An ordered list of version numbers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VersionList(pub Vec<u64>);
@@ -47,12 +50,17 @@ impl VersionList {
                 Some((a, b)) => {
                     let (a, b): (u64, u64) =
                         (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
-                    if b < a || b - a > 1_000_000 {
+                    if b < a || b - a >= MAX_VERSIONS as u64 {
                         return Err(bad());
                     }
                     out.extend(a..=b);
                 }
                 None => out.push(text.parse().map_err(|_| bad())?),
+            }
+            // A configuration never has more versions than `num` allows: a forged list cannot
+            // make a handler allocate without bound.
+            if out.len() > MAX_VERSIONS {
+                return Err(format!("more than {MAX_VERSIONS} versions"));
             }
         }
         Ok(VersionList(out))
@@ -90,6 +98,9 @@ mod tests {
         assert_eq!(numbers.0, vec![3, 5]);
         assert!(serde_json::from_value::<VersionList>(json!(["9-3"])).is_err());
         assert!(serde_json::from_value::<VersionList>(json!(["x"])).is_err());
+        assert!(serde_json::from_value::<VersionList>(json!(["1-999999999999"])).is_err());
+        assert!(serde_json::from_value::<VersionList>(json!(["1-60000", "70000-130000"])).is_err());
+        assert!(serde_json::from_value::<VersionList>(json!(["1-100000"])).is_ok());
     }
 
     #[test]

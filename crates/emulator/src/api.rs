@@ -313,6 +313,11 @@ fn refused(refusal: Refusal) -> Response {
         }
         Refusal::Conflict(message) => conflict(&message),
         Refusal::Invalid(message) => invalid(&message),
+        Refusal::PreconditionFailed(message) => aws_error(
+            StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailedException",
+            &message,
+        ),
     }
 }
 
@@ -450,6 +455,10 @@ async fn update_configuration(
                     .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
                     .collect()
             }),
+        revision: body
+            .get("RevisionId")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     };
     let mut retire = None;
     let response = on_function(
@@ -480,7 +489,10 @@ async fn publish_version(
 ) -> Response {
     let body = body_json(&body);
     on_function(&service, "PublishVersion", &name, &params, |f, _| {
-        let number = f.publish(body.get("Description").and_then(Value::as_str))?;
+        let number = f.publish(
+            body.get("Description").and_then(Value::as_str),
+            body.get("RevisionId").and_then(Value::as_str),
+        )?;
         created(describe(&service, f, Some(&number.to_string()))?)
     })
 }

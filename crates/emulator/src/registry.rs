@@ -203,6 +203,8 @@ pub enum Refusal {
     Conflict(String),
     /// 400 `InvalidParameterValueException`.
     Invalid(String),
+    /// 412 `PreconditionFailedException`.
+    PreconditionFailed(String),
 }
 
 /// A change of `$LATEST`'s configuration (`UpdateFunctionConfiguration`); `None` keeps a field.
@@ -216,6 +218,8 @@ pub struct ConfigChange {
     pub description: Option<serde_json::Value>,
     /// `Environment.Variables`.
     pub environment: Option<BTreeMap<String, String>>,
+    /// `RevisionId`: apply only to `$LATEST` at this revision.
+    pub revision: Option<String>,
 }
 
 /// One function's state, with Lambda's rules for changing it.
@@ -289,11 +293,22 @@ impl Function {
         Ok(())
     }
 
+    /// Lambda's optimistic concurrency: a `RevisionId` given must be `$LATEST`'s.
+    fn ensure_revision(&self, revision: Option<&str>) -> Result<(), Refusal> {
+        match revision {
+            Some(r) if r != self.revision_id => Err(Refusal::PreconditionFailed(
+                "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id".to_string(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// `UpdateFunctionConfiguration`: validates every field (memory 128..10240 MB, timeout
     /// 1..900 s, description ≤ 256 characters), then applies it; `$LATEST` stays `InProgress`
     /// for `delay`.
     pub fn update(&mut self, change: &ConfigChange, delay: Duration) -> Result<(), Refusal> {
         self.ensure_idle()?;
+        self.ensure_revision(change.revision.as_deref())?;
         let mut next = self.latest.clone();
         if let Some(memory) = &change.memory {
             next.memory = memory
@@ -333,8 +348,13 @@ impl Function {
 
     /// `PublishVersion`: a new version of `$LATEST` — or, as on AWS, the last version again
     /// when nothing changed since it was published.
-    pub fn publish(&mut self, description: Option<&str>) -> Result<u64, Refusal> {
+    pub fn publish(
+        &mut self,
+        description: Option<&str>,
+        revision: Option<&str>,
+    ) -> Result<u64, Refusal> {
         self.ensure_idle()?;
+        self.ensure_revision(revision)?;
         let mut snapshot = self.latest.clone();
         if let Some(description) = description {
             snapshot.description = description.to_string();
@@ -561,7 +581,7 @@ mod tests {
             f.update(&change, Duration::ZERO),
             Err(Refusal::Conflict(_))
         ));
-        assert!(matches!(f.publish(None), Err(Refusal::Conflict(_))));
+        assert!(matches!(f.publish(None, None), Err(Refusal::Conflict(_))));
         f.update_done_at = Instant::now();
         // Validation before any change.
         let bad = ConfigChange {
@@ -574,8 +594,15 @@ mod tests {
         );
         assert_eq!((f.latest.memory, f.latest.description.as_str()), (512, ""));
         // Publishing twice without a change returns the same version.
-        let v1 = f.publish(None).expect("publish");
-        assert_eq!(f.publish(None).expect("again"), v1);
+        let v1 = f.publish(None, None).expect("publish");
+        assert_eq!(f.publish(None, None).expect("again"), v1);
+        // Optimistic concurrency.
+        assert!(matches!(
+            f.publish(None, Some("stale")),
+            Err(Refusal::PreconditionFailed(_))
+        ));
+        let current = f.revision_id.clone();
+        assert_eq!(f.publish(None, Some(&current)).expect("current"), v1);
         // Alias-protected versions.
         f.create_alias("live", &v1.to_string(), "").expect("alias");
         assert!(matches!(

@@ -212,15 +212,29 @@ async fn restore_latest<L: LambdaApi, P, C: Clock>(
                 marker::strip(&latest.description).to_string(),
             )
         });
-        update::apply(
+        // Only `$LATEST` as just read: a change made since (another run, a deploy) is not undone.
+        match update::apply(
             &deps.lambda,
             &deps.clock,
             function,
             memory,
             &description,
+            latest.revision_id.as_deref(),
             deadline,
         )
-        .await?;
+        .await
+        {
+            Err(HandlerError::Lambda {
+                source: LambdaError::PreconditionFailed(_),
+                ..
+            }) => {
+                tracing::warn!(function, "$LATEST changed since it was read; not restored");
+                return Ok(None);
+            }
+            other => {
+                other?;
+            }
+        }
     }
     Ok(Some(found))
 }
@@ -333,11 +347,13 @@ mod tests {
             power: 512,
             copy: 0,
             original_memory: 256,
+            started: None,
         };
         futures::executor::block_on(deps.lambda.update_configuration(
             &arn,
             512,
             &marker.describe("mine"),
+            None,
         ))
         .expect("update");
         let leftover = fake.publish_now("f");
@@ -351,6 +367,7 @@ mod tests {
                         ..marker.clone()
                     }
                     .describe("mine"),
+                    None,
                 ),
             )
             .expect("update");

@@ -80,7 +80,7 @@ struct Plan<'a> {
     /// The target function (unqualified ARN).
     function: String,
     versions: Vec<String>,
-    payloads: Vec<Payload>,
+    payloads: payload::PayloadPlan,
     mode: &'static str,
 }
 
@@ -144,8 +144,8 @@ pub async fn handle<L: LambdaApi, P: PayloadSource, C: Clock>(
         PayloadSpec::Inline(value) => value.clone(),
         PayloadSpec::S3(location) => Some(fetch_payload(&deps.payloads, location).await?),
     };
-    let payloads =
-        payload::generate(input.num, payload_value.as_ref()).map_err(HandlerError::InvalidInput)?;
+    let payloads = payload::PayloadPlan::new(input.num, payload_value.as_ref())
+        .map_err(HandlerError::InvalidInput)?;
     let plan = Plan {
         input: &input,
         function: arn.as_str().to_string(),
@@ -255,7 +255,7 @@ async fn invoke_one<L: LambdaApi, P, C>(
     index: usize,
 ) -> Result<Outcome, HandlerError> {
     let input = plan.input;
-    let payload = &plan.payloads[index];
+    let payload = plan.payloads.at(index);
     let mut actual: Payload = payload.clone();
     if let Some(pre) = &input.pre_processor_arn {
         let output = deps
@@ -300,11 +300,7 @@ async fn invoke_one<L: LambdaApi, P, C>(
             &error_type,
             &error_message,
         );
-        Some(StatError {
-            error_type,
-            error_message,
-            detail: Some(detail),
-        })
+        Some(StatError::new(error_type, error_message, Some(detail)))
     });
 
     if let Some(post) = &input.post_processor_arn {

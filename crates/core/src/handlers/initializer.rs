@@ -57,15 +57,29 @@ pub async fn handle<L: LambdaApi, P, C: Clock>(
     // Everything is validated before the first Lambda call.
     let previous = previous_pass(event, &run_id)?;
     let input = input_of(event, &deps.settings)?;
-    let mut run = match previous {
+    match &previous {
+        Some(previous) => previous
+            .check_against(&input)
+            .map_err(HandlerError::InvalidInput)?,
+        None => {
+            let input_bytes = serde_json::to_string(&event.state)
+                .map(|text| text.len())
+                .unwrap_or(usize::MAX);
+            input
+                .check_state_size(input_bytes)
+                .map_err(HandlerError::InvalidInput)?;
+        }
+    }
+    // `$LATEST`'s revision per target as last seen (a continuation pass reads it again).
+    let (mut run, revisions) = match previous {
         Some(mut previous) => {
-            previous.passes += 1;
-            previous
+            previous.passes = previous.passes.saturating_add(1);
+            (previous, Vec::new())
         }
         None => start(deps, &input, run_id, deadline).await?,
     };
     let start_index = run.iterator.index;
-    match publish(deps, &input, &mut run, deadline).await {
+    match publish(deps, &input, &mut run, revisions, deadline).await {
         Ok(()) if run.iterator.continue_ && run.iterator.index == start_index => {
             let error = HandlerError::UpdateTimeout(
                 "Not enough time left in the Initializer to publish a single version".to_string(),
@@ -82,16 +96,20 @@ pub async fn handle<L: LambdaApi, P, C: Clock>(
     }
 }
 
+/// Plans the run: reads every target; returns the plan and each target's revision as read.
 async fn start<L: LambdaApi, P, C: Clock>(
     deps: &Deps<L, P, C>,
     input: &TuningInput,
     run_id: RunId,
     deadline: Duration,
-) -> Result<LambdaConfigurations, HandlerError> {
+) -> Result<(LambdaConfigurations, Vec<Option<String>>), HandlerError> {
     // Every target is read (and checked) before anything changes.
     let mut targets = Vec::new();
+    let mut revisions = Vec::new();
     for arn in input.targets() {
-        targets.push(read_target(deps, input, arn, &run_id, deadline).await?);
+        let (target, revision) = read_target(deps, input, arn, &run_id, deadline).await?;
+        targets.push(target);
+        revisions.push(revision);
     }
     let configurations: Vec<Configuration> = targets
         .iter()
@@ -104,9 +122,12 @@ async fn start<L: LambdaApi, P, C: Clock>(
             })
         })
         .collect();
-    let count = configurations.len() as u32 * input.versions_per_size();
-    Ok(LambdaConfigurations {
+    // Bounded by the state-size check (every version must fit the state).
+    let count = u32::try_from(configurations.len() * input.versions_per_size() as usize)
+        .map_err(|_| HandlerError::InvalidInput("Too many versions to publish".to_string()))?;
+    let run = LambdaConfigurations {
         run_id,
+        started_at: deps.clock.unix_seconds(),
         targets,
         configurations,
         passes: 1,
@@ -115,17 +136,31 @@ async fn start<L: LambdaApi, P, C: Clock>(
             count,
             continue_: true,
         },
-    })
+    };
+    Ok((run, revisions))
 }
 
-/// Reads a target's `$LATEST` (waiting for an update in progress) and plans its sizes.
+/// `ConcurrentRun`: another run's marker is on `function`.
+fn concurrent(function: &str, other: &Marker) -> HandlerError {
+    let since = other
+        .started
+        .map(|t| format!(" since {}", marker::iso8601(t)))
+        .unwrap_or_default();
+    HandlerError::ConcurrentRun(format!(
+        "{function} is being tuned by run {}{since}",
+        other.run_id
+    ))
+}
+
+/// Reads a target's `$LATEST` (waiting for an update in progress), refuses a function another
+/// live run is tuning, and plans its sizes; returns the plan and the revision read.
 async fn read_target<L: LambdaApi, P, C: Clock>(
     deps: &Deps<L, P, C>,
     input: &TuningInput,
     arn: &FunctionArn,
     run_id: &RunId,
     deadline: Duration,
-) -> Result<TargetState, HandlerError> {
+) -> Result<(TargetState, Option<String>), HandlerError> {
     let function = arn.as_str();
     let mut config = deps
         .lambda
@@ -139,16 +174,31 @@ async fn read_target<L: LambdaApi, P, C: Clock>(
     }
     pricing::lambda_base_price(&deps.settings, arn.region(), &config.architecture)
         .map_err(HandlerError::UnsupportedArchitecture)?;
-    // A marker of this very run (a redriven execution) is not part of the original description.
+    // A marker on `$LATEST` is not part of the original description: this very run's (a
+    // redriven execution), or a crashed run's (stale). A live run's stops this one.
     let description = match Marker::find(&config.description) {
-        Some(m) if m.run_id == *run_id => marker::strip(&config.description).to_string(),
-        _ => config.description.clone(),
+        Some(m)
+            if m.run_id != *run_id
+                && m.is_live(
+                    deps.clock.unix_seconds(),
+                    deps.settings.total_execution_timeout,
+                ) =>
+        {
+            return Err(concurrent(function, &m));
+        }
+        Some(m) => {
+            if m.run_id != *run_id {
+                tracing::warn!(function, run = %m.run_id, "a stale run marker is on $LATEST; it is not kept");
+            }
+            marker::strip(&config.description).to_string()
+        }
+        None => config.description.clone(),
     };
     let mut power_values = input.power_values.clone();
     if input.include_current && !power_values.contains(&config.memory_size) {
         power_values.push(config.memory_size);
     }
-    Ok(TargetState {
+    let target = TargetState {
         lambda_arn: function.to_string(),
         original: OriginalConfig {
             memory_size: config.memory_size,
@@ -156,17 +206,86 @@ async fn read_target<L: LambdaApi, P, C: Clock>(
             architecture: config.architecture,
         },
         power_values,
-    })
+    };
+    Ok((target, config.revision_id))
+}
+
+/// How often a `RevisionId` mismatch caused by this run itself is retried.
+const REVISION_RETRIES: u32 = 3;
+
+/// After a `PreconditionFailed`: `$LATEST` changed since this run last saw it. When it still
+/// carries this run's marker, the change was ours (the `RevisionId` moved on): the fresh revision
+/// is returned to retry with. Anything else is another run's, or someone's, change.
+async fn fresh_revision<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    function: &str,
+    run_id: &RunId,
+) -> Result<Option<String>, HandlerError> {
+    let latest = deps
+        .lambda
+        .get_configuration(function, None)
+        .await
+        .map_err(|e| HandlerError::lambda(format!("Reading configuration of {function}"), e))?;
+    match Marker::find(&latest.description) {
+        Some(m) if m.run_id == *run_id => Ok(latest.revision_id),
+        Some(m) => Err(concurrent(function, &m)),
+        None => Err(HandlerError::ConcurrentRun(format!(
+            "{function} was changed by someone else while this run was tuning it"
+        ))),
+    }
+}
+
+/// Sets `$LATEST` (memory and description) only if it is still at `revision`, and waits for
+/// it; `revision` follows `$LATEST`.
+async fn guarded_update<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    run: &LambdaConfigurations,
+    function: &str,
+    (memory, description): (u32, &str),
+    revision: &mut Option<String>,
+    deadline: Duration,
+) -> Result<(), HandlerError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match update::apply(
+            &deps.lambda,
+            &deps.clock,
+            function,
+            memory,
+            description,
+            revision.as_deref(),
+            deadline,
+        )
+        .await
+        {
+            Ok(config) => {
+                *revision = config.revision_id;
+                return Ok(());
+            }
+            Err(HandlerError::Lambda {
+                source: LambdaError::PreconditionFailed(_),
+                ..
+            }) if attempt <= REVISION_RETRIES => {
+                *revision = fresh_revision(deps, function, &run.run_id).await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 async fn publish<L: LambdaApi, P, C: Clock>(
     deps: &Deps<L, P, C>,
     input: &TuningInput,
     run: &mut LambdaConfigurations,
+    known: Vec<Option<String>>,
     deadline: Duration,
 ) -> Result<(), HandlerError> {
     let copies = input.versions_per_size().max(1);
     let mut slowest = Duration::ZERO;
+    // `$LATEST`'s revision of the target being published, as this pass last saw it.
+    let mut revision: Option<(usize, Option<String>)> = None;
+    let mut known: Vec<Option<Option<String>>> = known.into_iter().map(Some).collect();
     while run.iterator.index < run.iterator.count {
         let reserve = MIN_RESERVE + slowest * 2;
         if deps.clock.now() + reserve > deadline {
@@ -180,27 +299,40 @@ async fn publish<L: LambdaApi, P, C: Clock>(
         let started = deps.clock.now();
         let index = run.iterator.index;
         let slot = (index / copies) as usize;
-        let configuration = &run.configurations[slot];
-        let (power, target_index) = (configuration.power, configuration.target);
+        let (power, target_index) = (
+            run.configurations[slot].power,
+            run.configurations[slot].target,
+        );
         let target = &run.targets[target_index];
         let arn = target.lambda_arn.clone();
+        if revision.as_ref().is_none_or(|(t, _)| *t != target_index) {
+            let seen = match known.get_mut(target_index).and_then(Option::take) {
+                Some(seen) => seen,
+                None => {
+                    deps.lambda
+                        .get_configuration(&arn, None)
+                        .await
+                        .map_err(|e| {
+                            HandlerError::lambda(format!("Reading configuration of {arn}"), e)
+                        })?
+                        .revision_id
+                }
+            };
+            revision = Some((target_index, seen));
+        }
+        let Some((_, current)) = revision.as_mut() else {
+            continue;
+        };
         let marker = Marker {
             run_id: run.run_id.clone(),
             power,
             copy: index % copies,
             original_memory: target.original.memory_size,
+            started: Some(run.started_at),
         };
         let description = marker.describe(&target.original.description);
-        update::apply(
-            &deps.lambda,
-            &deps.clock,
-            &arn,
-            power,
-            &description,
-            deadline,
-        )
-        .await?;
-        let version = publish_version(deps, &arn, &marker, deadline).await?;
+        guarded_update(deps, run, &arn, (power, &description), current, deadline).await?;
+        let version = publish_version(deps, run, &arn, &marker, current, deadline).await?;
         let versions = &mut run.configurations[slot].versions.0;
         if !versions.contains(&version) {
             versions.push(version);
@@ -210,13 +342,13 @@ async fn publish<L: LambdaApi, P, C: Clock>(
         let last_of_target = index + 1 == run.iterator.count
             || run.configurations[((index + 1) / copies) as usize].target != target_index;
         if last_of_target {
-            let original = &run.targets[target_index].original;
-            update::apply(
-                &deps.lambda,
-                &deps.clock,
+            let original = run.targets[target_index].original.clone();
+            guarded_update(
+                deps,
+                run,
                 &arn,
-                original.memory_size,
-                &original.description,
+                (original.memory_size, &original.description),
+                current,
                 deadline,
             )
             .await?;
@@ -230,18 +362,26 @@ async fn publish<L: LambdaApi, P, C: Clock>(
 
 async fn publish_version<L: LambdaApi, P, C: Clock>(
     deps: &Deps<L, P, C>,
+    run: &LambdaConfigurations,
     arn: &str,
     marker: &Marker,
+    revision: &mut Option<String>,
     deadline: Duration,
 ) -> Result<u64, HandlerError> {
     const ATTEMPTS: u32 = 5;
     let mut attempt = 0;
     let published = loop {
         attempt += 1;
-        match deps.lambda.publish_version(arn).await {
+        match deps.lambda.publish_version(arn, revision.as_deref()).await {
             Ok(config) => break config,
             Err(LambdaError::Conflict(_)) if attempt < ATTEMPTS => {
-                update::wait_until_ready(&deps.lambda, &deps.clock, arn, deadline).await?;
+                let ready =
+                    update::wait_until_ready(&deps.lambda, &deps.clock, arn, deadline).await?;
+                *revision = ready.revision_id;
+            }
+            // `$LATEST` changed after our update: publish only what this run set up.
+            Err(LambdaError::PreconditionFailed(_)) if attempt < ATTEMPTS => {
+                *revision = fresh_revision(deps, arn, &run.run_id).await?;
             }
             Err(e) => {
                 return Err(HandlerError::lambda(
@@ -257,6 +397,7 @@ async fn publish_version<L: LambdaApi, P, C: Clock>(
         Marker::find(&published.description),
     ) {
         (Ok(version), Some(found)) if found == *marker => Ok(version),
+        (_, Some(found)) if found.run_id != marker.run_id => Err(concurrent(arn, &found)),
         _ => Err(HandlerError::UnexpectedVersion(format!(
             "PublishVersion returned version {} of {arn}, which this run did not create (description: {:?})",
             published.version, published.description

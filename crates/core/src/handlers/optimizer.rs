@@ -40,12 +40,13 @@ pub async fn handle<L: LambdaApi, P, C: Clock>(
         .get_configuration(arn, None)
         .await
         .map_err(|e| HandlerError::lambda(format!("Reading configuration of {arn}"), e))?;
-    update::apply(
+    let applied = update::apply(
         &deps.lambda,
         &deps.clock,
         arn,
         power,
         &latest.description,
+        None,
         deadline,
     )
     .await?;
@@ -57,7 +58,7 @@ pub async fn handle<L: LambdaApi, P, C: Clock>(
     };
     let version = deps
         .lambda
-        .publish_version(arn)
+        .publish_version(arn, applied.revision_id.as_deref())
         .await
         .map_err(|e| HandlerError::lambda(format!("Publishing a version of {arn}"), e))?
         .version;

@@ -14,7 +14,7 @@ use crate::fake::{
 };
 use crate::handlers::{Deps, Invocation, analyzer, cleaner, executor, initializer, optimizer};
 use crate::marker::Marker;
-use crate::ports::{Clock, LambdaError, PayloadSourceError};
+use crate::ports::{Clock, LambdaApi as _, LambdaError, PayloadSourceError};
 use crate::resilient::Resilient;
 use crate::settings::Settings;
 use crate::state::LambdaConfigurations;
@@ -1161,4 +1161,86 @@ fn compare_with_cleans_every_target_when_publishing_fails() {
         h.fake.latest("other"),
         (512, "other description".to_string())
     );
+}
+
+fn foreign_marker(started: Option<u64>) -> Marker {
+    Marker {
+        run_id: crate::marker::RunId::derive("another execution"),
+        power: 2048,
+        copy: 0,
+        original_memory: 1024,
+        started,
+    }
+}
+
+#[test]
+fn a_live_run_on_the_function_stops_this_one_before_any_change() {
+    let h = harness(with_overhead());
+    let other = foreign_marker(Some(h.clock.unix_seconds() - 10));
+    let description = other.describe("original description");
+    block_on(
+        h.fake
+            .update_configuration(&h.arn, 2048, &description, None),
+    )
+    .expect("other run");
+    h.fake.clear_calls();
+    let (error_type, message) = h.run(h.input(json!({}))).expect_err("concurrent");
+    assert_eq!(error_type, "ConcurrentRun");
+    assert_eq!(
+        message,
+        format!(
+            "{} is being tuned by run {} since {}",
+            h.arn,
+            other.run_id,
+            crate::marker::iso8601(h.clock.unix_seconds() - 10)
+        )
+    );
+    assert!(
+        h.calls_of(Op::UpdateConfiguration).is_empty() && h.calls_of(Op::PublishVersion).is_empty()
+    );
+    assert_eq!(
+        h.fake.latest("target"),
+        (2048, description),
+        "the other run's $LATEST untouched"
+    );
+}
+
+#[test]
+fn a_stale_marker_is_not_kept_in_the_description() {
+    let h = harness(with_overhead());
+    // A run that crashed an hour ago (totalExecutionTimeout is 300 s).
+    let stale = foreign_marker(Some(h.clock.unix_seconds() - 3600));
+    block_on(h.fake.update_configuration(
+        &h.arn,
+        1024,
+        &stale.describe("original description"),
+        None,
+    ))
+    .expect("crashed run");
+    h.run(h.input(json!({}))).expect("runs");
+    h.assert_clean(&[]);
+}
+
+#[test]
+fn a_race_past_the_check_is_caught_and_rolled_back_without_touching_the_winner() {
+    let h = harness(with_overhead());
+    // Between this run's second update and its publish, another run updates $LATEST.
+    let other = foreign_marker(Some(h.clock.unix_seconds()));
+    let theirs = other.describe("original description");
+    h.fake
+        .interfere_before(Op::PublishVersion, 1, "target", &theirs);
+    let (error_type, message) = h.run(h.input(json!({}))).expect_err("race");
+    assert_eq!(error_type, "ConcurrentRun");
+    assert!(
+        message.contains(&format!("is being tuned by run {}", other.run_id)),
+        "{message}"
+    );
+    // This run's first version is gone; no version carries the other run's marker by our
+    // doing; $LATEST keeps the other run's description (its run restores it).
+    assert!(
+        h.fake.versions("target").is_empty(),
+        "{:?}",
+        h.fake.versions("target")
+    );
+    assert_eq!(h.fake.latest("target").1, theirs);
 }
