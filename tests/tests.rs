@@ -10,6 +10,7 @@ mod conformance;
 mod docs;
 mod e2e;
 mod emulator;
+mod faults;
 mod handlers;
 mod scripts;
 mod stack;

@@ -42,7 +42,8 @@ pub struct StackOptions {
 pub struct LocalStack {
     /// The emulator.
     pub emulator: Emulator,
-    moto: MotoServer,
+    moto: Option<MotoServer>,
+    sfn_endpoint: String,
     /// A Step Functions client for moto.
     pub sfn: aws_sdk_sfn::Client,
     /// The state machine.
@@ -128,7 +129,8 @@ impl LocalStack {
         };
         Ok(LocalStack {
             emulator,
-            moto,
+            sfn_endpoint: moto.endpoint().to_string(),
+            moto: Some(moto),
             sfn,
             state_machine_arn,
         })
@@ -136,7 +138,7 @@ impl LocalStack {
 
     /// The local Step Functions endpoint (for `AWS_ENDPOINT_URL_SFN`).
     pub fn sfn_endpoint(&self) -> &str {
-        self.moto.endpoint()
+        &self.sfn_endpoint
     }
 
     /// Runs one execution to its end.
@@ -156,9 +158,17 @@ impl LocalStack {
         .await?)
     }
 
+    /// Stops the Step Functions engine alone, as if the execution were killed: running handler
+    /// invocations go on in the emulator, nothing runs after them (tests of leftovers).
+    pub async fn stop_engine(&mut self) {
+        if let Some(moto) = self.moto.take() {
+            moto.stop().await;
+        }
+    }
+
     /// Stops moto and the emulator (every function process, every cgroup).
-    pub async fn shutdown(self) {
-        self.moto.stop().await;
+    pub async fn shutdown(mut self) {
+        self.stop_engine().await;
         self.emulator.shutdown().await;
     }
 }

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::faults::{Fault, Faults};
 use crate::registry::{
     Alias, ConfigChange, Function, FunctionSpec, Refusal, Registry, Resolved, Snapshot,
     split_function_name,
@@ -67,6 +68,8 @@ pub struct Service {
     started: Instant,
     /// TCP connections accepted by the API listener.
     pub(crate) connections: Arc<std::sync::atomic::AtomicU64>,
+    /// Injected faults.
+    faults: Mutex<Faults>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -150,7 +153,27 @@ impl Service {
             in_flight: AtomicUsize::new(0),
             started: Instant::now(),
             connections: Arc::default(),
+            faults: Mutex::new(Faults::default()),
         }
+    }
+
+    /// Adds a fault rule.
+    pub fn inject(&self, fault: Fault) {
+        lock(&self.faults).add(fault);
+    }
+
+    /// The injected error for a call, if a rule fires.
+    fn injected_error(&self, operation: &str, function: &str) -> Option<Response> {
+        let status = lock(&self.faults).error_status(operation, function)?;
+        Some(if status == 429 {
+            throttled("CallerRateLimitExceeded", "Rate exceeded (injected)")
+        } else {
+            aws_error(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                "ServiceException",
+                "Injected service error",
+            )
+        })
     }
 
     /// Every call so far.
@@ -227,7 +250,11 @@ impl Service {
             "TracingConfig": {"Mode": "PassThrough"},
             "RevisionId": f.revision_id,
             "State": "Active",
-            "LastUpdateStatus": if updating { "InProgress" } else { "Successful" },
+            "LastUpdateStatus": match (updating, latest.then_some(f.update_failure.as_ref()).flatten()) {
+                (true, _) => "InProgress",
+                (false, Some(_)) => "Failed",
+                (false, None) => "Successful",
+            },
             "PackageType": "Zip",
             "Architectures": [snapshot.architecture.as_str()],
             "EphemeralStorage": {"Size": 512},
@@ -239,6 +266,9 @@ impl Service {
         if updating {
             config["LastUpdateStatusReason"] = json!("The function is being updated.");
             config["LastUpdateStatusReasonCode"] = json!("Updating");
+        } else if let Some(reason) = f.update_failure.as_ref().filter(|_| latest) {
+            config["LastUpdateStatusReason"] = json!(reason);
+            config["LastUpdateStatusReasonCode"] = json!("InternalError");
         }
         config
     }
@@ -295,6 +325,7 @@ pub fn router(service: Arc<Service>) -> Router {
         )
         .route("/_emulator/calls", get(emulator_calls))
         .route("/_emulator/stats", get(emulator_stats))
+        .route("/_emulator/faults", axum::routing::post(emulator_faults))
         .fallback(|| async {
             aws_error(
                 StatusCode::NOT_FOUND,
@@ -332,11 +363,13 @@ fn control(
 ) -> Response {
     let (name, embedded) = split_function_name(raw_name);
     let qualifier = params.get("Qualifier").cloned().or(embedded);
-    let response = if service.admit() {
+    let response = if !service.admit() {
+        throttled("CallerRateLimitExceeded", "Rate exceeded")
+    } else if let Some(injected) = service.injected_error(operation, &name) {
+        injected
+    } else {
         let mut registry = lock(&service.registry);
         op(&mut registry, &name, qualifier.as_deref()).unwrap_or_else(refused)
-    } else {
-        throttled("CallerRateLimitExceeded", "Rate exceeded")
     };
     service.record(operation, &name, qualifier.as_deref(), response.status());
     response
@@ -468,6 +501,11 @@ async fn update_configuration(
         &params,
         |f, _| {
             f.update(&change, service.knobs.update_delay)?;
+            let fault = lock(&service.faults).update(&f.name);
+            if let Some(stuck) = fault.stuck {
+                f.update_done_at = Instant::now() + stuck;
+            }
+            f.update_failure = fault.failed;
             retire = Some(format!("{}:$LATEST#", f.name));
             ok(service.configuration(f, "$LATEST", &f.latest, f.last_modified))
         },
@@ -702,6 +740,9 @@ async fn invoke_inner(
     tail: bool,
     body: Bytes,
 ) -> Response {
+    if let Some(injected) = service.injected_error("Invoke", name) {
+        return injected;
+    }
     if body.len() > 6 * 1024 * 1024 {
         return aws_error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -727,15 +768,24 @@ async fn invoke_inner(
         service.in_flight.fetch_add(1, Ordering::SeqCst);
     }
     let arn = service.arn(name, qualifier);
+    let fault = lock(&service.faults).invoke(name);
     let run = {
         let service = service.clone();
         let name = name.to_string();
         async move {
             let result = service
                 .environments
-                .invoke(&name, &arn, &resolved, body)
+                .invoke(&name, &arn, &resolved, body, fault.kill_after)
                 .await;
             service.in_flight.fetch_sub(1, Ordering::SeqCst);
+            if fault.delete_after {
+                lock(&service.registry).functions.remove(&name);
+                let prefix = format!("{name}:");
+                service
+                    .environments
+                    .retire(|k| k.starts_with(&prefix))
+                    .await;
+            }
             result
         }
     };
@@ -773,6 +823,16 @@ async fn invoke_inner(
 
 async fn emulator_calls(State(service): Shared) -> Response {
     axum::Json(service.calls()).into_response()
+}
+
+async fn emulator_faults(State(service): Shared, body: Bytes) -> Response {
+    match serde_json::from_slice::<Fault>(&body) {
+        Ok(fault) => {
+            service.inject(fault);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => invalid(&format!("not a fault: {e}")),
+    }
 }
 
 async fn emulator_stats(State(service): Shared) -> Response {

@@ -18,6 +18,7 @@
 
 mod api;
 mod cgroups;
+mod faults;
 mod registry;
 mod report;
 mod runtime;
@@ -29,6 +30,7 @@ use std::time::Duration;
 
 pub use api::CallRecord;
 pub use cgroups::peak_rss;
+pub use faults::Fault;
 pub use registry::{Architecture, FunctionSpec, LogFormat};
 
 use crate::api::{Knobs, Service};
@@ -221,6 +223,11 @@ impl Emulator {
     /// The ARN of a function.
     pub fn arn(&self, name: &str) -> String {
         self.service.arn(name, None)
+    }
+
+    /// Injects a fault (tests and benchmarks; also `POST /_emulator/faults` with its JSON).
+    pub fn inject(&self, fault: Fault) {
+        self.service.inject(fault);
     }
 
     /// Every API call so far.

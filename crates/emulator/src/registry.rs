@@ -245,6 +245,8 @@ pub struct Function {
     pub aliases: BTreeMap<String, Alias>,
     /// Revision id of `$LATEST`.
     pub revision_id: String,
+    /// Why the last update failed (`LastUpdateStatus: Failed`), when it did.
+    pub update_failure: Option<String>,
 }
 
 impl Function {
@@ -269,6 +271,7 @@ impl Function {
             next_version: 1,
             aliases: BTreeMap::new(),
             revision_id: new_id(),
+            update_failure: None,
         }
     }
 
@@ -343,6 +346,7 @@ impl Function {
         self.last_modified = SystemTime::now();
         self.revision_id = new_id();
         self.update_done_at = Instant::now() + delay;
+        self.update_failure = None;
         Ok(())
     }
 

@@ -372,18 +372,27 @@ impl Environments {
         Ok(env)
     }
 
-    /// Invokes `resolved` with `payload` in a warm environment or a new one.
+    /// Invokes `resolved` with `payload` in a warm environment or a new one; with `kill_after`
+    /// (fault injection), the environment is killed that long into the invocation.
     pub async fn invoke(
         &self,
         function: &str,
         function_arn: &str,
         resolved: &Resolved,
         payload: Bytes,
+        kill_after: Option<Duration>,
     ) -> std::io::Result<InvocationResult> {
         let (env, cold) = match self.take_idle(&resolved.environment_key) {
             Some(env) => (env, false),
             None => (self.spawn(function, resolved).await?, true),
         };
+        if let Some(after) = kill_after {
+            let victim = env.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                victim.terminate().await;
+            });
+        }
         let (result, healthy) = run(&env, cold, function_arn, resolved, payload).await;
         if healthy {
             self.release(env);

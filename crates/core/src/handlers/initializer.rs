@@ -20,6 +20,10 @@ use crate::versions::VersionList;
 
 /// Time always kept in hand at the end of a pass, on top of twice the slowest publish.
 const MIN_RESERVE: Duration = Duration::from_secs(3);
+/// Time kept for the rollback when publishing fails (waits stop this long before the end).
+const ROLLBACK_RESERVE: Duration = Duration::from_secs(2);
+/// Time kept for answering at all: the rollback's own waits stop this long before the end.
+const ANSWER_RESERVE: Duration = Duration::from_millis(500);
 
 /// Output of the Initializer (at `$.lambdaConfigurations`).
 pub type InitializerOutput = LambdaConfigurations;
@@ -52,7 +56,11 @@ pub async fn handle<L: LambdaApi, P, C: Clock>(
     deps: &Deps<L, P, C>,
     invocation: &Invocation,
 ) -> Result<InitializerOutput, HandlerError> {
-    let (event, deadline) = (&invocation.event, invocation.deadline);
+    let event = &invocation.event;
+    // Waits stop early enough for the rollback, and the rollback early enough to answer, so
+    // a stuck update ends as UpdateTimeout rather than the Lambda timing out.
+    let deadline = invocation.deadline.saturating_sub(ROLLBACK_RESERVE);
+    let rollback_deadline = invocation.deadline.saturating_sub(ANSWER_RESERVE);
     let run_id = invocation.run_id();
     // Everything is validated before the first Lambda call.
     let previous = previous_pass(event, &run_id)?;
@@ -84,13 +92,13 @@ pub async fn handle<L: LambdaApi, P, C: Clock>(
             let error = HandlerError::UpdateTimeout(
                 "Not enough time left in the Initializer to publish a single version".to_string(),
             );
-            rollback(deps, &input, &run, deadline).await;
+            rollback(deps, &input, &run, rollback_deadline).await;
             Err(error)
         }
         Ok(()) => Ok(run),
         Err(error) => {
             tracing::error!(%error, "initializer failed, rolling back");
-            rollback(deps, &input, &run, deadline).await;
+            rollback(deps, &input, &run, rollback_deadline).await;
             Err(error)
         }
     }
