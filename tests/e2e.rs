@@ -697,3 +697,57 @@ async fn two_concurrent_runs_on_one_function_never_corrupt_each_other() {
     stack.assert_untouched(&[]).await;
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_20_mb_streamed_response_is_measured_with_bounded_memory() {
+    let mut spec = target("streaming");
+    spec.environment
+        .insert("RESPONSE_BYTES".into(), (20 * 1024 * 1024).to_string());
+    spec.environment.insert("DELAY_MS".into(), "300".into());
+    let stack = Stack::start(spec, Options::default()).await;
+    let outcome = stack
+        .run(json!({"responseStreaming": true, "includeOutputResults": true, "powerValues": [512, 1024]}))
+        .await;
+    let output = succeeded(&outcome);
+    for stat in output["stats"].as_array().expect("stats") {
+        assert_eq!(stat["averageResponseBytes"], 20.0 * 1024.0 * 1024.0);
+        let p50 = stat["p50TimeToFirstByte"].as_f64().expect("ttfb");
+        assert!(
+            (300.0..600.0).contains(&p50),
+            "time to first byte {p50} ms, delay 300 ms"
+        );
+        assert!(stat["averageTimeToFirstByte"].as_f64().expect("avg") >= 300.0);
+    }
+    // The executors drained 100 MB each without keeping it.
+    let executors: Vec<u32> = stack
+        .local
+        .emulator
+        .live_environments()
+        .into_iter()
+        .filter(|(function, _, _)| function == "executor")
+        .map(|(_, _, pid)| pid)
+        .collect();
+    assert!(!executors.is_empty());
+    for pid in executors {
+        let peak = power_tuning_emulator::peak_rss(pid).expect("VmHWM") as f64 / 1_048_576.0;
+        assert!(peak < 30.0, "executor peak RSS {peak:.1} MB");
+    }
+    // The same run without responseStreaming: Invoke's 6 MB limit, per size, not a crash.
+    let buffered = stack.run(json!({"powerValues": [512, 1024]})).await;
+    assert_eq!(buffered.error.as_deref(), Some("TargetFailed"));
+    let cause = buffered.failure();
+    for size in [512, 1024] {
+        assert!(
+            cause.contains(&format!("{size}MB: "))
+                && cause.contains("Function.ResponseSizeTooLarge"),
+            "{cause}"
+        );
+    }
+    assert!(
+        cause.contains(
+            "Response payload size exceeded maximum allowed payload size (6291556 bytes)."
+        )
+    );
+    stack.assert_untouched(&[]).await;
+    stack.stop().await;
+}

@@ -668,3 +668,67 @@ async fn nothing_is_left_after_shutdown() {
         assert!(!dir.exists(), "{} left behind", dir.display());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoke_with_response_stream_in_event_stream_framing() {
+    use aws_sdk_lambda::types::InvokeWithResponseStreamResponseEvent as Event;
+    let emulator = Emulator::start(
+        options(),
+        vec![
+            spec("io", "io_bound", 256),
+            spec("fail", "failing", 256),
+            spec("stream", "streaming", 256),
+        ],
+    )
+    .await
+    .expect("emulator");
+    let client = lambda_client(emulator.endpoint());
+    let read = |function: &'static str, payload: &'static str| {
+        let client = client.clone();
+        async move {
+            let mut out = client
+                .invoke_with_response_stream()
+                .function_name(function)
+                .log_type(LogType::Tail)
+                .payload(Blob::new(payload))
+                .send()
+                .await
+                .expect("stream");
+            let (mut chunks, mut body, mut complete) = (0, Vec::new(), None);
+            while let Some(event) = out.event_stream.recv().await.expect("event") {
+                match event {
+                    Event::PayloadChunk(c) => {
+                        chunks += 1;
+                        body.extend_from_slice(c.payload().expect("payload").as_ref());
+                    }
+                    Event::InvokeComplete(c) => complete = Some(c),
+                    _ => {}
+                }
+            }
+            (chunks, body, complete.expect("InvokeComplete"))
+        }
+    };
+    // A buffered function: its whole answer in one chunk, then the log tail.
+    let (chunks, body, complete) = read("io", "{\"sleepMs\": 10}").await;
+    assert_eq!(
+        (chunks, body.as_slice()),
+        (1, b"{\"sleptMs\":10}".as_slice())
+    );
+    assert_eq!(complete.error_code(), None);
+    assert!(decode_log(complete.log_result()).contains("REPORT RequestId:"));
+    // A streaming function: many chunks, the metadata prelude not among them.
+    let (chunks, body, complete) = read(
+        "stream",
+        "{\"bytes\": 300000, \"chunkBytes\": 10000, \"delayMs\": 0}",
+    )
+    .await;
+    assert!(chunks >= 10, "{chunks} chunks");
+    assert_eq!(body.len(), 300_000);
+    assert!(body.iter().all(|b| *b == b'x'));
+    assert_eq!(complete.error_code(), None);
+    // A failure: ErrorCode and ErrorDetails in InvokeComplete.
+    let (_, _, complete) = read("fail", "{}").await;
+    assert!(complete.error_code().is_some_and(|c| !c.is_empty()));
+    assert!(complete.error_details().is_some());
+    emulator.shutdown().await;
+}

@@ -14,11 +14,13 @@ use aws_config::SdkConfig;
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::config::Region;
 use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvokeWithResponseStreamResponseEvent;
 use aws_sdk_lambda::types::{InvocationType, LastUpdateStatus, LogType};
 use aws_smithy_types::retry::RetryConfig;
 use power_tuning_core::arn::region_of;
 use power_tuning_core::ports::{
-    AliasConfig, FunctionConfig, InvokeOutput, LambdaApi, LambdaError, UpdateStatus, VersionsPage,
+    AliasConfig, FunctionConfig, InvokeOutput, LambdaApi, LambdaError, StreamedOutput,
+    UpdateStatus, VersionsPage,
 };
 
 use crate::config::endpoint_override;
@@ -274,5 +276,53 @@ impl LambdaApi for SdkLambda {
                 .unwrap_or_default(),
             executed_version: out.executed_version().map(str::to_string),
         })
+    }
+
+    async fn invoke_streaming(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+        payload: &[u8],
+    ) -> Result<StreamedOutput, LambdaError> {
+        let started = std::time::Instant::now();
+        let mut out = self
+            .client_for(function)
+            .invoke_with_response_stream()
+            .function_name(function)
+            .set_qualifier(qualifier.map(str::to_string))
+            .log_type(LogType::Tail)
+            .payload(Blob::new(payload))
+            .send()
+            .await
+            .map_err(classify)?;
+        let mut streamed = StreamedOutput {
+            executed_version: out.executed_version().map(str::to_string),
+            ..StreamedOutput::default()
+        };
+        loop {
+            match out.event_stream.recv().await {
+                Ok(Some(InvokeWithResponseStreamResponseEvent::PayloadChunk(chunk))) => {
+                    let size = chunk.payload().map(|p| p.as_ref().len()).unwrap_or(0);
+                    if size > 0 && streamed.time_to_first_byte.is_none() {
+                        streamed.time_to_first_byte = Some(started.elapsed());
+                    }
+                    // Counted, not kept: memory does not grow with the response.
+                    streamed.response_bytes += size as u64;
+                }
+                Ok(Some(InvokeWithResponseStreamResponseEvent::InvokeComplete(complete))) => {
+                    streamed.error_code = complete.error_code().map(str::to_string);
+                    streamed.error_details = complete.error_details().map(str::to_string);
+                    streamed.log_result = complete.log_result().map(str::to_string);
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => return Ok(streamed),
+                Err(error) => {
+                    return Err(LambdaError::Transport(format!(
+                        "reading the response stream of {function}: {}",
+                        crate::errors::display_chain(&error)
+                    )));
+                }
+            }
+        }
     }
 }

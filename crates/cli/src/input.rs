@@ -56,6 +56,10 @@ pub struct InputFlags {
     /// Invocations per month (`monthlyInvocations`): adds the monthly bill per size.
     #[arg(long, value_name = "N")]
     pub monthly_invocations: Option<u64>,
+    /// Invoke with `InvokeWithResponseStream` (`responseStreaming`): time to first byte, no
+    /// 6 MB limit.
+    #[arg(long)]
+    pub response_streaming: bool,
 }
 
 impl InputFlags {
@@ -86,6 +90,9 @@ impl InputFlags {
         }
         if let Some(m) = self.monthly_invocations {
             object.insert("monthlyInvocations".into(), json!(m));
+        }
+        if self.response_streaming {
+            object.insert("responseStreaming".into(), json!(true));
         }
     }
 }

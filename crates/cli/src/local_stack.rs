@@ -16,13 +16,14 @@ use crate::statemachine::{self, HANDLERS};
 use crate::tools::repository_root;
 
 /// The bundled example targets (built as cargo examples of the workspace).
-pub const EXAMPLES: [&str; 6] = [
+pub const EXAMPLES: [&str; 7] = [
     "cpu_bound",
     "io_bound",
     "memory_hungry",
     "failing",
     "recorder",
     "emulated_work",
+    "streaming",
 ];
 
 /// Everything a local stack needs.

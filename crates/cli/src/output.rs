@@ -101,16 +101,22 @@ pub fn money(v: f64) -> String {
 pub fn stats_table(stats: &[Stat], chosen: Option<u32>, current: Option<u32>) -> String {
     let mut rows: Vec<&Stat> = stats.iter().collect();
     rows.sort_by_key(|s| s.value);
+    let streamed = rows.iter().any(|s| s.average_time_to_first_byte.is_some());
     let mut table = Table::new();
     table
         .load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled);
-    table.set_header([
+    let mut header = vec![
         "Memory (MB)",
         "Avg (ms)",
         "p50 (ms)",
         "p90 (ms)",
         "p99 (ms)",
+    ];
+    if streamed {
+        header.extend(["TTFB avg (ms)", "TTFB p99 (ms)", "Avg response (bytes)"]);
+    }
+    header.extend([
         "Avg cost ($)",
         "Invocations",
         "Errors",
@@ -118,6 +124,7 @@ pub fn stats_table(stats: &[Stat], chosen: Option<u32>, current: Option<u32>) ->
         "Max mem (MB)",
         "",
     ]);
+    table.set_header(header);
     for stat in rows {
         let mut notes = Vec::new();
         match &stat.error {
@@ -130,12 +137,21 @@ pub fn stats_table(stats: &[Stat], chosen: Option<u32>, current: Option<u32>) ->
         }
         let note = notes.join(", ");
         let right = |text: String| Cell::new(text).set_alignment(CellAlignment::Right);
-        table.add_row(vec![
+        let mut row = vec![
             right(stat.value.to_string()),
             right(ms(stat.average_duration)),
             right(ms(stat.p50_duration)),
             right(ms(stat.p90_duration)),
             right(ms(stat.p99_duration)),
+        ];
+        if streamed {
+            row.extend([
+                right(ms(stat.average_time_to_first_byte)),
+                right(ms(stat.p99_time_to_first_byte)),
+                right(count(stat.average_response_bytes.map(|b| b.round() as u64))),
+            ]);
+        }
+        row.extend([
             right(dollars(stat.average_price)),
             right(stat.invocations.to_string()),
             right(stat.errors.to_string()),
@@ -143,6 +159,7 @@ pub fn stats_table(stats: &[Stat], chosen: Option<u32>, current: Option<u32>) ->
             right(count(stat.max_memory_used)),
             Cell::new(note),
         ]);
+        table.add_row(row);
     }
     table.to_string()
 }

@@ -17,7 +17,7 @@ use base64::Engine as _;
 
 use crate::ports::{
     AliasConfig, Clock, FunctionConfig, InvokeOutput, LambdaApi, LambdaError, PayloadSource,
-    PayloadSourceError, UpdateStatus, VersionsPage,
+    PayloadSourceError, StreamedOutput, UpdateStatus, VersionsPage,
 };
 
 /// A virtual monotonic clock: `sleep` advances it and yields once.
@@ -96,6 +96,8 @@ pub enum Op {
     UpdateAlias,
     /// Invoke.
     Invoke,
+    /// InvokeWithResponseStream.
+    InvokeStreaming,
 }
 
 impl Op {
@@ -110,13 +112,13 @@ impl Op {
             Op::GetAlias => "lambda:GetAlias",
             Op::CreateAlias => "lambda:CreateAlias",
             Op::UpdateAlias => "lambda:UpdateAlias",
-            Op::Invoke => "lambda:InvokeFunction",
+            Op::Invoke | Op::InvokeStreaming => "lambda:InvokeFunction",
         }
     }
 
-    /// Everything but Invoke.
+    /// Everything but the invocations.
     pub fn is_control_plane(self) -> bool {
-        self != Op::Invoke
+        !matches!(self, Op::Invoke | Op::InvokeStreaming)
     }
 }
 
@@ -167,6 +169,8 @@ pub struct FakeOutcome {
     pub init_ms: f64,
     /// Max memory used (MB).
     pub max_memory_mb: u32,
+    /// When a streamed response's first byte comes, ms after the request (default: at once).
+    pub first_byte_ms: f64,
 }
 
 impl FakeOutcome {
@@ -178,6 +182,7 @@ impl FakeOutcome {
             duration_ms,
             init_ms: 100.0,
             max_memory_mb: 40,
+            first_byte_ms: 0.0,
         }
     }
 
@@ -786,15 +791,74 @@ impl LambdaApi for FakeLambda {
         payload: &[u8],
         tail_logs: bool,
     ) -> Result<InvokeOutput, LambdaError> {
+        let ran = self.run(Op::Invoke, function, qualifier, payload).await?;
+        Ok(InvokeOutput {
+            function_error: ran.function_error,
+            log_result: tail_logs.then_some(ran.log_result),
+            payload: ran.body,
+            executed_version: Some(ran.version),
+        })
+    }
+
+    async fn invoke_streaming(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+        payload: &[u8],
+    ) -> Result<StreamedOutput, LambdaError> {
+        let ran = self
+            .run(Op::InvokeStreaming, function, qualifier, payload)
+            .await?;
+        let error: Option<serde_json::Value> = ran
+            .function_error
+            .as_ref()
+            .and_then(|_| serde_json::from_slice(&ran.body).ok());
+        let field = |name: &str| {
+            error
+                .as_ref()
+                .and_then(|e| e.get(name))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        Ok(StreamedOutput {
+            time_to_first_byte: (ran.function_error.is_none() && !ran.body.is_empty())
+                .then(|| Duration::from_secs_f64(ran.first_byte_ms / 1000.0)),
+            response_bytes: if ran.function_error.is_none() {
+                ran.body.len() as u64
+            } else {
+                0
+            },
+            error_code: field("errorType"),
+            error_details: field("errorMessage"),
+            log_result: Some(ran.log_result),
+            executed_version: Some(ran.version),
+        })
+    }
+}
+
+/// One fake invocation's result, before it is shaped as `Invoke` or
+/// `InvokeWithResponseStream` answers it.
+struct Ran {
+    function_error: Option<String>,
+    body: Vec<u8>,
+    log_result: String,
+    version: String,
+    first_byte_ms: f64,
+}
+
+impl FakeLambda {
+    /// Runs the function's behaviour for one invocation (virtual time passes).
+    async fn run(
+        &self,
+        op: Op,
+        function: &str,
+        qualifier: Option<&str>,
+        payload: &[u8],
+    ) -> Result<Ran, LambdaError> {
         let (name, embedded) = split_function(function);
         let qualifier = qualifier.or(embedded.as_deref());
-        let (invocation, behavior) = self.on_function(
-            Op::Invoke,
-            function,
-            qualifier,
-            None,
-            Some(payload),
-            |f, _, _| {
+        let (invocation, behavior) =
+            self.on_function(op, function, qualifier, None, Some(payload), |f, _, _| {
                 let (version, conf) = Self::resolve(f, qualifier)?;
                 let idle = f.idle_environments.entry(version.clone()).or_insert(0);
                 let cold = *idle == 0;
@@ -809,8 +873,7 @@ impl LambdaApi for FakeLambda {
                     cold,
                 };
                 Ok((invocation, f.behavior.clone()))
-            },
-        )?;
+            })?;
         {
             let mut state = self.lock();
             state.in_flight += 1;
@@ -853,11 +916,12 @@ impl LambdaApi for FakeLambda {
             ),
             None => (None, outcome.payload.clone()),
         };
-        Ok(InvokeOutput {
+        Ok(Ran {
             function_error,
-            log_result: tail_logs.then(|| base64::engine::general_purpose::STANDARD.encode(report)),
-            payload: body,
-            executed_version: Some(invocation.version),
+            body,
+            log_result: base64::engine::general_purpose::STANDARD.encode(report),
+            version: invocation.version,
+            first_byte_ms: outcome.first_byte_ms,
         })
     }
 }

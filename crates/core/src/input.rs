@@ -67,6 +67,8 @@ pub struct TuningInput {
     pub cold_start_ratio: Option<f64>,
     /// Invocations per month, for monthly projections.
     pub monthly_invocations: Option<u64>,
+    /// Invoke with `InvokeWithResponseStream` (SPEC §10).
+    pub response_streaming: bool,
 }
 
 /// The percentiles a latency target can constrain.
@@ -338,6 +340,7 @@ impl TuningInput {
             );
         }
         let include_current = boolean(state, "includeCurrent")?;
+        let response_streaming = boolean(state, "responseStreaming")?;
         let max_duration = get(state, "maxDuration")
             .map(|v| {
                 decimal(v)
@@ -405,6 +408,7 @@ impl TuningInput {
             }),
             cold_start_ratio,
             monthly_invocations,
+            response_streaming,
         })
     }
 
@@ -842,6 +846,7 @@ mod tests {
             "includeOutputResults",
             "onlyColdStarts",
             "includeCurrent",
+            "responseStreaming",
         ] {
             let on = parse(json!({ key: true })).expect("true");
             let on_str = parse(json!({ key: "true" })).expect("\"true\"");

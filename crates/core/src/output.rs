@@ -108,6 +108,18 @@ pub struct Stat {
     /// A month's cost at this size, with `monthlyInvocations`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monthly_cost: Option<f64>,
+    /// Trimmed mean of the times to first byte (ms), with `responseStreaming` (SPEC §10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_time_to_first_byte: Option<f64>,
+    /// Median time to first byte (nearest rank).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50_time_to_first_byte: Option<f64>,
+    /// 99th percentile time to first byte (nearest rank).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_time_to_first_byte: Option<f64>,
+    /// Mean response size (bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_response_bytes: Option<f64>,
     /// Set when the size failed; then no averages are given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<StatError>,
@@ -198,6 +210,10 @@ impl Stat {
                 .cold_start_ratio
                 .map(|r| average_price + r * init_price),
             monthly_cost,
+            average_time_to_first_byte: None,
+            p50_time_to_first_byte: None,
+            p99_time_to_first_byte: None,
+            average_response_bytes: None,
             error: None,
         }
     }
@@ -210,6 +226,29 @@ impl Stat {
             95 => self.p95_duration,
             _ => self.p99_duration,
         }
+    }
+
+    /// Adds the streaming figures (SPEC §10): time to first byte (trimmed mean with `discard`,
+    /// nearest-rank p50 and p99 over all) and the mean response size. Invocations that streamed
+    /// nothing have no time to first byte.
+    pub fn with_streaming(
+        mut self,
+        samples: &[crate::handlers::executor::Streamed],
+        discard: f64,
+    ) -> Stat {
+        let mut first: Vec<f64> = samples.iter().filter_map(|s| s.first_byte_ms).collect();
+        let average = trimmed_mean(&first, discard);
+        first.sort_by(f64::total_cmp);
+        let bytes: Vec<f64> = samples.iter().map(|s| s.bytes as f64).collect();
+        self.average_time_to_first_byte = Some(average);
+        self.p50_time_to_first_byte = Some(percentile(&first, 50.0));
+        self.p99_time_to_first_byte = Some(percentile(&first, 99.0));
+        self.average_response_bytes = Some(if bytes.is_empty() {
+            0.0
+        } else {
+            bytes.iter().fold(0.0, |a, b| a + b) / bytes.len() as f64
+        });
+        self
     }
 
     /// A failed size: `{value, invocations, errors, error}`.
@@ -515,6 +554,10 @@ mod tests {
             init_price: x,
             expected_price: x,
             monthly_cost: x,
+            average_time_to_first_byte: x,
+            p50_time_to_first_byte: x,
+            p99_time_to_first_byte: x,
+            average_response_bytes: x,
             error: None,
         };
         let bytes = serde_json::to_string(&full).expect("json").len();

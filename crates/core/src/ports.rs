@@ -58,6 +58,23 @@ pub struct InvokeOutput {
     pub executed_version: Option<String>,
 }
 
+/// What `InvokeWithResponseStream` returned: the response was read to its end and not kept.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StreamedOutput {
+    /// From the request being sent to the first payload chunk (none without a chunk).
+    pub time_to_first_byte: Option<Duration>,
+    /// Bytes of the response.
+    pub response_bytes: u64,
+    /// `InvokeComplete.ErrorCode`, when the function failed.
+    pub error_code: Option<String>,
+    /// `InvokeComplete.ErrorDetails`.
+    pub error_details: Option<String>,
+    /// `InvokeComplete.LogResult`: base64 log tail.
+    pub log_result: Option<String>,
+    /// `X-Amz-Executed-Version`.
+    pub executed_version: Option<String>,
+}
+
 /// An alias.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AliasConfig {
@@ -190,6 +207,15 @@ pub trait LambdaApi: Send + Sync {
         payload: &[u8],
         tail_logs: bool,
     ) -> impl Future<Output = Result<InvokeOutput, LambdaError>> + Send;
+
+    /// `InvokeWithResponseStream` with the log tail (SPEC §10): the stream is drained as it
+    /// arrives, so memory does not grow with the response.
+    fn invoke_streaming(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+        payload: &[u8],
+    ) -> impl Future<Output = Result<StreamedOutput, LambdaError>> + Send;
 }
 
 /// Why an S3 payload could not be read.

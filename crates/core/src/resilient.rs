@@ -17,7 +17,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::ports::{
-    AliasConfig, Clock, FunctionConfig, InvokeOutput, LambdaApi, LambdaError, VersionsPage,
+    AliasConfig, Clock, FunctionConfig, InvokeOutput, LambdaApi, LambdaError, StreamedOutput,
+    VersionsPage,
 };
 
 /// Minimum spacing of control-plane calls: 80 ms → at most 13 in any 1 s window as sent, and 16
@@ -229,6 +230,18 @@ impl<L: LambdaApi, C: Clock> LambdaApi for Resilient<L, C> {
     ) -> Result<InvokeOutput, LambdaError> {
         self.call(false, || {
             self.inner.invoke(function, qualifier, payload, tail_logs)
+        })
+        .await
+    }
+
+    async fn invoke_streaming(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+        payload: &[u8],
+    ) -> Result<StreamedOutput, LambdaError> {
+        self.call(false, || {
+            self.inner.invoke_streaming(function, qualifier, payload)
         })
         .await
     }

@@ -21,7 +21,7 @@ use crate::registry::{
     split_function_name,
 };
 use crate::report::{last_modified, tail_base64};
-use crate::runtime::Environments;
+use crate::runtime::{Environments, Sink};
 
 const ACCOUNT: &str = "123456789012";
 
@@ -322,6 +322,10 @@ pub fn router(service: Arc<Service>) -> Router {
         .route(
             "/2015-03-31/functions/{name}/invocations",
             axum::routing::post(invoke),
+        )
+        .route(
+            "/2021-11-15/functions/{name}/response-streaming-invocations",
+            axum::routing::post(invoke_with_response_stream),
         )
         .route("/_emulator/calls", get(emulator_calls))
         .route("/_emulator/stats", get(emulator_stats))
@@ -775,7 +779,7 @@ async fn invoke_inner(
         async move {
             let result = service
                 .environments
-                .invoke(&name, &arn, &resolved, body, fault.kill_after)
+                .invoke(&name, &arn, &resolved, body, fault.kill_after, Sink::Buffer)
                 .await;
             service.in_flight.fetch_sub(1, Ordering::SeqCst);
             if fault.delete_after {
@@ -819,6 +823,170 @@ async fn invoke_inner(
             &format!("The function could not be started: {error}"),
         ),
     }
+}
+
+/// One event-stream message (`:message-type: event`).
+fn event(event_type: &'static str, content_type: &'static str, payload: Bytes) -> Bytes {
+    use aws_smithy_types::event_stream::{Header, HeaderValue as EventHeader, Message};
+    let message = Message::new(payload)
+        .add_header(Header::new(
+            ":message-type",
+            EventHeader::String("event".into()),
+        ))
+        .add_header(Header::new(
+            ":event-type",
+            EventHeader::String(event_type.into()),
+        ))
+        .add_header(Header::new(
+            ":content-type",
+            EventHeader::String(content_type.into()),
+        ));
+    let mut frame = Vec::new();
+    match aws_smithy_eventstream::frame::write_message_to(&message, &mut frame) {
+        Ok(()) => Bytes::from(frame),
+        Err(_) => Bytes::new(),
+    }
+}
+
+/// `InvokeWithResponseStream`: the response in AWS's event-stream framing, a `PayloadChunk`
+/// per chunk as the function writes it (the whole answer in one for a buffered function), then
+/// `InvokeComplete` with `ErrorCode`, `ErrorDetails` and, with `Tail`, `LogResult`.
+async fn invoke_with_response_stream(
+    State(service): Shared,
+    Path(raw): Path<String>,
+    Query(params): Params,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (name, embedded) = split_function_name(&raw);
+    let qualifier = params.get("Qualifier").cloned().or(embedded);
+    let tail = headers
+        .get("x-amz-log-type")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"Tail"));
+    let response = start_streaming(&service, &name, qualifier.as_deref(), tail, body);
+    service.record(
+        "InvokeWithResponseStream",
+        &name,
+        qualifier.as_deref(),
+        response.status(),
+    );
+    response
+}
+
+fn start_streaming(
+    service: &Arc<Service>,
+    name: &str,
+    qualifier: Option<&str>,
+    tail: bool,
+    body: Bytes,
+) -> Response {
+    if let Some(injected) = service.injected_error("InvokeWithResponseStream", name) {
+        return injected;
+    }
+    let resolved = lock(&service.registry)
+        .functions
+        .get(name)
+        .and_then(|f| f.resolve(qualifier));
+    let Some(resolved) = resolved else {
+        return not_found(&service.arn(name, qualifier));
+    };
+    let limit = service.knobs.concurrency as usize;
+    if service.in_flight.fetch_add(1, Ordering::SeqCst) >= limit && limit > 0 {
+        service.in_flight.fetch_sub(1, Ordering::SeqCst);
+        return throttled("ConcurrentInvocationLimitExceeded", "Rate Exceeded.");
+    }
+    let version = resolved.version.clone();
+    let arn = service.arn(name, qualifier);
+    let fault = lock(&service.faults).invoke(name);
+    let (chunk_tx, mut chunks) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let (frame_tx, frames) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let invocation = {
+        let service = service.clone();
+        let name = name.to_string();
+        tokio::spawn(async move {
+            let result = service
+                .environments
+                .invoke(
+                    &name,
+                    &arn,
+                    &resolved,
+                    body,
+                    fault.kill_after,
+                    Sink::Stream(chunk_tx),
+                )
+                .await;
+            service.in_flight.fetch_sub(1, Ordering::SeqCst);
+            result
+        })
+    };
+    tokio::spawn(async move {
+        while let Some(chunk) = chunks.recv().await {
+            if frame_tx
+                .send(event("PayloadChunk", "application/octet-stream", chunk))
+                .await
+                .is_err()
+            {
+                // The caller went away: keep draining so the function can finish.
+                continue;
+            }
+        }
+        let mut complete = serde_json::Map::new();
+        match invocation.await {
+            Ok(Ok(result)) => {
+                if result.function_error.is_some() {
+                    let error: Value =
+                        serde_json::from_slice(&result.payload).unwrap_or(Value::Null);
+                    complete.insert(
+                        "ErrorCode".into(),
+                        error
+                            .get("errorType")
+                            .cloned()
+                            .unwrap_or(json!("Unhandled")),
+                    );
+                    complete.insert(
+                        "ErrorDetails".into(),
+                        error.get("errorMessage").cloned().unwrap_or(json!("")),
+                    );
+                }
+                if tail {
+                    complete.insert("LogResult".into(), json!(tail_base64(&result.log)));
+                }
+            }
+            Ok(Err(error)) => {
+                complete.insert("ErrorCode".into(), json!("InvalidRuntimeException"));
+                complete.insert(
+                    "ErrorDetails".into(),
+                    json!(format!("The function could not be started: {error}")),
+                );
+            }
+            Err(_) => {
+                complete.insert("ErrorCode".into(), json!("ServiceException"));
+            }
+        }
+        let _ = frame_tx
+            .send(event(
+                "InvokeComplete",
+                "application/json",
+                Bytes::from(Value::Object(complete).to_string()),
+            ))
+            .await;
+    });
+    let stream = futures::stream::unfold(frames, |mut frames| async move {
+        frames
+            .recv()
+            .await
+            .map(|frame| (Ok::<_, std::convert::Infallible>(frame), frames))
+    });
+    let mut response = axum::body::Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/vnd.amazon.eventstream"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&version) {
+        headers.insert("x-amz-executed-version", v);
+    }
+    response
 }
 
 async fn emulator_calls(State(service): Shared) -> Response {

@@ -16,6 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
+use http_body_util::BodyExt as _;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::Command;
@@ -42,10 +43,38 @@ struct Delivery {
     done: oneshot::Sender<Completion>,
 }
 
+/// Largest synchronous response Lambda returns (buffered `Invoke`): 6 MB.
+pub const MAX_BUFFERED_RESPONSE: usize = 6_291_556;
+
+/// How a streamed response ended: when, and the mid-stream error its trailers reported.
+struct StreamEnd {
+    at: Instant,
+    error: Option<(String, String)>,
+}
+
 /// How the runtime answered.
 enum Completion {
     Response(Bytes, Instant),
-    Error { body: Bytes, at: Instant },
+    /// A buffered response above [`MAX_BUFFERED_RESPONSE`] (drained, not kept).
+    Oversized(Instant),
+    Error {
+        body: Bytes,
+        at: Instant,
+    },
+    /// The streaming response mode: chunks as the function writes them, then its end.
+    Stream {
+        chunks: mpsc::Receiver<Bytes>,
+        end: oneshot::Receiver<StreamEnd>,
+    },
+}
+
+/// Where an invocation's response goes.
+pub enum Sink {
+    /// Kept whole, up to [`MAX_BUFFERED_RESPONSE`] (`Invoke`).
+    Buffer,
+    /// Forwarded chunk by chunk as the function writes them (`InvokeWithResponseStream`); the
+    /// channel is bounded, so memory does not grow with the response.
+    Stream(mpsc::Sender<Bytes>),
 }
 
 #[derive(Clone, Debug)]
@@ -381,6 +410,7 @@ impl Environments {
         resolved: &Resolved,
         payload: Bytes,
         kill_after: Option<Duration>,
+        sink: Sink,
     ) -> std::io::Result<InvocationResult> {
         let (env, cold) = match self.take_idle(&resolved.environment_key) {
             Some(env) => (env, false),
@@ -393,7 +423,7 @@ impl Environments {
                 victim.terminate().await;
             });
         }
-        let (result, healthy) = run(&env, cold, function_arn, resolved, payload).await;
+        let (result, healthy) = run(&env, cold, function_arn, resolved, payload, sink).await;
         if healthy {
             self.release(env);
         } else {
@@ -434,6 +464,7 @@ async fn run(
     function_arn: &str,
     resolved: &Resolved,
     payload: Bytes,
+    sink: Sink,
 ) -> (InvocationResult, bool) {
     let request_id = new_id();
     let timeout = Duration::from_secs(u64::from(resolved.snapshot.timeout));
@@ -509,7 +540,95 @@ async fn run(
             }
         });
     }
-    let outcome = outcome.unwrap_or(Outcome::TimedOut);
+    let mut outcome = outcome.unwrap_or(Outcome::TimedOut);
+    // The response: relayed to the sink (streamed) or kept (buffered, up to 6 MB).
+    let mut kept = Vec::new();
+    let mut oversized = false;
+    let relay = |chunk: Bytes, kept: &mut Vec<u8>, oversized: &mut bool| match &sink {
+        Sink::Stream(tx) => Some((tx.clone(), chunk)),
+        Sink::Buffer => {
+            if kept.len() + chunk.len() > MAX_BUFFERED_RESPONSE {
+                *oversized = true;
+                kept.clear();
+            } else if !*oversized {
+                kept.extend_from_slice(&chunk);
+            }
+            None
+        }
+    };
+    if let Outcome::Completed(Completion::Stream { chunks, end }) = &mut outcome {
+        let watch_memory = env.cgroup.is_none();
+        let limit = u64::from(env.memory_mb) * 1024 * 1024;
+        let mut ticker = tokio::time::interval(Duration::from_millis(10));
+        let sleep = tokio::time::sleep(timeout.saturating_sub(started.elapsed()));
+        tokio::pin!(sleep);
+        enum Step {
+            Chunk(Option<Bytes>),
+            Exited,
+            TimedOut,
+            OutOfMemory,
+        }
+        let ended = loop {
+            let step = tokio::select! {
+                chunk = chunks.recv() => Step::Chunk(chunk),
+                _ = exit.wait_for(Option::is_some) => Step::Exited,
+                _ = &mut sleep => Step::TimedOut,
+                _ = ticker.tick(), if watch_memory => {
+                    if cgroups::current_rss(env.pid).is_some_and(|rss| rss > limit) {
+                        Step::OutOfMemory
+                    } else {
+                        continue;
+                    }
+                }
+            };
+            match step {
+                Step::Chunk(Some(chunk)) => {
+                    if let Some((tx, chunk)) = relay(chunk, &mut kept, &mut oversized) {
+                        // A client that went away does not stop the function: drain.
+                        let _ = tx.send(chunk).await;
+                    }
+                }
+                Step::Chunk(None) => {
+                    break match end.await {
+                        Ok(end) => Ok(end),
+                        Err(_) => Err(Outcome::Exited(ExitStatus::from_raw(9))),
+                    };
+                }
+                Step::Exited => {
+                    let status = *env.exit.borrow();
+                    break Err(Outcome::Exited(
+                        status.unwrap_or_else(|| ExitStatus::from_raw(9)),
+                    ));
+                }
+                Step::TimedOut => break Err(Outcome::TimedOut),
+                Step::OutOfMemory => break Err(Outcome::OutOfMemory),
+            }
+        };
+        outcome = match ended {
+            Ok(StreamEnd { at, error: None }) if oversized => {
+                Outcome::Completed(Completion::Oversized(at))
+            }
+            Ok(StreamEnd { at, error: None }) => Outcome::Completed(Completion::Response(
+                Bytes::from(std::mem::take(&mut kept)),
+                at,
+            )),
+            Ok(StreamEnd {
+                at,
+                error: Some((error_type, message)),
+            }) => Outcome::Completed(Completion::Error {
+                body: error_document(&error_type, message),
+                at,
+            }),
+            Err(failed) => failed,
+        };
+    } else if let Outcome::Completed(Completion::Response(body, _)) = &outcome {
+        // A buffered answer: counted, and forwarded whole to a stream.
+        if let Some((tx, chunk)) = relay(body.clone(), &mut kept, &mut oversized)
+            && !chunk.is_empty()
+        {
+            let _ = tx.send(chunk).await;
+        }
+    }
     let delivered_at = lock(&env.runtime.delivered_at).take().unwrap_or(started);
     let peak_mb = cgroups::peak_rss(env.pid).map(|b| (b as f64 / 1_048_576.0).round() as u64);
     // Let the log readers drain what the function printed before it answered.
@@ -519,7 +638,32 @@ async fn run(
 
     let mut notices = Vec::new();
     let (payload, function_error, end, healthy, status) = match outcome {
-        Outcome::Completed(Completion::Response(body, at)) => (body, None, at, true, "success"),
+        Outcome::Completed(Completion::Response(body, at)) => (
+            if matches!(sink, Sink::Stream(_)) {
+                Bytes::new()
+            } else {
+                body
+            },
+            None,
+            at,
+            true,
+            "success",
+        ),
+        Outcome::Completed(Completion::Oversized(at)) => (
+            error_document(
+                "Function.ResponseSizeTooLarge",
+                format!(
+                    "Response payload size exceeded maximum allowed payload size ({MAX_BUFFERED_RESPONSE} bytes)."
+                ),
+            ),
+            Some("Unhandled"),
+            at,
+            true,
+            "error",
+        ),
+        Outcome::Completed(Completion::Stream { .. }) => {
+            (Bytes::new(), None, Instant::now(), false, "error")
+        }
         Outcome::Completed(Completion::Error { body, at, .. }) => {
             (body, Some("Unhandled"), at, true, "error")
         }
@@ -702,19 +846,103 @@ fn invalid_request_id() -> Response {
         .into_response()
 }
 
+/// `POST /response`: buffered (kept up to 6 MB, drained beyond) or, with
+/// `Lambda-Runtime-Function-Response-Mode: streaming`, relayed chunk by chunk as the function
+/// writes them, a mid-stream error arriving in the `Lambda-Runtime-Function-Error-*` trailers.
 async fn response(
     State(shared): State<Arc<RuntimeShared>>,
     UrlPath(id): UrlPath<String>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: axum::body::Body,
 ) -> Response {
-    let at = Instant::now();
-    match take_active(&shared, &id) {
-        Some(done) => {
-            let _ = done.send(Completion::Response(body, at));
-            accepted()
+    let Some(done) = take_active(&shared, &id) else {
+        return invalid_request_id();
+    };
+    let streaming = headers
+        .get("lambda-runtime-function-response-mode")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"streaming"));
+    let mut body = body;
+    if streaming {
+        let (chunk_tx, chunks) = mpsc::channel(16);
+        let (end_tx, end) = oneshot::channel();
+        let _ = done.send(Completion::Stream { chunks, end });
+        // The HTTP-integration content type starts with a metadata prelude (JSON, then 8 NUL
+        // bytes) that Lambda consumes: it is not part of the response.
+        let mut prelude = headers
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes() == b"application/vnd.awslambda.http-integration-response")
+            .then(Vec::new);
+        let mut error = None;
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { break };
+            match frame.into_data() {
+                Ok(data) => {
+                    let data = match prelude.as_mut() {
+                        None => data,
+                        Some(seen) => {
+                            seen.extend_from_slice(&data);
+                            match seen.windows(8).position(|w| w == [0u8; 8]) {
+                                Some(at) => {
+                                    let rest = Bytes::copy_from_slice(&seen[at + 8..]);
+                                    prelude = None;
+                                    rest
+                                }
+                                // No delimiter within 64 KB: not a prelude after all.
+                                None if seen.len() > 64 * 1024 => {
+                                    let all = Bytes::from(std::mem::take(seen));
+                                    prelude = None;
+                                    all
+                                }
+                                None => continue,
+                            }
+                        }
+                    };
+                    if !data.is_empty() {
+                        let _ = chunk_tx.send(data).await;
+                    }
+                }
+                Err(frame) => {
+                    if let Some(trailers) = frame.trailers_ref()
+                        && let Some(error_type) = trailers
+                            .get("lambda-runtime-function-error-type")
+                            .and_then(|v| v.to_str().ok())
+                    {
+                        let message = trailers
+                            .get("lambda-runtime-function-error-body")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default();
+                        error = Some((error_type.to_string(), message.to_string()));
+                    }
+                }
+            }
         }
-        None => invalid_request_id(),
+        drop(chunk_tx);
+        let _ = end_tx.send(StreamEnd {
+            at: Instant::now(),
+            error,
+        });
+        return accepted();
     }
+    let mut kept = Vec::new();
+    let mut oversized = false;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { break };
+        if let Ok(data) = frame.into_data() {
+            if kept.len() + data.len() > MAX_BUFFERED_RESPONSE {
+                oversized = true;
+                kept = Vec::new();
+            } else if !oversized {
+                kept.extend_from_slice(&data);
+            }
+        }
+    }
+    let at = Instant::now();
+    let _ = done.send(if oversized {
+        Completion::Oversized(at)
+    } else {
+        Completion::Response(Bytes::from(kept), at)
+    });
+    accepted()
 }
 
 fn error_type_of(headers: &HeaderMap, body: &Bytes) -> String {

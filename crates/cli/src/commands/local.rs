@@ -24,7 +24,7 @@ use crate::statemachine;
 )]
 pub struct LocalArgs {
     /// The function to tune: a bundled example (cpu_bound, io_bound, memory_hungry, failing,
-    /// recorder, emulated_work) or the path of any executable speaking the Lambda Runtime API,
+    /// recorder, emulated_work, streaming) or the path of any executable speaking the Lambda Runtime API,
     /// optionally with `,arch=arm64` (the price model) and `,memory=MB`. Repeat it to compare
     /// several targets in one run: the first is `lambdaARN`, the others `compareWith`.
     #[arg(

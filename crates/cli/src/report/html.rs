@@ -237,8 +237,9 @@ impl Page<'_> {
                     }
                     @for run in &view.runs {
                         h2 { "Memory sizes" @if !run.name.is_empty() { " of " (run.name) @if let Some(arch) = &run.architecture { " (" (arch) ")" } } }
+                        @let streamed = run.sizes.iter().any(|s| s.stat.as_ref().is_some_and(|st| st.average_time_to_first_byte.is_some()));
                         table {
-                            thead { tr { th { "Memory (MB)" } th { "Avg duration (ms)" } th { "p50" } th { "p90" } th { "p99" } th { "Avg cost ($)" } th { "Invocations" } th { "Cold starts" } th { "Max memory (MB)" } th { "" } } }
+                            thead { tr { th { "Memory (MB)" } th { "Avg duration (ms)" } th { "p50" } th { "p90" } th { "p99" } @if streamed { th { "TTFB avg (ms)" } th { "TTFB p50" } th { "TTFB p99" } th { "Avg response (bytes)" } } th { "Avg cost ($)" } th { "Invocations" } th { "Cold starts" } th { "Max memory (MB)" } th { "" } } }
                             tbody {
                                 @for size in &run.sizes {
                                     @let stat = size.stat.as_ref();
@@ -250,6 +251,12 @@ impl Page<'_> {
                                         td { (num(stat.and_then(|s| s.p50_duration))) }
                                         td { (num(stat.and_then(|s| s.p90_duration))) }
                                         td { (num(stat.and_then(|s| s.p99_duration))) }
+                                        @if streamed {
+                                            td { (num(stat.and_then(|s| s.average_time_to_first_byte))) }
+                                            td { (num(stat.and_then(|s| s.p50_time_to_first_byte))) }
+                                            td { (num(stat.and_then(|s| s.p99_time_to_first_byte))) }
+                                            td { (crate::output::count(stat.and_then(|s| s.average_response_bytes).map(|b| b.round() as u64))) }
+                                        }
                                         td { (format!("{:.3e}", size.cost)) }
                                         td { (stat.map(|s| s.invocations.to_string()).unwrap_or_else(|| "-".into())) }
                                         td { (crate::output::count(stat.and_then(|s| s.cold_starts))) }

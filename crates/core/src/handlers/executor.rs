@@ -25,6 +25,17 @@ pub type ExecutorOutput = Stat;
 struct Outcome {
     report: Report,
     error: Option<StatError>,
+    /// With `responseStreaming`: time to first byte and response size.
+    streamed: Option<Streamed>,
+}
+
+/// What one streamed invocation measured.
+#[derive(Debug, Clone, Copy)]
+pub struct Streamed {
+    /// Request sent → first payload chunk (ms); `None` when nothing came.
+    pub first_byte_ms: Option<f64>,
+    /// Response size (bytes).
+    pub bytes: u64,
 }
 
 /// `Invocation error (running in series|parallel)[ with payload <json>] - original error type: "<t>", original error message: "<m>"`
@@ -210,9 +221,11 @@ pub async fn handle<L: LambdaApi, P: PayloadSource, C: Clock>(
     let errors = outcomes.iter().filter(|o| o.error.is_some()).count() as u32;
     let invocations = outcomes.len() as u32;
     let mut reports = Vec::with_capacity(outcomes.len());
+    let mut streamed = Vec::new();
     let mut first_error = None;
     for outcome in outcomes {
         reports.push(outcome.report);
+        streamed.extend(outcome.streamed);
         if first_error.is_none() {
             first_error = outcome.error;
         }
@@ -235,7 +248,7 @@ pub async fn handle<L: LambdaApi, P: PayloadSource, C: Clock>(
         invocations,
         "executor finished"
     );
-    Ok(Stat::from_reports(
+    let stat = Stat::from_reports(
         configuration.power,
         &reports,
         &PriceModel {
@@ -246,7 +259,12 @@ pub async fn handle<L: LambdaApi, P: PayloadSource, C: Clock>(
             monthly_invocations: input.monthly_invocations,
             request_price: deps.settings.request_cost,
         },
-    ))
+    );
+    Ok(if input.response_streaming {
+        stat.with_streaming(&streamed, input.discard_top_bottom)
+    } else {
+        stat
+    })
 }
 
 async fn invoke_one<L: LambdaApi, P, C>(
@@ -282,11 +300,41 @@ async fn invoke_one<L: LambdaApi, P, C>(
     if !input.disable_payload_logs {
         tracing::debug!(version, payload = &*actual, "invoking");
     }
-    let output = deps
-        .lambda
-        .invoke(function, Some(version), actual.as_bytes(), true)
-        .await
-        .map_err(|e| HandlerError::lambda(format!("Invoking {function}:{version}"), e))?;
+    let context = || format!("Invoking {function}:{version}");
+    // A streamed response is drained, not kept: the post-processor gets an empty response.
+    let (output, streamed) = if input.response_streaming {
+        let streamed = deps
+            .lambda
+            .invoke_streaming(function, Some(version), actual.as_bytes())
+            .await
+            .map_err(|e| HandlerError::lambda(context(), e))?;
+        let output = InvokeOutput {
+            // `InvokeComplete.ErrorCode` is a target error like `FunctionError`.
+            function_error: streamed.error_code.clone(),
+            log_result: streamed.log_result.clone(),
+            payload: match &streamed.error_code {
+                Some(code) => serde_json::json!({"errorType": code, "errorMessage": streamed.error_details.clone().unwrap_or_default()})
+                    .to_string()
+                    .into_bytes(),
+                None => Vec::new(),
+            },
+            executed_version: streamed.executed_version.clone(),
+        };
+        let measured = Streamed {
+            first_byte_ms: streamed
+                .time_to_first_byte
+                .map(|d| d.as_secs_f64() * 1000.0),
+            bytes: streamed.response_bytes,
+        };
+        (output, Some(measured))
+    } else {
+        let output = deps
+            .lambda
+            .invoke(function, Some(version), actual.as_bytes(), true)
+            .await
+            .map_err(|e| HandlerError::lambda(context(), e))?;
+        (output, None)
+    };
     let report =
         logs::parse_log_result(output.log_result.as_deref()).map_err(HandlerError::InvalidLog)?;
     let error = output.function_error.as_deref().and_then(|function_error| {
@@ -320,5 +368,9 @@ async fn invoke_one<L: LambdaApi, P, C>(
             )));
         }
     }
-    Ok(Outcome { report, error })
+    Ok(Outcome {
+        report,
+        error,
+        streamed,
+    })
 }

@@ -1244,3 +1244,51 @@ fn a_race_past_the_check_is_caught_and_rolled_back_without_touching_the_winner()
     );
     assert_eq!(h.fake.latest("target").1, theirs);
 }
+
+#[test]
+fn response_streaming_measures_time_to_first_byte_and_size() {
+    let streaming: Behavior = Arc::new(|inv: &FakeInvocation| FakeOutcome {
+        payload: vec![b'x'; 1000 * inv.memory as usize],
+        first_byte_ms: 25.0 + 1000.0 / f64::from(inv.memory),
+        ..FakeOutcome::ok(200.0)
+    });
+    let h = harness(streaming);
+    let out = h
+        .run(h.input(
+            json!({"responseStreaming": true, "includeOutputResults": true,
+            "powerValues": [128, 1024]}),
+        ))
+        .expect("success");
+    assert!(
+        h.calls_of(Op::Invoke).is_empty(),
+        "every invocation streamed"
+    );
+    assert_eq!(h.calls_of(Op::InvokeStreaming).len(), 10);
+    let stats = out["stats"].as_array().expect("stats");
+    let first = 25.0 + 1000.0 / 128.0;
+    assert_eq!(stats[0]["averageTimeToFirstByte"], first);
+    assert_eq!(stats[0]["p50TimeToFirstByte"], first);
+    assert_eq!(stats[0]["p99TimeToFirstByte"], first);
+    assert_eq!(stats[0]["averageResponseBytes"], 128_000.0);
+    assert_eq!(stats[1]["averageResponseBytes"], 1_024_000.0);
+    // Duration and cost still come from the REPORT in the log tail.
+    assert_eq!(stats[0]["averageDuration"], 200.0);
+    h.assert_clean(&[]);
+
+    // An ErrorCode in InvokeComplete is a target error of that size.
+    let failing: Behavior = Arc::new(|inv: &FakeInvocation| {
+        if inv.memory == 128 {
+            FakeOutcome::error("Function.ResponseSizeTooLarge", "too large")
+        } else {
+            FakeOutcome::ok(10.0)
+        }
+    });
+    let h = harness(failing);
+    let out = h
+        .run(h.input(json!({"responseStreaming": true, "powerValues": [128, 256]})))
+        .expect("the other size is measured");
+    assert_eq!(
+        out["failures"],
+        json!([{"value": 128, "errorType": "Function.ResponseSizeTooLarge", "errorMessage": "too large"}])
+    );
+}
