@@ -751,3 +751,78 @@ async fn a_20_mb_streamed_response_is_measured_with_bounded_memory() {
     stack.assert_untouched(&[]).await;
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_accounts_function_is_tuned_through_the_assumed_role() {
+    const ROLE: &str = "arn:aws:iam::123456789012:role/power-tuning-target-access";
+    let stack = Stack::default("io_bound").await;
+    let outcome = stack
+        .run(json!({"assumeRoleARN": ROLE, "powerValues": [128, 256]}))
+        .await;
+    succeeded(&outcome);
+    let calls = stack.target_calls(None);
+    assert!(!calls.is_empty());
+    // Every call on the target was signed with the assumed role's key, none with the tuner's.
+    for call in &calls {
+        assert_eq!(call.role.as_deref(), Some(ROLE), "{call:?}");
+        assert!(
+            call.access_key
+                .as_deref()
+                .is_some_and(|k| k.starts_with("ASIA")),
+            "{call:?}"
+        );
+    }
+    let emulator_calls = stack.local.emulator.calls();
+    let sessions: Vec<_> = emulator_calls
+        .iter()
+        .filter(|c| c.operation == "AssumeRole")
+        .collect();
+    assert!(!sessions.is_empty());
+    stack.assert_untouched(&[]).await;
+
+    // A role in another account: InvalidInput, no call on the target, no STS call.
+    let before = (stack.target_calls(None).len(), sessions.len());
+    let wrong = stack
+        .run(json!({"assumeRoleARN": "arn:aws:iam::210987654321:role/x"}))
+        .await;
+    assert_eq!(wrong.error.as_deref(), Some("InvalidInput"));
+    assert_eq!(
+        wrong.failure(),
+        format!(
+            "InvalidInput: assumeRoleARN is in account 210987654321 but {} is in account 123456789012",
+            stack.local.emulator.arn(TARGET)
+        )
+    );
+    let assumed = |stack: &Stack| {
+        stack
+            .local
+            .emulator
+            .calls()
+            .iter()
+            .filter(|c| c.operation == "AssumeRole")
+            .count()
+    };
+    assert_eq!((stack.target_calls(None).len(), assumed(&stack)), before);
+
+    // A role that cannot be assumed: AccessDenied, nothing changed.
+    stack
+        .local
+        .emulator
+        .inject(power_tuning_emulator::Fault::DenyAssumeRole {
+            role: ROLE.to_string(),
+        });
+    let denied = stack.run(json!({"assumeRoleARN": ROLE})).await;
+    assert_eq!(
+        denied.error.as_deref(),
+        Some("AccessDenied"),
+        "{}",
+        denied.failure()
+    );
+    assert_eq!(
+        stack.target_calls(None).len(),
+        before.0,
+        "no call on the target"
+    );
+    stack.assert_untouched(&[]).await;
+    stack.stop().await;
+}

@@ -199,6 +199,91 @@ fn iam_policies_grant_exactly_the_actions_the_code_calls() {
     }
 }
 
+/// Whether a function's policies hold the conditional `sts:AssumeRole` on `assumableRoleARNs`.
+fn grants_assume_role(function: &Yaml) -> bool {
+    let policies = get(function, "Properties")
+        .get("Policies")
+        .and_then(Yaml::as_sequence)
+        .cloned()
+        .unwrap_or_default();
+    policies.iter().any(|policy| {
+        let Yaml::Tagged(condition) = policy else {
+            return false;
+        };
+        let text = serde_norway::to_string(&condition.value).expect("yaml");
+        condition.tag == "!If"
+            && text.contains("AssumeRoles")
+            && text.contains("sts:AssumeRole")
+            && text.contains("!Ref assumableRoleARNs")
+            && text.contains("AWS::NoValue")
+    })
+}
+
+#[test]
+fn only_the_handlers_that_call_targets_may_assume_roles() {
+    let t = template();
+    let mut granted = BTreeSet::new();
+    for (_, function) in functions(&t) {
+        let binary = get(get(&function, "Metadata"), "BuildProperties")
+            .get("Binary")
+            .and_then(Yaml::as_str)
+            .expect("binary")
+            .to_string();
+        if grants_assume_role(&function) {
+            granted.insert(binary);
+        }
+    }
+    let expected: BTreeSet<String> = power_tuning_core::iam::ROLE_HANDLERS
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    assert_eq!(granted, expected);
+    // Empty by default: no sts:AssumeRole at all unless the deployer names roles.
+    let parameter = get(get(&t, "Parameters"), "assumableRoleARNs");
+    assert_eq!(get(parameter, "Default").as_str(), Some(""));
+    let text = std::fs::read_to_string(root().join("template.yaml")).expect("template");
+    assert!(
+        text.contains("AssumeRoles: !Not [!Equals [!Join [\"\", !Ref assumableRoleARNs], \"\"]]")
+    );
+}
+
+#[test]
+fn the_cross_account_role_allows_exactly_what_the_handlers_call() {
+    let doc: Yaml = serde_norway::from_str(
+        &std::fs::read_to_string(root().join("docs/cross-account-role.yaml"))
+            .expect("role template"),
+    )
+    .expect("yaml");
+    let role = get(get(&doc, "Resources"), "TargetAccessRole");
+    let properties = get(role, "Properties");
+    let statements = get(
+        get(&get(properties, "Policies")[0], "PolicyDocument"),
+        "Statement",
+    );
+    let actions: BTreeSet<String> = get(&statements[0], "Action")
+        .as_sequence()
+        .expect("actions")
+        .iter()
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    let expected: BTreeSet<String> = power_tuning_core::iam::target_actions()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(actions, expected);
+    let resources = serde_norway::to_string(get(&statements[0], "Resource")).expect("yaml");
+    assert!(
+        resources.contains("function:${FunctionPattern}:*"),
+        "qualified ARNs covered"
+    );
+    let trust = serde_norway::to_string(get(properties, "AssumeRolePolicyDocument")).expect("yaml");
+    assert!(
+        trust.contains("sts:RoleSessionName: power-tuning-*"),
+        "{trust}"
+    );
+    assert!(trust.contains("role/${TunerStackName}-*"), "{trust}");
+}
+
 #[test]
 fn template_follows_the_deployment_contract() {
     let text = std::fs::read_to_string(root().join("template.yaml")).expect("template");

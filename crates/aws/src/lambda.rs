@@ -8,7 +8,10 @@
 //! included, under the control-plane limit.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
+
+use aws_config::sts::AssumeRoleProvider;
+use aws_credential_types::provider::{ProvideCredentials as _, SharedCredentialsProvider};
 
 use aws_config::SdkConfig;
 use aws_sdk_lambda::Client;
@@ -19,17 +22,36 @@ use aws_sdk_lambda::types::{InvocationType, LastUpdateStatus, LogType};
 use aws_smithy_types::retry::RetryConfig;
 use power_tuning_core::arn::region_of;
 use power_tuning_core::ports::{
-    AliasConfig, FunctionConfig, InvokeOutput, LambdaApi, LambdaError, StreamedOutput,
+    AliasConfig, AssumedRole, FunctionConfig, InvokeOutput, LambdaApi, LambdaError, StreamedOutput,
     UpdateStatus, VersionsPage,
 };
 
 use crate::config::endpoint_override;
 use crate::errors::classify;
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A role in use: its account, a key for its clients, and its credentials.
+#[derive(Clone)]
+struct ActiveRole {
+    account: String,
+    key: String,
+    credentials: SharedCredentialsProvider,
+}
+
 /// The Lambda API through the SDK.
 pub struct SdkLambda {
     base: aws_sdk_lambda::config::Builder,
-    clients: Mutex<HashMap<String, Client>>,
+    /// What roles are assumed with (the tuner's own credentials, STS endpoint override).
+    config: Option<SdkConfig>,
+    /// Clients by (region, role key), built on first use and kept.
+    clients: Mutex<HashMap<(String, Option<String>), Client>>,
+    /// Roles by key: a run's role is assumed once per process and its credentials refreshed
+    /// by the clients' identity cache before they expire.
+    roles: Mutex<HashMap<String, ActiveRole>>,
+    role: Mutex<Option<ActiveRole>>,
     fixed: Option<Client>,
 }
 
@@ -43,7 +65,10 @@ impl SdkLambda {
         }
         SdkLambda {
             base,
+            config: Some(config.clone()),
             clients: Mutex::new(HashMap::new()),
+            roles: Mutex::new(HashMap::new()),
+            role: Mutex::new(None),
             fixed: None,
         }
     }
@@ -52,24 +77,75 @@ impl SdkLambda {
     pub fn with_client(client: Client) -> Self {
         SdkLambda {
             base: aws_sdk_lambda::config::Builder::default(),
+            config: None,
             clients: Mutex::new(HashMap::new()),
+            roles: Mutex::new(HashMap::new()),
+            role: Mutex::new(None),
             fixed: Some(client),
         }
     }
 
-    /// The client for an ARN's region.
+    /// The client for an ARN: signed for its region, with the role in use when the function
+    /// is in the role's account.
     pub fn client_for(&self, arn: &str) -> Client {
         if let Some(client) = &self.fixed {
             return client.clone();
         }
         let region = region_of(arn).unwrap_or("us-east-1").to_string();
-        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        clients
-            .entry(region.clone())
+        let account = arn.split(':').nth(4).unwrap_or_default();
+        let role = lock(&self.role)
+            .clone()
+            .filter(|role| role.account == account);
+        let key = (region.clone(), role.as_ref().map(|r| r.key.clone()));
+        lock(&self.clients)
+            .entry(key)
             .or_insert_with(|| {
-                Client::from_conf(self.base.clone().region(Region::new(region)).build())
+                let mut builder = self.base.clone().region(Region::new(region));
+                if let Some(role) = role {
+                    builder = builder.credentials_provider(role.credentials);
+                }
+                Client::from_conf(builder.build())
             })
             .clone()
+    }
+
+    /// Assumes `role` (once per role and session in this process) and checks it works.
+    async fn assume(&self, role: &AssumedRole) -> Result<ActiveRole, LambdaError> {
+        let key = format!("{}#{}", role.role_arn, role.session_name);
+        if let Some(active) = lock(&self.roles).get(&key) {
+            return Ok(active.clone());
+        }
+        let Some(config) = &self.config else {
+            return Err(LambdaError::InvalidRequest {
+                code: "NoSdkConfig".to_string(),
+                message: "roles need a client built from an SDK configuration".to_string(),
+            });
+        };
+        let mut sts = config.clone().into_builder();
+        if let Some(url) = endpoint_override("STS") {
+            sts = sts.endpoint_url(url);
+        }
+        let provider = AssumeRoleProvider::builder(role.role_arn.as_str())
+            .session_name(role.session_name.clone())
+            .configure(&sts.build())
+            .build()
+            .await;
+        // Assumed at once: a role that cannot be assumed fails before any call on a target.
+        provider.provide_credentials().await.map_err(|e| {
+            let text = crate::errors::display_chain(&e);
+            if text.contains("AccessDenied") || text.contains("not authorized") {
+                LambdaError::AccessDenied(text)
+            } else {
+                LambdaError::Transport(text)
+            }
+        })?;
+        let active = ActiveRole {
+            account: role.role_arn.account().to_string(),
+            key: key.clone(),
+            credentials: SharedCredentialsProvider::new(provider),
+        };
+        lock(&self.roles).insert(key, active.clone());
+        Ok(active)
     }
 }
 
@@ -276,6 +352,15 @@ impl LambdaApi for SdkLambda {
                 .unwrap_or_default(),
             executed_version: out.executed_version().map(str::to_string),
         })
+    }
+
+    async fn use_role(&self, role: Option<&AssumedRole>) -> Result<(), LambdaError> {
+        let active = match role {
+            Some(role) => Some(self.assume(role).await?),
+            None => None,
+        };
+        *lock(&self.role) = active;
+        Ok(())
     }
 
     async fn invoke_streaming(

@@ -541,6 +541,8 @@ mod tests {
             function: function.to_string(),
             qualifier: None,
             status: 200,
+            access_key: None,
+            role: None,
         }
     }
 

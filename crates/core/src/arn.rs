@@ -84,6 +84,60 @@ impl fmt::Display for FunctionArn {
     }
 }
 
+/// An IAM role ARN: `arn:<partition>:iam::<account-id>:role/<path/name>` (SPEC §11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleArn {
+    arn: String,
+}
+
+impl RoleArn {
+    /// Parses and validates a role ARN in any partition.
+    pub fn parse(value: &str) -> Option<RoleArn> {
+        let parts: Vec<&str> = value.splitn(6, ':').collect();
+        let [arn, partition, service, region, account, resource] = parts.as_slice() else {
+            return None;
+        };
+        let name = resource.strip_prefix("role/")?;
+        let valid = *arn == "arn"
+            && partition.starts_with("aws")
+            && partition
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-')
+            && *service == "iam"
+            && region.is_empty()
+            && account.len() == 12
+            && account.chars().all(|c| c.is_ascii_digit())
+            && !name.is_empty()
+            && name.len() <= 512
+            && !name.ends_with('/')
+            && name.split('/').all(|segment| {
+                !segment.is_empty()
+                    && segment
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+            });
+        valid.then(|| RoleArn {
+            arn: value.to_string(),
+        })
+    }
+
+    /// The whole ARN.
+    pub fn as_str(&self) -> &str {
+        &self.arn
+    }
+
+    /// The account id.
+    pub fn account(&self) -> &str {
+        self.arn.split(':').nth(4).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for RoleArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.arn)
+    }
+}
+
 /// Lambda function names: 1 to 64 letters, digits, hyphens or underscores.
 pub fn is_function_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
@@ -117,6 +171,31 @@ mod tests {
         assert_eq!(arn.partition(), "aws-cn");
         assert_eq!(arn.function_name(), "fn_1");
         assert_eq!(arn.account(), "123456789012");
+    }
+
+    #[test]
+    fn role_arns() {
+        for good in [
+            "arn:aws:iam::123456789012:role/tuner",
+            "arn:aws-cn:iam::123456789012:role/path/to/tuner-role_1",
+            "arn:aws-us-gov:iam::123456789012:role/a+b=c,d.e@f",
+        ] {
+            let role = RoleArn::parse(good).expect(good);
+            assert_eq!((role.as_str(), role.account()), (good, "123456789012"));
+        }
+        for bad in [
+            "",
+            "arn:aws:iam::123456789012:user/tuner",
+            "arn:aws:iam:us-east-1:123456789012:role/tuner",
+            "arn:aws:iam::1234:role/tuner",
+            "arn:aws:sts::123456789012:role/tuner",
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws:iam::123456789012:role/bad name",
+            "arn:aws:iam::123456789012:role//x",
+            "arn:aws:lambda:us-east-1:123456789012:function:f",
+        ] {
+            assert!(RoleArn::parse(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

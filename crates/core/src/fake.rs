@@ -139,6 +139,8 @@ pub struct Call {
     pub payload: Option<String>,
     /// Whether it failed.
     pub failed: bool,
+    /// The role whose credentials signed it (`None`: the tuner's own).
+    pub role: Option<String>,
 }
 
 /// What the fake function sees of an invocation.
@@ -253,6 +255,9 @@ struct State {
     injections: Vec<Injection>,
     interferences: Vec<Interference>,
     updates: UpdateKnobs,
+    role: Option<crate::ports::AssumedRole>,
+    denied_roles: Vec<String>,
+    assumed: Vec<(String, String)>,
     in_flight: u32,
     max_in_flight: u32,
 }
@@ -406,6 +411,16 @@ impl FakeLambda {
         });
     }
 
+    /// `AssumeRole` of `role_arn` is refused (AccessDenied).
+    pub fn deny_role(&self, role_arn: &str) {
+        self.lock().denied_roles.push(role_arn.to_string());
+    }
+
+    /// Roles assumed so far: (role ARN, session name).
+    pub fn assumed(&self) -> Vec<(String, String)> {
+        self.lock().assumed.clone()
+    }
+
     /// Every call so far.
     pub fn calls(&self) -> Vec<Call> {
         self.lock().calls.clone()
@@ -499,6 +514,12 @@ impl FakeLambda {
             }
         }
         let (name, _) = split_function(function);
+        let account = function.split(':').nth(4).unwrap_or("123456789012");
+        let role = state
+            .role
+            .as_ref()
+            .filter(|r| r.role_arn.account() == account)
+            .map(|r| r.role_arn.to_string());
         state.calls.push(Call {
             at: self.clock.now(),
             op,
@@ -507,6 +528,7 @@ impl FakeLambda {
             memory,
             payload: payload.map(|p| String::from_utf8_lossy(p).into_owned()),
             failed: injected.is_some(),
+            role,
         });
         match injected {
             Some(error) => Err(error),
@@ -798,6 +820,23 @@ impl LambdaApi for FakeLambda {
             payload: ran.body,
             executed_version: Some(ran.version),
         })
+    }
+
+    async fn use_role(&self, role: Option<&crate::ports::AssumedRole>) -> Result<(), LambdaError> {
+        let mut state = self.lock();
+        if let Some(role) = role {
+            if state.denied_roles.contains(&role.role_arn.to_string()) {
+                return Err(LambdaError::AccessDenied(format!(
+                    "not authorized to perform sts:AssumeRole on {}",
+                    role.role_arn
+                )));
+            }
+            state
+                .assumed
+                .push((role.role_arn.to_string(), role.session_name.clone()));
+        }
+        state.role = role.cloned();
+        Ok(())
     }
 
     async fn invoke_streaming(

@@ -39,6 +39,19 @@ pub const HANDLER_LAMBDA_ACTIONS: [(&str, &[&str]); 5] = [
     ),
 ];
 
+/// The handlers that call the targets, and so assume `assumeRoleARN` (SPEC §11): the template
+/// grants them `sts:AssumeRole` on `assumableRoleARNs`, and only them.
+pub const ROLE_HANDLERS: [&str; 4] = ["initializer", "executor", "cleaner", "optimizer"];
+
+/// Every Lambda action the handlers call on a target: what a role in the target's account must
+/// allow (`docs/cross-account-role.yaml`).
+pub fn target_actions() -> std::collections::BTreeSet<&'static str> {
+    HANDLER_LAMBDA_ACTIONS
+        .iter()
+        .flat_map(|(_, actions)| actions.iter().copied())
+        .collect()
+}
+
 /// The actions of one handler.
 pub fn actions_of(handler: &str) -> &'static [&'static str] {
     HANDLER_LAMBDA_ACTIONS

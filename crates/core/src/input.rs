@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::arn::{FunctionArn, InvalidArn};
+use crate::arn::{FunctionArn, InvalidArn, RoleArn};
 use crate::payload::{self, PayloadSpec, S3Location};
 use crate::strategy::Strategy;
 
@@ -69,6 +69,8 @@ pub struct TuningInput {
     pub monthly_invocations: Option<u64>,
     /// Invoke with `InvokeWithResponseStream` (SPEC §10).
     pub response_streaming: bool,
+    /// Call the targets with this role's credentials (SPEC §11).
+    pub assume_role_arn: Option<RoleArn>,
 }
 
 /// The percentiles a latency target can constrain.
@@ -341,6 +343,24 @@ impl TuningInput {
         }
         let include_current = boolean(state, "includeCurrent")?;
         let response_streaming = boolean(state, "responseStreaming")?;
+        let assume_role_arn = match get(state, "assumeRoleARN") {
+            None => None,
+            Some(value) => {
+                let role = value
+                    .as_str()
+                    .and_then(RoleArn::parse)
+                    .ok_or_else(|| invalid("assumeRoleARN", value))?;
+                let targets = std::iter::once(&lambda_arn).chain(&compare_with);
+                if let Some(other) = targets.into_iter().find(|t| t.account() != role.account()) {
+                    return Err(format!(
+                        "assumeRoleARN is in account {} but {other} is in account {}",
+                        role.account(),
+                        other.account()
+                    ));
+                }
+                Some(role)
+            }
+        };
         let max_duration = get(state, "maxDuration")
             .map(|v| {
                 decimal(v)
@@ -409,6 +429,7 @@ impl TuningInput {
             cold_start_ratio,
             monthly_invocations,
             response_streaming,
+            assume_role_arn,
         })
     }
 
@@ -619,6 +640,42 @@ mod tests {
         ] {
             assert_eq!(err(json!({ key: bad })), message, "{key}");
         }
+    }
+
+    #[test]
+    fn assume_role_rows() {
+        let role = "arn:aws:iam::123456789012:role/tuner";
+        assert_eq!(
+            parse(json!({"assumeRoleARN": role}))
+                .expect("valid")
+                .assume_role_arn
+                .map(|r| r.to_string()),
+            Some(role.to_string())
+        );
+        assert_eq!(
+            err(json!({"assumeRoleARN": "tuner"})),
+            "Invalid assumeRoleARN: tuner"
+        );
+        assert_eq!(err(json!({"assumeRoleARN": 7})), "Invalid assumeRoleARN: 7");
+        assert_eq!(
+            err(json!({"assumeRoleARN": "arn:aws:iam::999999999999:role/tuner"})),
+            format!(
+                "assumeRoleARN is in account 999999999999 but {ARN} is in account 123456789012"
+            )
+        );
+        let elsewhere = "arn:aws:lambda:eu-west-1:222222222222:function:f";
+        assert_eq!(
+            err(json!({"assumeRoleARN": role, "compareWith": [elsewhere]})),
+            format!(
+                "assumeRoleARN is in account 123456789012 but {elsewhere} is in account 222222222222"
+            )
+        );
+        assert_eq!(
+            parse(json!({"assumeRoleARN": null}))
+                .expect("absent")
+                .assume_role_arn,
+            None
+        );
     }
 
     #[test]

@@ -75,6 +75,15 @@ pub struct StreamedOutput {
     pub executed_version: Option<String>,
 }
 
+/// A role to call the functions of its account with (SPEC §11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumedRole {
+    /// The role.
+    pub role_arn: crate::arn::RoleArn,
+    /// `RoleSessionName`: `power-tuning-<run-id>`.
+    pub session_name: String,
+}
+
 /// An alias.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AliasConfig {
@@ -207,6 +216,14 @@ pub trait LambdaApi: Send + Sync {
         payload: &[u8],
         tail_logs: bool,
     ) -> impl Future<Output = Result<InvokeOutput, LambdaError>> + Send;
+
+    /// From now on, calls on functions in `role`'s account use its credentials (STS
+    /// `AssumeRole`, refreshed before they expire); `None` goes back to the tuner's own. The
+    /// role is assumed at once, so a role that cannot be assumed fails here, before any call.
+    fn use_role(
+        &self,
+        role: Option<&AssumedRole>,
+    ) -> impl Future<Output = Result<(), LambdaError>> + Send;
 
     /// `InvokeWithResponseStream` with the log tail (SPEC §10): the stream is drained as it
     /// arrives, so memory does not grow with the response.

@@ -234,6 +234,10 @@ impl<L: LambdaApi, C: Clock> LambdaApi for Resilient<L, C> {
         .await
     }
 
+    async fn use_role(&self, role: Option<&crate::ports::AssumedRole>) -> Result<(), LambdaError> {
+        self.call(false, || self.inner.use_role(role)).await
+    }
+
     async fn invoke_streaming(
         &self,
         function: &str,

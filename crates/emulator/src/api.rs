@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::faults::{Fault, Faults};
 use crate::registry::{
-    Alias, ConfigChange, Function, FunctionSpec, Refusal, Registry, Resolved, Snapshot,
+    Alias, ConfigChange, Function, FunctionSpec, Refusal, Registry, Resolved, Snapshot, new_id,
     split_function_name,
 };
 use crate::report::{last_modified, tail_base64};
@@ -38,6 +38,24 @@ pub struct Knobs {
     pub region: String,
 }
 
+tokio::task_local! {
+    /// The access key that signed the request being served (from its `Authorization` header).
+    static ACCESS_KEY: Option<String>;
+}
+
+/// The access key of a SigV4 `Authorization` header (`Credential=AKID/date/region/...`).
+fn access_key(headers: &HeaderMap) -> Option<String> {
+    let authorization = headers.get("authorization")?.to_str().ok()?;
+    let credential = authorization.split("Credential=").nth(1)?;
+    Some(credential.split('/').next()?.to_string())
+}
+
+/// Remembers who signed each request, for the call log.
+async fn signer(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let key = access_key(request.headers());
+    ACCESS_KEY.scope(key, next.run(request)).await
+}
+
 /// One API call, for tests and benchmarks.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -52,6 +70,10 @@ pub struct CallRecord {
     pub qualifier: Option<String>,
     /// HTTP status returned.
     pub status: u16,
+    /// The access key that signed the call.
+    pub access_key: Option<String>,
+    /// The role of that key, when STS `AssumeRole` issued it.
+    pub role: Option<String>,
 }
 
 /// The emulated Lambda service.
@@ -70,6 +92,8 @@ pub struct Service {
     pub(crate) connections: Arc<std::sync::atomic::AtomicU64>,
     /// Injected faults.
     faults: Mutex<Faults>,
+    /// Access keys STS `AssumeRole` issued, and their roles.
+    sessions: Mutex<HashMap<String, String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -154,6 +178,7 @@ impl Service {
             started: Instant::now(),
             connections: Arc::default(),
             faults: Mutex::new(Faults::default()),
+            sessions: Mutex::new(HashMap::new()),
         }
     }
 
@@ -182,12 +207,18 @@ impl Service {
     }
 
     fn record(&self, operation: &str, function: &str, qualifier: Option<&str>, status: StatusCode) {
+        let access_key = ACCESS_KEY.try_with(Clone::clone).ok().flatten();
+        let role = access_key
+            .as_ref()
+            .and_then(|k| lock(&self.sessions).get(k).cloned());
         lock(&self.calls).push(CallRecord {
             at_ms: self.started.elapsed().as_secs_f64() * 1000.0,
             operation: operation.to_string(),
             function: function.to_string(),
             qualifier: qualifier.map(str::to_string),
             status: status.as_u16(),
+            access_key,
+            role,
         });
     }
 
@@ -330,6 +361,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/_emulator/calls", get(emulator_calls))
         .route("/_emulator/stats", get(emulator_stats))
         .route("/_emulator/faults", axum::routing::post(emulator_faults))
+        .route("/", axum::routing::post(sts))
         .fallback(|| async {
             aws_error(
                 StatusCode::NOT_FOUND,
@@ -337,6 +369,7 @@ pub fn router(service: Arc<Service>) -> Router {
                 "Unknown operation",
             )
         })
+        .layer(axum::middleware::from_fn(signer))
         .with_state(service)
 }
 
@@ -991,6 +1024,102 @@ fn start_streaming(
 
 async fn emulator_calls(State(service): Shared) -> Response {
     axum::Json(service.calls()).into_response()
+}
+
+/// An STS (awsQuery) error.
+fn sts_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = format!(
+        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+        xml_text(message),
+        new_id()
+    );
+    (status, [("content-type", "text/xml")], body).into_response()
+}
+
+/// Text for an XML element.
+fn xml_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// STS `AssumeRole` (awsQuery: a form body, an XML answer): throwaway credentials whose access
+/// key names the role in the call log of every call it signs.
+async fn sts(State(service): Shared, body: Bytes) -> Response {
+    let form: HashMap<String, String> = url_form(&body);
+    if form.get("Action").map(String::as_str) != Some("AssumeRole") {
+        return sts_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidAction",
+            "Only AssumeRole is emulated",
+        );
+    }
+    let (Some(role), Some(session)) = (form.get("RoleArn"), form.get("RoleSessionName")) else {
+        return sts_error(
+            StatusCode::BAD_REQUEST,
+            "ValidationError",
+            "RoleArn and RoleSessionName are required",
+        );
+    };
+    let denied = lock(&service.faults).denies_role(role);
+    service.record(
+        "AssumeRole",
+        "",
+        None,
+        if denied {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::OK
+        },
+    );
+    if denied {
+        return sts_error(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            &format!("User is not authorized to perform: sts:AssumeRole on resource: {role}"),
+        );
+    }
+    let key_id: String = format!(
+        "ASIA{}",
+        new_id()
+            .replace('-', "")
+            .to_uppercase()
+            .chars()
+            .take(16)
+            .collect::<String>()
+    );
+    lock(&service.sessions).insert(key_id.clone(), role.clone());
+    let seconds: u64 = form
+        .get("DurationSeconds")
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(3600);
+    let expiration = crate::report::iso8601(SystemTime::now() + Duration::from_secs(seconds));
+    let role_name = role.rsplit('/').next().unwrap_or(role);
+    let account = role.split(':').nth(4).unwrap_or(ACCOUNT);
+    let body = format!(
+        "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><Credentials><AccessKeyId>{key_id}</AccessKeyId><SecretAccessKey>emulator-{}</SecretAccessKey><SessionToken>emulator-session-for-{}</SessionToken><Expiration>{expiration}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROAEMULATOR:{}</AssumedRoleId><Arn>arn:aws:sts::{account}:assumed-role/{}/{}</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></AssumeRoleResponse>",
+        new_id(),
+        xml_text(role),
+        xml_text(session),
+        xml_text(role_name),
+        xml_text(session),
+        new_id()
+    );
+    (StatusCode::OK, [("content-type", "text/xml")], body).into_response()
+}
+
+/// A `application/x-www-form-urlencoded` body.
+fn url_form(body: &[u8]) -> HashMap<String, String> {
+    let decode = |text: &str| {
+        percent_encoding::percent_decode_str(&text.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
 }
 
 async fn emulator_faults(State(service): Shared, body: Bytes) -> Response {

@@ -53,6 +53,12 @@ pub enum Fault {
         /// When, into the invocation.
         after_ms: u64,
     },
+    /// STS `AssumeRole` of `role` is refused (`AccessDenied`).
+    #[serde(rename_all = "camelCase")]
+    DenyAssumeRole {
+        /// The role ARN.
+        role: String,
+    },
     /// `function` is deleted (all its versions too) once it has been invoked `invocations`
     /// more times.
     #[serde(rename_all = "camelCase")]
@@ -109,6 +115,13 @@ impl Faults {
             }
             _ => None,
         }
+    }
+
+    /// Whether assuming `role` is refused (the rule stays).
+    pub fn denies_role(&self, role: &str) -> bool {
+        self.rules
+            .iter()
+            .any(|r| matches!(r, Fault::DenyAssumeRole { role: denied } if denied == role))
     }
 
     /// Consumes the update rules of `function`.

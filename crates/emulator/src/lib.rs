@@ -138,6 +138,7 @@ impl Emulator {
         // Functions that call the Lambda API reach this emulator, with throwaway credentials.
         let mut environment = BTreeMap::from([
             ("AWS_ENDPOINT_URL_LAMBDA".to_string(), endpoint.clone()),
+            ("AWS_ENDPOINT_URL_STS".to_string(), endpoint.clone()),
             (
                 "AWS_ACCESS_KEY_ID".to_string(),
                 "AKIAEMULATOR00000000".to_string(),

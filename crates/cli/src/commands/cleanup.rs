@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use clap::Args;
 use power_tuning_aws::{TokioClock, resilient_lambda};
-use power_tuning_core::arn::FunctionArn;
+use power_tuning_core::HandlerError;
+use power_tuning_core::arn::{FunctionArn, RoleArn};
 use power_tuning_core::handlers::cleaner;
-use power_tuning_core::ports::{Clock as _, NoPayloads};
+use power_tuning_core::ports::{AssumedRole, Clock as _, LambdaApi as _, NoPayloads};
 use power_tuning_core::{Deps, Settings};
 
 use crate::error::{CliError, Exit};
@@ -24,6 +25,9 @@ pub struct CleanupArgs {
     /// Only list what would be removed.
     #[arg(long)]
     pub dry_run: bool,
+    /// A role in the function's account to act through (as `run --assume-role`).
+    #[arg(long, value_name = "ROLE_ARN")]
+    pub assume_role: Option<String>,
 }
 
 impl CleanupArgs {
@@ -39,6 +43,25 @@ impl CleanupArgs {
             clock: TokioClock,
             settings: Settings::default(),
         };
+        if let Some(role) = &self.assume_role {
+            let role_arn = RoleArn::parse(role)
+                .ok_or_else(|| CliError::Invalid(format!("Invalid assumeRoleARN: {role}")))?;
+            if role_arn.account() != arn.account() {
+                return Err(CliError::Invalid(format!(
+                    "assumeRoleARN is in account {} but {arn} is in account {}",
+                    role_arn.account(),
+                    arn.account()
+                )));
+            }
+            let session = AssumedRole {
+                role_arn,
+                session_name: format!("power-tuning-cleanup-{}", deps.clock.unix_seconds()),
+            };
+            deps.lambda
+                .use_role(Some(&session))
+                .await
+                .map_err(|e| HandlerError::lambda(format!("Assuming role {role}"), e))?;
+        }
         let deadline = deps.clock.now() + Duration::from_secs(600);
         let report = cleaner::clean_leftovers(&deps, &arn, self.dry_run, deadline).await?;
         let verb = if self.dry_run {

@@ -47,6 +47,9 @@ pub struct RunArgs {
     /// `parallelInvocation`.
     #[arg(long)]
     pub parallel: bool,
+    /// `assumeRoleARN`: tune functions of another account through this role (in their account).
+    #[arg(long, value_name = "ROLE_ARN")]
+    pub assume_role: Option<String>,
     /// Execution name (default: power-tuning-<time>-<random>).
     #[arg(long)]
     pub name: Option<String>,
@@ -92,6 +95,9 @@ impl RunArgs {
         }
         if self.parallel {
             set("parallelInvocation", json!(true));
+        }
+        if let Some(role) = &self.assume_role {
+            set("assumeRoleARN", json!(role));
         }
         Ok(Value::Object(object))
     }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::arn::FunctionArn;
 use crate::error::HandlerError;
-use crate::handlers::{Deps, Invocation, input_of};
+use crate::handlers::{self, Deps, Invocation, input_of};
 use crate::input::TuningInput;
 use crate::marker::{self, Marker, RunId};
 use crate::ports::{Clock, LambdaApi, LambdaError};
@@ -58,6 +58,16 @@ pub async fn handle<L: LambdaApi, P, C: Clock>(
                 .collect(),
         },
     };
+    // The targets' account may need the run's role (an invalid input touched nothing).
+    let role = match input_of(event, &deps.settings) {
+        Ok(input) => handlers::use_role(deps, &input, invocation).await,
+        Err(_) => deps
+            .lambda
+            .use_role(None)
+            .await
+            .map_err(|e| HandlerError::lambda("Dropping the role", e)),
+    };
+    role?;
     // Stop waiting half a second before the end, so the Cleaner answers rather than times out.
     let deadline = invocation
         .deadline

@@ -116,6 +116,7 @@ pub async fn handle<L: LambdaApi, P: PayloadSource, C: Clock>(
 ) -> Result<ExecutorOutput, HandlerError> {
     let event = &invocation.event;
     let input = input_of(event, &deps.settings)?;
+    crate::handlers::use_role(deps, &input, invocation).await?;
     let configuration: Configuration = event
         .configuration
         .clone()

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::arn::FunctionArn;
 use crate::error::HandlerError;
 use crate::event::HandlerEvent;
-use crate::handlers::cleaner;
+use crate::handlers::{self, cleaner};
 use crate::handlers::{Deps, Invocation, input_of};
 use crate::input::{TuningInput, reserved_key};
 use crate::marker::{self, Marker, RunId};
@@ -78,6 +78,7 @@ pub async fn handle<L: LambdaApi, P, C: Clock>(
                 .map_err(HandlerError::InvalidInput)?;
         }
     }
+    handlers::use_role(deps, &input, invocation).await?;
     // `$LATEST`'s revision per target as last seen (a continuation pass reads it again).
     let (mut run, revisions) = match previous {
         Some(mut previous) => {

@@ -51,6 +51,35 @@ impl Invocation {
     }
 }
 
+/// Calls on the targets use `assumeRoleARN`'s credentials from here on (SPEC §11); after the
+/// input is validated, before any call on a target.
+pub async fn use_role<L: crate::ports::LambdaApi, P, C>(
+    deps: &Deps<L, P, C>,
+    input: &TuningInput,
+    invocation: &Invocation,
+) -> Result<(), HandlerError> {
+    let role = input
+        .assume_role_arn
+        .as_ref()
+        .map(|role_arn| crate::ports::AssumedRole {
+            role_arn: role_arn.clone(),
+            session_name: format!("power-tuning-{}", invocation.run_id()),
+        });
+    deps.lambda.use_role(role.as_ref()).await.map_err(|e| {
+        HandlerError::lambda(
+            format!(
+                "Assuming role {}",
+                input
+                    .assume_role_arn
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ),
+            e,
+        )
+    })
+}
+
 /// Validates the event's state as an execution input.
 pub fn input_of(event: &HandlerEvent, settings: &Settings) -> Result<TuningInput, HandlerError> {
     TuningInput::from_state(&event.state, &settings.default_power_values)

@@ -27,6 +27,7 @@ pub async fn handle<L: LambdaApi, P, C: Clock>(
     if input.dry_run || !input.auto_optimize {
         return Ok(None);
     }
+    crate::handlers::use_role(deps, &input, invocation).await?;
     let power = event
         .state_key("analysis")
         .and_then(|a| a.get("power"))

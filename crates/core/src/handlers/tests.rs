@@ -110,14 +110,14 @@ impl Harness {
     }
 
     fn fail(&self, state: &mut Value, error: HandlerError) -> Failed {
-        // InvalidInput goes straight to Fail; everything else through CleanUpOnError.
+        // InvalidInput goes straight to Fail; everything else through CleanUpOnError, whose
+        // own failure (caught, as the state machine does) still ends in Fail with this error.
         if !matches!(error, HandlerError::InvalidInput(_)) {
             state["error"] = json!({"Error": error.error_type(), "Cause": error.to_string()});
-            self.as_handler(
+            let _ = self.as_handler(
                 "cleaner",
                 cleaner::handle(&self.deps, &at(wrap(state), self.deadline())),
-            )
-            .expect("cleanup on error");
+            );
         }
         (error.error_type().to_string(), error.to_string())
     }
@@ -1291,4 +1291,67 @@ fn response_streaming_measures_time_to_first_byte_and_size() {
         out["failures"],
         json!([{"value": 128, "errorType": "Function.ResponseSizeTooLarge", "errorMessage": "too large"}])
     );
+}
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/tuner-access";
+
+#[test]
+fn every_target_call_uses_the_assumed_role() {
+    let h = harness(with_overhead());
+    // A processor in another account keeps the tuner's own credentials.
+    let elsewhere = h.fake.add_function("pre", 128, "", cpu_bound());
+    let elsewhere = elsewhere.replace("123456789012", "210987654321");
+    let out = h
+        .run(
+            h.input(json!({"assumeRoleARN": ROLE, "preProcessorARN": elsewhere,
+            "autoOptimize": true})),
+        )
+        .expect("success");
+    assert!(out["power"].as_u64().is_some());
+    let calls = h.fake.calls();
+    let target: Vec<_> = calls.iter().filter(|c| c.function == "target").collect();
+    assert!(!target.is_empty());
+    assert!(
+        target.iter().all(|c| c.role.as_deref() == Some(ROLE)),
+        "{:?}",
+        target
+            .iter()
+            .filter(|c| c.role.is_none())
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        calls
+            .iter()
+            .filter(|c| c.function == "pre")
+            .all(|c| c.role.is_none())
+    );
+    let sessions: std::collections::BTreeSet<_> =
+        h.fake.assumed().into_iter().map(|(_, s)| s).collect();
+    assert_eq!(sessions.len(), 1, "one session per run");
+    assert!(
+        sessions
+            .iter()
+            .all(|s| s.starts_with("power-tuning-") && s.len() == 25)
+    );
+    // The Optimizer applied the optimum with the role too; no version is left.
+    assert!(h.fake.versions("target").is_empty());
+    assert_eq!(
+        h.fake.latest("target"),
+        (
+            out["power"].as_u64().expect("power") as u32,
+            "original description".to_string()
+        )
+    );
+}
+
+#[test]
+fn a_role_that_cannot_be_assumed_fails_before_any_call() {
+    let h = harness(with_overhead());
+    h.fake.deny_role(ROLE);
+    let (error_type, message) = h
+        .run(h.input(json!({"assumeRoleARN": ROLE})))
+        .expect_err("denied");
+    assert_eq!(error_type, "AccessDenied");
+    assert!(message.contains("Assuming role arn:aws:iam::123456789012:role/tuner-access"));
+    assert!(h.fake.calls().is_empty(), "{:?}", h.fake.calls());
 }
