@@ -1,15 +1,9 @@
-//! Example target: always fails with `errorType` `IntentionalError`.
-
-use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
-use serde_json::Value;
+//! Example target: always fails with `IntentionalError`.
+//!
+//! The body is `power_tuning_examples::failing`, which the `power-tuning` command also serves from
+//! its own binary for local runs.
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::run(service_fn(|_event: LambdaEvent<Value>| async move {
-        Err::<Value, _>(Diagnostic {
-            error_type: "IntentionalError".to_string(),
-            error_message: "this function always fails".to_string(),
-        })
-    }))
-    .await
+    power_tuning_examples::failing::run().await
 }

@@ -1,23 +1,9 @@
-//! Example target: waits on I/O (a fixed sleep), so its duration is flat across memory sizes
-//! and the smallest size is the cheapest.
+//! Example target: a fixed wait on I/O (its duration is flat across memory sizes).
 //!
-//! Payload: `{"sleepMs": N}` (default 100).
-
-use std::time::Duration;
-
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::{Value, json};
+//! The body is `power_tuning_examples::io_bound`, which the `power-tuning` command also serves from
+//! its own binary for local runs.
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
-        let sleep_ms = event
-            .payload
-            .get("sleepMs")
-            .and_then(Value::as_u64)
-            .unwrap_or(100);
-        tokio::time::sleep(Duration::from_millis(sleep_ms)).await;
-        Ok::<_, Error>(json!({"sleptMs": sleep_ms}))
-    }))
-    .await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    power_tuning_examples::io_bound::run().await
 }

@@ -1,6 +1,11 @@
 //! Glue shared by the five Lambda binaries: tracing, the SDK-backed ports built once per
 //! process, the Lambda deadline, and handler errors → Lambda error responses whose `errorType`
 //! is the stable name Step Functions matches in `Retry`/`Catch`.
+//!
+//! Each handler is one function here ([`initializer`], ..., or [`serve_handler`] by name): the
+//! binaries in `src/bin` call them, and `power-tuning local` serves them from its own binary.
+
+#![recursion_limit = "256"]
 
 use std::fmt;
 use std::future::Future;
@@ -9,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use power_tuning_aws::{ResilientLambda, S3Payloads, TokioClock, resilient_lambda, sdk_config};
-use power_tuning_core::handlers::Invocation;
+use power_tuning_core::handlers::{self, Invocation};
 use power_tuning_core::ports::Clock;
 use power_tuning_core::{Deps, HandlerError, HandlerEvent, Settings};
 use serde::Serialize;
@@ -115,4 +120,50 @@ where
         })
     }))
     .await
+}
+
+/// The handlers' names (and the binaries').
+pub const HANDLERS: [&str; 5] = [
+    "initializer",
+    "executor",
+    "cleaner",
+    "analyzer",
+    "optimizer",
+];
+
+/// Serves the Initializer.
+pub async fn initializer() -> Result<(), lambda_runtime::Error> {
+    serve(|deps, inv| async move { handlers::initializer::handle(&deps, &inv).await }).await
+}
+
+/// Serves an Executor.
+pub async fn executor() -> Result<(), lambda_runtime::Error> {
+    serve(|deps, inv| async move { handlers::executor::handle(&deps, &inv).await }).await
+}
+
+/// Serves the Cleaner.
+pub async fn cleaner() -> Result<(), lambda_runtime::Error> {
+    serve(|deps, inv| async move { handlers::cleaner::handle(&deps, &inv).await }).await
+}
+
+/// Serves the Analyzer.
+pub async fn analyzer() -> Result<(), lambda_runtime::Error> {
+    serve(|deps, inv| async move { handlers::analyzer::handle(&deps, &inv).await }).await
+}
+
+/// Serves the Optimizer.
+pub async fn optimizer() -> Result<(), lambda_runtime::Error> {
+    serve(|deps, inv| async move { handlers::optimizer::handle(&deps, &inv).await }).await
+}
+
+/// Serves the handler `name` (one of [`HANDLERS`]); `None` when there is no such handler.
+pub async fn serve_handler(name: &str) -> Option<Result<(), lambda_runtime::Error>> {
+    Some(match name {
+        "initializer" => initializer().await,
+        "executor" => executor().await,
+        "cleaner" => cleaner().await,
+        "analyzer" => analyzer().await,
+        "optimizer" => optimizer().await,
+        _ => return None,
+    })
 }

@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use power_tuning_cli::local_stack::{LocalStack, StackOptions};
+use power_tuning_cli::local_stack::{HandlerCode, LocalStack, StackOptions};
 use power_tuning_core::marker::{Marker, RunId};
 use power_tuning_emulator::{FunctionSpec, Options};
 use serde_json::Value;
@@ -30,7 +30,7 @@ async fn stack() -> LocalStack {
     target.description = "app".into();
     LocalStack::start(StackOptions {
         emulator: Options::default(),
-        handlers_dir: target_dir(),
+        handlers: HandlerCode::Binaries(target_dir()),
         targets: vec![target],
         timeout: 300,
     })
@@ -308,7 +308,7 @@ async fn verbose_cleanup_shows_the_cores_warnings() {
             control_plane_rps: 1,
             ..Options::default()
         },
-        handlers_dir: target_dir(),
+        handlers: HandlerCode::Binaries(target_dir()),
         targets: vec![target],
         timeout: 300,
     })

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use power_tuning_cli::execution::Outcome;
-use power_tuning_cli::local_stack::{LocalStack, StackOptions};
+use power_tuning_cli::local_stack::{HandlerCode, LocalStack, StackOptions};
 use power_tuning_emulator::{Architecture, FunctionSpec, LogFormat, Options};
 use serde_json::{Value, json};
 
@@ -31,7 +31,7 @@ impl Stack {
     async fn start(target: FunctionSpec, emulator: Options) -> Stack {
         let local = LocalStack::start(StackOptions {
             emulator,
-            handlers_dir: target_dir(),
+            handlers: HandlerCode::Binaries(target_dir()),
             targets: vec![target],
             timeout: 300,
         })
@@ -578,7 +578,7 @@ async fn two_architectures_in_one_run_with_one_verdict() {
             update_delay: Duration::from_millis(150),
             ..Options::default()
         },
-        handlers_dir: target_dir(),
+        handlers: HandlerCode::Binaries(target_dir()),
         targets: vec![target("cpu_bound"), arm],
         timeout: 300,
     })

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use power_tuning_cli::execution::Outcome;
-use power_tuning_cli::local_stack::{LocalStack, StackOptions};
+use power_tuning_cli::local_stack::{HandlerCode, LocalStack, StackOptions};
 use power_tuning_emulator::{CallRecord, Fault, FunctionSpec, Options};
 use serde_json::{Value, json};
 
@@ -31,7 +31,7 @@ fn spec(example_name: &str) -> FunctionSpec {
 async fn stack(target: FunctionSpec, emulator: Options, timeout: u32) -> LocalStack {
     LocalStack::start(StackOptions {
         emulator,
-        handlers_dir: target_dir(),
+        handlers: HandlerCode::Binaries(target_dir()),
         targets: vec![target],
         timeout,
     })

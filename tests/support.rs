@@ -30,6 +30,7 @@ pub fn example(name: &str) -> PathBuf {
 pub fn lambda_client(endpoint: &str) -> aws_sdk_lambda::Client {
     let config = aws_sdk_lambda::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(power_tuning_aws::config::http_client())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new(

@@ -2,12 +2,7 @@
 
 #![recursion_limit = "256"]
 
-use power_tuning_core::handlers;
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    power_tuning_functions::serve(|deps, inv| async move {
-        handlers::cleaner::handle(&deps, &inv).await
-    })
-    .await
+    power_tuning_functions::cleaner().await
 }

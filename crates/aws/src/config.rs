@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
@@ -18,6 +20,14 @@ pub fn retry_config() -> RetryConfig {
         .with_max_attempts(6)
         .with_initial_backoff(Duration::from_millis(100))
         .with_max_backoff(Duration::from_secs(10))
+}
+
+/// The HTTP client of every SDK client: hyper on rustls with ring, the platform's trusted
+/// roots (the SDK's default client, with ring instead of aws-lc).
+pub fn http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// Timeouts: short connect, read long enough for a 15-minute synchronous invoke.
@@ -39,6 +49,7 @@ pub async fn sdk_config() -> SdkConfig {
 /// `None` keeps the standard chain's choice.
 pub async fn sdk_config_with(region: Option<String>, profile: Option<String>) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
         .retry_config(retry_config())
         .timeout_config(timeout_config());
     if let Some(profile) = profile {

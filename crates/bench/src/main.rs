@@ -7,6 +7,7 @@
 //! own Lambda size (a CPU quota of 128/1769 of a core, via the emulator's cgroups) and
 //! unconstrained. Nothing here asserts timings; the verdict column compares with the targets.
 
+mod binaries;
 mod figure;
 mod probes;
 mod render;
@@ -17,7 +18,6 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use power_tuning_cli::local_stack::{ensure_built, handlers_dir};
 use power_tuning_emulator::{Emulator, Options};
 use serde_json::json;
 
@@ -77,15 +77,13 @@ async fn run(args: BenchArgs) -> BenchResult<()> {
         return Err(format!("unknown benchmark {bad} (B1..B8)"));
     }
     let only = |id: &str| wanted.as_ref().is_none_or(|w| w.iter().any(|x| x == id));
-    let exe_dir = handlers_dir().map_err(|e| e.to_string())?;
+    let exe_dir = binaries::exe_dir()?;
     if exe_dir.file_name().is_none_or(|n| n != "release") {
         eprintln!(
             "warning: not a release build: the handlers measured are those next to this executable; use `cargo run --release -p power-tuning-bench`"
         );
     }
-    ensure_built(&exe_dir, &["emulated_work"])
-        .await
-        .map_err(|e| e.to_string())?;
+    binaries::ensure_built(&exe_dir, &["emulated_work"]).await?;
     let started = Instant::now();
     let mut bench = Bench {
         dir: exe_dir,

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use power_tuning_aws::lambda::SdkLambda;
-use power_tuning_cli::local_stack::{LocalStack, StackOptions, local_sdk_config};
+use power_tuning_cli::local_stack::{HandlerCode, LocalStack, StackOptions, local_sdk_config};
 use power_tuning_cli::statemachine::HANDLERS;
 use power_tuning_core::logs;
 use power_tuning_core::ports::LambdaApi as _;
@@ -401,7 +401,7 @@ one keep-alive connection and one client are already reused, so the remaining le
                 use_cgroups: mode.cgroups,
                 ..Options::default()
             },
-            handlers_dir: self.dir.clone(),
+            handlers: HandlerCode::Binaries(self.dir.clone()),
             targets: vec![self.target(100, 1024)],
             timeout: 900,
         };

@@ -59,7 +59,7 @@ pub enum CliError {
         /// Why.
         source: std::io::Error,
     },
-    /// The handler or example binaries are missing and could not be built.
+    /// The handlers or an example cannot run (a missing binary, a Runtime API failure).
     #[error("{0}")]
     Build(String),
     /// The local Lambda emulator did not start.

@@ -61,6 +61,10 @@ pub enum Command {
     Cleanup(commands::cleanup::CleanupArgs),
     /// Serve the local Lambda emulator (Lambda API + Runtime API) until interrupted.
     Emulator(commands::emulator::EmulatorArgs),
+    /// Serve a handler or a bundled example under the Lambda Runtime API (how `local` starts
+    /// its functions from this binary).
+    #[command(name = "__serve", hide = true)]
+    Serve(commands::serve::ServeArgs),
 }
 
 impl Cli {
@@ -74,6 +78,11 @@ impl Cli {
             Command::Report(args) => args.run(self.region.as_deref()).await,
             Command::Cleanup(args) => args.run(&aws().await).await,
             Command::Emulator(args) => args.run().await,
+            // Served before the runtime starts (see `main`); never reached.
+            Command::Serve(args) => Err(CliError::Invalid(format!(
+                "{} can only be served as the command itself",
+                args.name
+            ))),
         }
     }
 }

@@ -13,26 +13,61 @@ use crate::error::CliError;
 use crate::execution::{self, ExecutionError, Outcome, Progress};
 use crate::moto::MotoServer;
 use crate::statemachine::{self, HANDLERS};
-use crate::tools::repository_root;
 
-/// The bundled example targets (built as cargo examples of the workspace).
-pub const EXAMPLES: [&str; 7] = [
-    "cpu_bound",
-    "io_bound",
-    "memory_hungry",
-    "failing",
-    "recorder",
-    "emulated_work",
-    "streaming",
-];
+/// The bundled example targets.
+pub use power_tuning_examples::NAMES as EXAMPLES;
+
+/// The hidden subcommand that serves a handler or an example from this binary.
+pub const SERVE_COMMAND: &str = "__serve";
+
+/// Where the five handlers' code is.
+#[derive(Debug, Clone)]
+pub enum HandlerCode {
+    /// The five binaries (`initializer`, ...) in a directory, as built for Lambda.
+    Binaries(PathBuf),
+    /// An executable with the handlers built in (`power-tuning __serve NAME`).
+    Embedded(PathBuf),
+}
+
+impl HandlerCode {
+    /// A function running handler `name`.
+    fn function(&self, name: &str) -> Result<FunctionSpec, CliError> {
+        match self {
+            HandlerCode::Binaries(dir) => {
+                let path = dir.join(name);
+                if !path.exists() {
+                    return Err(CliError::Build(format!(
+                        "handler binary {} is missing",
+                        path.display()
+                    )));
+                }
+                Ok(FunctionSpec::new(name, path))
+            }
+            HandlerCode::Embedded(exe) => Ok(embedded(name, exe)),
+        }
+    }
+}
+
+/// A function served by `exe`'s hidden subcommand (a handler or a bundled example).
+pub fn embedded(name: &str, exe: &Path) -> FunctionSpec {
+    let mut spec = FunctionSpec::new(name, exe);
+    spec.args = vec![SERVE_COMMAND.to_string(), name.to_string()];
+    spec
+}
+
+/// The running executable.
+pub fn current_exe() -> Result<PathBuf, CliError> {
+    std::env::current_exe()
+        .map_err(|e| CliError::Build(format!("cannot locate the power-tuning executable: {e}")))
+}
 
 /// Everything a local stack needs.
 #[derive(Debug, Clone)]
 pub struct StackOptions {
     /// Emulator settings.
     pub emulator: Options,
-    /// Where the five handler binaries are.
-    pub handlers_dir: PathBuf,
+    /// Where the five handlers' code is.
+    pub handlers: HandlerCode,
     /// Functions to tune (and processors).
     pub targets: Vec<FunctionSpec>,
     /// `totalExecutionTimeout` (the handlers' timeout too).
@@ -55,6 +90,7 @@ pub struct LocalStack {
 pub fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(power_tuning_aws::config::http_client())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
@@ -76,14 +112,7 @@ impl LocalStack {
     pub async fn start(options: StackOptions) -> Result<LocalStack, CliError> {
         let mut functions: Vec<FunctionSpec> = Vec::new();
         for handler in HANDLERS {
-            let path = options.handlers_dir.join(handler);
-            if !path.exists() {
-                return Err(CliError::Build(format!(
-                    "handler binary {} is missing",
-                    path.display()
-                )));
-            }
-            let mut spec = FunctionSpec::new(handler, path);
+            let mut spec = options.handlers.function(handler)?;
             spec.timeout = if handler == "analyzer" {
                 10
             } else {
@@ -172,61 +201,4 @@ impl LocalStack {
         self.stop_engine().await;
         self.emulator.shutdown().await;
     }
-}
-
-/// The directory of this executable, where the handlers and examples of the same build are.
-pub fn handlers_dir() -> Result<PathBuf, CliError> {
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(Path::to_path_buf))
-        .ok_or_else(|| CliError::Build("cannot locate the power-tuning executable".into()))
-}
-
-/// Makes sure the handlers (and examples) next to this executable exist, building them in a
-/// checkout when they do not.
-pub async fn ensure_built(dir: &Path, examples: &[&str]) -> Result<(), CliError> {
-    let missing: Vec<PathBuf> = HANDLERS
-        .iter()
-        .map(|h| dir.join(h))
-        .chain(examples.iter().map(|e| dir.join("examples").join(e)))
-        .filter(|p| !p.exists())
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let Some(root) = repository_root() else {
-        return Err(CliError::Build(format!(
-            "missing {}; build them with `cargo build --release --bins --examples`",
-            missing
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    };
-    let release = dir.file_name().is_some_and(|n| n == "release");
-    let mut command =
-        tokio::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    command.current_dir(&root).args([
-        "build",
-        "-p",
-        "power-tuning-functions",
-        "--bins",
-        "--examples",
-    ]);
-    if release {
-        command.arg("--release");
-    }
-    eprintln!(
-        "Building the handlers and example functions (cargo build{} --bins --examples)…",
-        if release { " --release" } else { "" }
-    );
-    let status = command
-        .status()
-        .await
-        .map_err(|e| CliError::Build(format!("cannot run cargo: {e}")))?;
-    if !status.success() {
-        return Err(CliError::Build("building the handlers failed".into()));
-    }
-    Ok(())
 }

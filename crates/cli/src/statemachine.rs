@@ -7,13 +7,7 @@ use std::collections::BTreeMap;
 pub const DEFINITION: &str = include_str!("../../../statemachine/statemachine.asl.json");
 
 /// The five handlers, in state order; binary names = function names.
-pub const HANDLERS: [&str; 5] = [
-    "initializer",
-    "executor",
-    "cleaner",
-    "analyzer",
-    "optimizer",
-];
+pub use power_tuning_functions::HANDLERS;
 
 /// The template's default `totalExecutionTimeout`.
 pub const DEFAULT_TIMEOUT: u32 = 300;

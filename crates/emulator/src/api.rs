@@ -306,11 +306,12 @@ impl Service {
 }
 
 fn code_sha(snapshot: &Snapshot) -> String {
-    // Identifies the code by path, size and modification time (a cheap stand-in for its hash).
+    // Identifies the code by path, arguments, size and modification time (a cheap stand-in for its hash).
     let meta = std::fs::metadata(&snapshot.path).ok();
     let stamp = format!(
-        "{}:{}:{:?}",
+        "{}:{:?}:{}:{:?}",
         snapshot.path.display(),
+        snapshot.args,
         meta.as_ref().map(|m| m.len()).unwrap_or(0),
         meta.and_then(|m| m.modified().ok())
     );

@@ -49,6 +49,8 @@ pub struct FunctionSpec {
     pub name: String,
     /// Executable (a `bootstrap`, a script, ...).
     pub path: PathBuf,
+    /// Arguments the executable is started with (none for a `bootstrap`).
+    pub args: Vec<String>,
     /// Memory size (MB).
     pub memory: u32,
     /// Timeout (s).
@@ -69,6 +71,7 @@ impl FunctionSpec {
         FunctionSpec {
             name: name.into(),
             path: path.into(),
+            args: Vec::new(),
             memory: 128,
             timeout: 3,
             architecture: Architecture::X86_64,
@@ -172,6 +175,8 @@ pub struct Snapshot {
     pub log_format: LogFormat,
     /// Executable.
     pub path: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
     /// Environment variables.
     pub environment: BTreeMap<String, String>,
 }
@@ -262,6 +267,7 @@ impl Function {
                 architecture: spec.architecture,
                 log_format: spec.log_format,
                 path: spec.path.clone(),
+                args: spec.args.clone(),
                 environment: spec.environment.clone(),
             },
             latest_revision: 0,

@@ -309,10 +309,15 @@ impl Environments {
                     .arg("sh")
                     .arg(group.procs_files.len().to_string())
                     .args(&group.procs_files)
-                    .arg(&snapshot.path);
+                    .arg(&snapshot.path)
+                    .args(&snapshot.args);
                 c
             }
-            None => Command::new(&snapshot.path),
+            None => {
+                let mut c = Command::new(&snapshot.path);
+                c.args(&snapshot.args);
+                c
+            }
         };
         let task_root = snapshot
             .path

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::error::{CliError, Exit};
 use crate::gates::{self, GateFlags};
 use crate::input::{InputFlags, input_object, read_json, validate};
-use crate::local_stack::{EXAMPLES, LocalStack, StackOptions, ensure_built, handlers_dir};
+use crate::local_stack::{EXAMPLES, HandlerCode, LocalStack, StackOptions, current_exe, embedded};
 use crate::output::ProgressDisplay;
 use crate::statemachine;
 
@@ -88,14 +88,15 @@ impl LocalArgs {
     /// command's settings and the value's options. `taken` are the names already used.
     fn target(
         &self,
-        dir: &std::path::Path,
+        exe: &std::path::Path,
         value: &str,
         taken: &[String],
     ) -> Result<FunctionSpec, CliError> {
         let mut parts = value.split(',');
         let function = parts.next().unwrap_or_default();
-        let path = match example_name(function) {
-            Some(name) => dir.join("examples").join(name),
+        // A bundled example is served by this very binary: nothing else to build.
+        let mut target = match example_name(function) {
+            Some(name) => embedded(name, exe),
             None => {
                 let path = PathBuf::from(function);
                 if !path.exists() {
@@ -104,10 +105,15 @@ impl LocalArgs {
                         EXAMPLES.join(", ")
                     )));
                 }
-                std::fs::canonicalize(&path).map_err(CliError::read(&path))?
+                let path = std::fs::canonicalize(&path).map_err(CliError::read(&path))?;
+                let stem = path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or_default()
+                    .to_string();
+                FunctionSpec::new(stem, path)
             }
         };
-        let mut target = FunctionSpec::new("target", path);
         target.memory = self.memory;
         target.timeout = self.timeout;
         target.log_format = if self.log_format == "json" {
@@ -149,17 +155,11 @@ impl LocalArgs {
 
     /// Runs `power-tuning local`.
     pub async fn run(self) -> Result<Exit, CliError> {
-        let dir = handlers_dir()?;
-        let examples: Vec<&str> = self
-            .functions
-            .iter()
-            .filter_map(|f| example_name(f.split(',').next().unwrap_or_default()))
-            .collect();
-        ensure_built(&dir, &examples).await?;
+        let exe = current_exe()?;
         let mut targets: Vec<FunctionSpec> = Vec::new();
         for value in &self.functions {
             let taken: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
-            targets.push(self.target(&dir, value, &taken)?);
+            targets.push(self.target(&exe, value, &taken)?);
         }
         let file = self.input.as_deref().map(read_json).transpose()?;
         let options = StackOptions {
@@ -170,7 +170,7 @@ impl LocalArgs {
                 environment: BTreeMap::new(),
                 ..Options::default()
             },
-            handlers_dir: dir,
+            handlers: HandlerCode::Embedded(exe),
             targets: targets.clone(),
             timeout: statemachine::DEFAULT_TIMEOUT,
         };
@@ -201,13 +201,11 @@ impl LocalArgs {
     }
 }
 
-/// A function name for a target: its file name, `-arm64` for an arm64 build, made unique.
+/// A function name for a target: its example or file name, `-arm64` for an arm64 build, made
+/// unique.
 fn function_name(target: &FunctionSpec, taken: &[String]) -> String {
     let stem: String = target
-        .path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("target")
+        .name
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {

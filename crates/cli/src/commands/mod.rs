@@ -6,3 +6,4 @@ pub mod emulator;
 pub mod local;
 pub mod report;
 pub mod run;
+pub mod serve;

@@ -1,0 +1,30 @@
+//! Example target for benchmarks: emulated work, so only the tuner's own overhead costs CPU.
+//!
+//! It sleeps `FIXED_MS + WORK_MS_AT_128 × 128 / memory` milliseconds (the shape of a function
+//! with a fixed part, an I/O wait, and a CPU-bound part, without using the CPU the tuner is
+//! measured on) and answers `{}`. Both unset or 0 make it a zero-work target that answers at
+//! once. The durations do not depend on the machine's load or on cgroups, so tests can rely on
+//! them.
+
+use std::time::Duration;
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::{Value, json};
+
+/// Serves the function under the Lambda Runtime API.
+pub async fn run() -> Result<(), Error> {
+    let number = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<f64>().ok());
+    let work_ms = number("WORK_MS_AT_128").unwrap_or(0.0).max(0.0);
+    let fixed_ms = number("FIXED_MS").unwrap_or(0.0).max(0.0);
+    let memory = number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        .unwrap_or(128.0)
+        .max(1.0);
+    let sleep = Duration::from_secs_f64((fixed_ms + work_ms * 128.0 / memory) / 1000.0);
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
+        if !sleep.is_zero() {
+            tokio::time::sleep(sleep).await;
+        }
+        Ok::<_, Error>(json!({}))
+    }))
+    .await
+}
