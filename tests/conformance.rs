@@ -56,9 +56,16 @@ async fn scenario(lambda: &impl LambdaApi, clock: &impl Clock, arn: &str) -> Vec
     t.push(outcome(lambda.publish_version(arn, None).await, config));
     t.push(outcome(lambda.get_configuration(arn, None).await, config));
     t.push(outcome(
-        update::wait_until_ready(lambda, clock, arn, deadline)
-            .await
-            .map_err(|e| LambdaError::Transport(e.to_string())),
+        update::wait_until_ready(
+            lambda,
+            clock,
+            arn,
+            clock.now(),
+            &mut update::Pacing::new(),
+            deadline,
+        )
+        .await
+        .map_err(|e| LambdaError::Transport(e.to_string())),
         config,
     ));
     // Publishing twice without a change gives the same version.

@@ -245,7 +245,8 @@ struct Interference {
 #[derive(Default)]
 struct UpdateKnobs {
     delay: Duration,
-    fail_next: Option<String>,
+    /// Updates to let succeed first, and the reason the next one then fails with.
+    fail_next: Option<(u32, String)>,
 }
 
 #[derive(Default)]
@@ -382,7 +383,12 @@ impl FakeLambda {
 
     /// The next update ends `Failed` with `reason`.
     pub fn fail_next_update(&self, reason: &str) {
-        self.lock().updates.fail_next = Some(reason.to_string());
+        self.fail_update_after(0, reason);
+    }
+
+    /// After `skip` more updates succeed, the next ends `Failed` with `reason`.
+    pub fn fail_update_after(&self, skip: u32, reason: &str) {
+        self.lock().updates.fail_next = Some((skip, reason.to_string()));
     }
 
     /// The next `times` calls of `op` fail with `error`.
@@ -657,7 +663,14 @@ impl LambdaApi for FakeLambda {
                     description: description.to_string(),
                 };
                 f.update_done_at = now + updates.delay;
-                f.update_fails = updates.fail_next.take();
+                f.update_fails = match updates.fail_next.take() {
+                    Some((0, reason)) => Some(reason),
+                    Some((skip, reason)) => {
+                        updates.fail_next = Some((skip - 1, reason));
+                        None
+                    }
+                    None => None,
+                };
                 f.revision += 1;
                 f.idle_environments.remove("$LATEST");
                 Ok(self.config(f, "$LATEST", &f.latest))

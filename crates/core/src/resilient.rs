@@ -1,11 +1,12 @@
 //! Retries and pacing around any [`LambdaApi`] (SPEC §7).
 //!
-//! - Every control-plane call (everything but `Invoke`) is paced: consecutive attempts are at
-//!   least [`CONTROL_PLANE_INTERVAL`] apart, retries included, and the first call of a handler
-//!   invocation waits one interval too ([`Resilient::begin_invocation`]). A token bucket that
-//!   starts full would allow a burst right after the previous handler's last calls; evenly
-//!   spaced calls keep any sliding 1-second window, as seen by Lambda, at ≤ 13 calls even
-//!   across handlers, so up to 200 ms of network jitter still stays under 15.
+//! - Every control-plane call (everything but `Invoke`), retries included, is paced by a
+//!   generic cell rate algorithm: one call per [`CONTROL_PLANE_INTERVAL`] on average, up to
+//!   [`CONTROL_PLANE_BURST`] calls ahead of that schedule (so a status check, the publish and
+//!   the next update go back to back). Any window of `w` seconds then holds at most
+//!   `1 + (w + 0.2) / 0.1` calls: 13 in a second as sent, and 15 in a second as seen by Lambda
+//!   even with 200 ms of network jitter. A handler invocation starts with no burst credit
+//!   ([`Resilient::begin_invocation`]), so the bound also holds across consecutive handlers.
 //! - Throttling, 5xx and transport errors are retried with exponential backoff and equal
 //!   jitter; `Invoke` also retries `ResourceConflictException` (a version still `Pending`).
 //!
@@ -21,9 +22,10 @@ use crate::ports::{
     VersionsPage,
 };
 
-/// Minimum spacing of control-plane calls: 80 ms → at most 13 in any 1 s window as sent, and 16
-/// calls span 1.2 s, so jitter of up to 200 ms in when Lambda sees them keeps it under 15.
-pub const CONTROL_PLANE_INTERVAL: Duration = Duration::from_millis(80);
+/// Average spacing of control-plane calls (10 a second).
+pub const CONTROL_PLANE_INTERVAL: Duration = Duration::from_millis(100);
+/// Calls allowed ahead of the average spacing.
+pub const CONTROL_PLANE_BURST: u32 = 2;
 
 /// Backoff settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,6 +65,9 @@ pub struct Resilient<L, C> {
     clock: C,
     policy: RetryPolicy,
     interval: Duration,
+    /// How far ahead of the schedule calls may go (burst × interval).
+    tolerance: Duration,
+    /// The theoretical time of the next call on the average schedule.
     next_slot: Mutex<Duration>,
     rng: Mutex<fastrand::Rng>,
 }
@@ -70,12 +75,14 @@ pub struct Resilient<L, C> {
 impl<L: LambdaApi, C: Clock> Resilient<L, C> {
     /// Wraps `inner`; the first control-plane call waits one interval.
     pub fn new(inner: L, clock: C) -> Self {
-        let first = clock.now() + CONTROL_PLANE_INTERVAL;
+        let tolerance = CONTROL_PLANE_INTERVAL * CONTROL_PLANE_BURST;
+        let first = clock.now() + tolerance + CONTROL_PLANE_INTERVAL;
         Resilient {
             inner,
             clock,
             policy: RetryPolicy::default(),
             interval: CONTROL_PLANE_INTERVAL,
+            tolerance,
             next_slot: Mutex::new(first),
             rng: Mutex::new(fastrand::Rng::with_seed(0x5eed)),
         }
@@ -92,22 +99,25 @@ impl<L: LambdaApi, C: Clock> Resilient<L, C> {
         &self.inner
     }
 
-    /// Call at the start of each handler invocation: the next control-plane call waits at least
-    /// one interval from now, so it cannot crowd the previous handler's last calls.
+    /// Call at the start of each handler invocation: no burst credit, and the first call waits
+    /// one interval, as if the previous handler had just spent its whole burst (it cannot have
+    /// spent more), so the two handlers' calls together keep the bound.
     pub fn begin_invocation(&self) {
-        let earliest = self.clock.now() + self.interval;
+        let earliest = self.clock.now() + self.tolerance + self.interval;
         if let Ok(mut slot) = self.next_slot.lock() {
             *slot = (*slot).max(earliest);
         }
     }
 
+    /// Waits until the next control-plane call conforms: not earlier than `tolerance` ahead of
+    /// its theoretical time, which then moves one interval on.
     async fn pace(&self) {
         let wait = {
             let now = self.clock.now();
             match self.next_slot.lock() {
                 Ok(mut slot) => {
-                    let at = (*slot).max(now);
-                    *slot = at + self.interval;
+                    let at = slot.saturating_sub(self.tolerance).max(now);
+                    *slot = (*slot).max(at) + self.interval;
                     at - now
                 }
                 Err(_) => self.interval,
@@ -254,6 +264,87 @@ impl<L: LambdaApi, C: Clock> LambdaApi for Resilient<L, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Calls sent as fast as the pacing lets them: when each is made (virtual clock).
+    /// `begin_at`: calls that start a new handler invocation; `idle`: (call, time spent idle
+    /// before it).
+    fn paced_times(count: usize, begin_at: &[usize], idle: &[(usize, u64)]) -> Vec<Duration> {
+        use crate::fake::{FakeClock, FakeLambda};
+        let clock = FakeClock::new();
+        let api = Resilient::new(FakeLambda::new(clock.clone()), clock.clone());
+        let mut times = Vec::new();
+        futures::executor::block_on(async {
+            for n in 0..count {
+                if let Some((_, ms)) = idle.iter().find(|(at, _)| *at == n) {
+                    clock.sleep(Duration::from_millis(*ms)).await;
+                }
+                if begin_at.contains(&n) {
+                    api.begin_invocation();
+                }
+                api.pace().await;
+                times.push(clock.now());
+            }
+        });
+        times
+    }
+
+    fn most_in(times: &[Duration], window: Duration) -> usize {
+        (0..times.len())
+            .map(|i| {
+                times[i..]
+                    .iter()
+                    .take_while(|t| **t <= times[i] + window)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn pacing_starts_without_burst_credit_then_keeps_the_interval() {
+        let times = paced_times(40, &[], &[]);
+        let expected: Vec<Duration> = (1..=40).map(|k| CONTROL_PLANE_INTERVAL * k).collect();
+        assert_eq!(times, expected);
+        assert_eq!(most_in(&times, ms(1000)), 11);
+    }
+
+    #[test]
+    fn an_idle_pause_earns_a_burst_of_three() {
+        // After 5 calls, 500 ms idle (a wait for an update): the status check, the publish and
+        // the next update go back to back, then one per interval again.
+        let times = paced_times(10, &[], &[(5, 500)]);
+        assert_eq!(times[4], ms(500));
+        assert_eq!(&times[5..8], &[ms(1000), ms(1000), ms(1000)]);
+        assert_eq!(times[8], ms(1100));
+        assert_eq!(times[9], ms(1200));
+    }
+
+    #[test]
+    fn every_window_keeps_the_bound_whatever_the_idle_pattern() {
+        // Bursts after every idle gap of every length: never more than 13 calls sent in a
+        // second, so never more than 15 seen by Lambda in a second with 200 ms of jitter.
+        for gap in (0..=400).step_by(50) {
+            for every in 1..=6 {
+                let idle: Vec<(usize, u64)> = (0..60).step_by(every).map(|n| (n, gap)).collect();
+                let times = paced_times(60, &[], &idle);
+                assert!(most_in(&times, ms(1000)) <= 13, "gap {gap} every {every}");
+                assert!(most_in(&times, ms(1200)) <= 15, "gap {gap} every {every}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_new_invocation_gets_no_burst_credit() {
+        // Three handler invocations back to back, the first ending in a burst.
+        let times = paced_times(60, &[20, 40], &[(17, 400)]);
+        assert!(most_in(&times, ms(1200)) <= 15);
+        assert_eq!(times[20] - times[19], CONTROL_PLANE_INTERVAL);
+        assert_eq!(times[21] - times[20], CONTROL_PLANE_INTERVAL);
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

@@ -82,6 +82,10 @@ pub struct LambdaConfigurations {
     pub passes: u32,
     /// Publishing progress.
     pub iterator: PublishIterator,
+    /// How long the run's last update took to apply (milliseconds), for later waits to check
+    /// first at that latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_latency_ms: Option<u64>,
 }
 
 impl LambdaConfigurations {

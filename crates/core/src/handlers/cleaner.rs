@@ -14,7 +14,7 @@ use crate::input::TuningInput;
 use crate::marker::{self, Marker, RunId};
 use crate::ports::{Clock, LambdaApi, LambdaError};
 use crate::state::LambdaConfigurations;
-use crate::update;
+use crate::update::{self, Pacing};
 
 /// What the Cleaner did (on every target of the run).
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -114,8 +114,9 @@ async fn clean_targets<L: LambdaApi, P, C: Clock>(
             ),
             None => (&[][..], None),
         };
+        let pacing = Pacing::from_millis(run.and_then(|r| r.update_latency_ms));
         // One target failing to clean does not stop the others.
-        match clean(deps, arn, run_id, versions, original, deadline).await {
+        match clean(deps, arn, run_id, versions, (original, pacing), deadline).await {
             Ok(one) => {
                 report.deleted.extend(one.deleted);
                 report.kept.extend(one.kept);
@@ -133,13 +134,14 @@ async fn clean_targets<L: LambdaApi, P, C: Clock>(
 }
 
 /// Deletes one function's versions of the run (the `recorded` ones, then any carrying the run's
-/// marker) and restores its `$LATEST` (to `original`, else the marker's record of it).
+/// marker) and restores its `$LATEST` (to `original`, else the marker's record of it), waiting
+/// for the restore (and for one the Initializer started) as `pacing` says.
 pub async fn clean<L: LambdaApi, P, C: Clock>(
     deps: &Deps<L, P, C>,
     arn: &FunctionArn,
     run_id: &RunId,
     recorded: &[u64],
-    original: Option<(u32, String)>,
+    original: (Option<(u32, String)>, Pacing),
     deadline: Duration,
 ) -> Result<CleanupReport, HandlerError> {
     let function = arn.as_str();
@@ -180,12 +182,13 @@ pub async fn clean<L: LambdaApi, P, C: Clock>(
     }
 
     // `$LATEST` still carries this run's marker: the run was interrupted before restoring it.
+    let (original, mut pacing) = original;
     report.restored = restore_latest(
         deps,
         function,
         |m| m.run_id == *run_id,
         original,
-        false,
+        (false, &mut pacing),
         deadline,
     )
     .await?
@@ -202,13 +205,15 @@ pub async fn clean<L: LambdaApi, P, C: Clock>(
 
 /// Reads `$LATEST`; when its description carries a marker that `ours` accepts, puts back the
 /// memory and description from before the run (`original`, else the marker's record of them),
-/// unless `dry_run`. Returns the marker found.
+/// unless `dry_run`. Returns the marker found. With `original` known and `$LATEST` already
+/// back to it, an update still in progress is the Initializer's restore: it is waited for, so
+/// the run ends with `$LATEST` applied as found (or with the reason it failed).
 async fn restore_latest<L: LambdaApi, P, C: Clock>(
     deps: &Deps<L, P, C>,
     function: &str,
     ours: impl Fn(&Marker) -> bool,
     original: Option<(u32, String)>,
-    dry_run: bool,
+    (dry_run, pacing): (bool, &mut Pacing),
     deadline: Duration,
 ) -> Result<Option<Marker>, HandlerError> {
     let latest = deps
@@ -217,6 +222,30 @@ async fn restore_latest<L: LambdaApi, P, C: Clock>(
         .await
         .map_err(|e| HandlerError::lambda(format!("Reading configuration of {function}"), e))?;
     let Some(found) = Marker::find(&latest.description).filter(|m| ours(m)) else {
+        let restoring = original.as_ref().is_some_and(|(memory, description)| {
+            latest.memory_size == *memory && latest.description == *description
+        });
+        if restoring && !dry_run {
+            let restored = |e| match e {
+                HandlerError::UpdateFailed(reason) => {
+                    HandlerError::UpdateFailed(format!("Restoring $LATEST of {function}: {reason}"))
+                }
+                other => other,
+            };
+            if !update::is_ready(&latest).map_err(restored)? {
+                let since = deps.clock.now();
+                update::wait_until_ready(
+                    &deps.lambda,
+                    &deps.clock,
+                    function,
+                    since,
+                    pacing,
+                    deadline,
+                )
+                .await
+                .map_err(restored)?;
+            }
+        }
         return Ok(None);
     };
     if !dry_run {
@@ -231,9 +260,9 @@ async fn restore_latest<L: LambdaApi, P, C: Clock>(
             &deps.lambda,
             &deps.clock,
             function,
-            memory,
-            &description,
+            (memory, &description),
             latest.revision_id.as_deref(),
+            pacing,
             deadline,
         )
         .await
@@ -306,7 +335,16 @@ pub async fn clean_leftovers<L: LambdaApi, P, C: Clock>(
             }
         }
     }
-    let found = restore_latest(deps, function, |_| true, None, dry_run, deadline).await?;
+    let mut pacing = Pacing::new();
+    let found = restore_latest(
+        deps,
+        function,
+        |_| true,
+        None,
+        (dry_run, &mut pacing),
+        deadline,
+    )
+    .await?;
     out.latest_marker = found.map(|m| m.run_id.to_string());
     out.cleanup.restored = !dry_run && out.latest_marker.is_some();
     if !out.cleanup.kept.is_empty() {

@@ -15,7 +15,7 @@ use crate::pricing;
 use crate::state::{
     Configuration, LambdaConfigurations, OriginalConfig, PublishIterator, TargetState,
 };
-use crate::update;
+use crate::update::{self, Pacing};
 use crate::versions::VersionList;
 
 /// Time always kept in hand at the end of a pass, on top of twice the slowest publish.
@@ -145,6 +145,7 @@ async fn start<L: LambdaApi, P, C: Clock>(
             count,
             continue_: true,
         },
+        update_latency_ms: None,
     };
     Ok((run, revisions))
 }
@@ -176,10 +177,18 @@ async fn read_target<L: LambdaApi, P, C: Clock>(
         .get_configuration(function, None)
         .await
         .map_err(|e| HandlerError::lambda(format!("Reading configuration of {function}"), e))?;
-    if config.last_update_status == Some(crate::ports::UpdateStatus::InProgress)
-        || config.state.as_deref() == Some("Pending")
-    {
-        config = update::wait_until_ready(&deps.lambda, &deps.clock, function, deadline).await?;
+    if update::in_progress(&config) {
+        // Someone else's update: its latency says nothing about this run's.
+        let since = deps.clock.now();
+        config = update::wait_until_ready(
+            &deps.lambda,
+            &deps.clock,
+            function,
+            since,
+            &mut Pacing::new(),
+            deadline,
+        )
+        .await?;
     }
     pricing::lambda_base_price(&deps.settings, arn.region(), &config.architecture)
         .map_err(HandlerError::UnsupportedArchitecture)?;
@@ -244,30 +253,55 @@ async fn fresh_revision<L: LambdaApi, P, C: Clock>(
     }
 }
 
-/// Sets `$LATEST` (memory and description) only if it is still at `revision`, and waits for
-/// it; `revision` follows `$LATEST`.
+/// How [`guarded_update`] treats the update it makes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Wait {
+    /// Wait until it is applied (a version is published from it next).
+    Applied,
+    /// Only start it: the restore of `$LATEST`, which nothing of this run reads again before
+    /// the Cleaner, which waits for it.
+    Started,
+}
+
+/// Sets `$LATEST` (memory and description) only if it is still at `revision`, and (with
+/// [`Wait::Applied`]) waits for it; `revision` follows `$LATEST`.
 async fn guarded_update<L: LambdaApi, P, C: Clock>(
     deps: &Deps<L, P, C>,
     run: &LambdaConfigurations,
     function: &str,
-    (memory, description): (u32, &str),
+    update: (u32, &str),
     revision: &mut Option<String>,
+    (pacing, wait): (&mut Pacing, Wait),
     deadline: Duration,
 ) -> Result<(), HandlerError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match update::apply(
-            &deps.lambda,
-            &deps.clock,
-            function,
-            memory,
-            description,
-            revision.as_deref(),
-            deadline,
-        )
-        .await
-        {
+        let result = match wait {
+            Wait::Applied => {
+                update::apply(
+                    &deps.lambda,
+                    &deps.clock,
+                    function,
+                    update,
+                    revision.as_deref(),
+                    pacing,
+                    deadline,
+                )
+                .await
+            }
+            Wait::Started => update::start(
+                &deps.lambda,
+                &deps.clock,
+                function,
+                update,
+                revision.as_deref(),
+                deadline,
+            )
+            .await
+            .map(|(config, _)| config),
+        };
+        match result {
             Ok(config) => {
                 *revision = config.revision_id;
                 return Ok(());
@@ -290,11 +324,28 @@ async fn publish<L: LambdaApi, P, C: Clock>(
     known: Vec<Option<String>>,
     deadline: Duration,
 ) -> Result<(), HandlerError> {
+    let mut known: Vec<Option<Option<String>>> = known.into_iter().map(Some).collect();
+    let mut pacing = Pacing::from_millis(run.update_latency_ms);
+    let result = publish_all(deps, input, run, &mut known, &mut pacing, deadline).await;
+    run.update_latency_ms = pacing
+        .latency()
+        .map(|l| u64::try_from(l.as_millis()).unwrap_or(u64::MAX));
+    result
+}
+
+/// [`publish`]'s loop, learning each update's latency into `pacing`.
+async fn publish_all<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    input: &TuningInput,
+    run: &mut LambdaConfigurations,
+    known: &mut [Option<Option<String>>],
+    pacing: &mut Pacing,
+    deadline: Duration,
+) -> Result<(), HandlerError> {
     let copies = input.versions_per_size().max(1);
     let mut slowest = Duration::ZERO;
     // `$LATEST`'s revision of the target being published, as this pass last saw it.
     let mut revision: Option<(usize, Option<String>)> = None;
-    let mut known: Vec<Option<Option<String>>> = known.into_iter().map(Some).collect();
     while run.iterator.index < run.iterator.count {
         let reserve = MIN_RESERVE + slowest * 2;
         if deps.clock.now() + reserve > deadline {
@@ -340,8 +391,17 @@ async fn publish<L: LambdaApi, P, C: Clock>(
             started: Some(run.started_at),
         };
         let description = marker.describe(&target.original.description);
-        guarded_update(deps, run, &arn, (power, &description), current, deadline).await?;
-        let version = publish_version(deps, run, &arn, &marker, current, deadline).await?;
+        guarded_update(
+            deps,
+            run,
+            &arn,
+            (power, &description),
+            current,
+            (&mut *pacing, Wait::Applied),
+            deadline,
+        )
+        .await?;
+        let version = publish_version(deps, run, &arn, &marker, current, pacing, deadline).await?;
         let versions = &mut run.configurations[slot].versions.0;
         if !versions.contains(&version) {
             versions.push(version);
@@ -358,6 +418,7 @@ async fn publish<L: LambdaApi, P, C: Clock>(
                 &arn,
                 (original.memory_size, &original.description),
                 current,
+                (&mut *pacing, Wait::Started),
                 deadline,
             )
             .await?;
@@ -375,6 +436,7 @@ async fn publish_version<L: LambdaApi, P, C: Clock>(
     arn: &str,
     marker: &Marker,
     revision: &mut Option<String>,
+    pacing: &mut Pacing,
     deadline: Duration,
 ) -> Result<u64, HandlerError> {
     const ATTEMPTS: u32 = 5;
@@ -384,8 +446,16 @@ async fn publish_version<L: LambdaApi, P, C: Clock>(
         match deps.lambda.publish_version(arn, revision.as_deref()).await {
             Ok(config) => break config,
             Err(LambdaError::Conflict(_)) if attempt < ATTEMPTS => {
-                let ready =
-                    update::wait_until_ready(&deps.lambda, &deps.clock, arn, deadline).await?;
+                let since = deps.clock.now();
+                let ready = update::wait_until_ready(
+                    &deps.lambda,
+                    &deps.clock,
+                    arn,
+                    since,
+                    pacing,
+                    deadline,
+                )
+                .await?;
                 *revision = ready.revision_id;
             }
             // `$LATEST` changed after our update: publish only what this run set up.

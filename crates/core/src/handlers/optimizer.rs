@@ -4,7 +4,7 @@
 use crate::error::HandlerError;
 use crate::handlers::{Deps, Invocation, input_of};
 use crate::ports::{Clock, LambdaApi, LambdaError};
-use crate::update;
+use crate::update::{self, Pacing};
 
 /// What the Optimizer applied (`None` when nothing: `dryRun` or no `autoOptimize`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -45,9 +45,12 @@ pub async fn handle<L: LambdaApi, P, C: Clock>(
         &deps.lambda,
         &deps.clock,
         arn,
-        power,
-        &latest.description,
+        (power, &latest.description),
         None,
+        &mut Pacing::from_millis(
+            crate::state::LambdaConfigurations::from_state(&event.state)
+                .and_then(|run| run.update_latency_ms),
+        ),
         deadline,
     )
     .await?;

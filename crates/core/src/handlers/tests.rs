@@ -430,7 +430,7 @@ fn throttling_storm_is_absorbed() {
 }
 
 #[test]
-fn slow_updates_are_waited_for_with_fast_polling() {
+fn slow_updates_are_waited_for_with_adaptive_polling() {
     let h = harness(with_overhead());
     h.fake.set_update_delay(Duration::from_secs(4));
     let out = h.run(h.input(json!({}))).expect("success");
@@ -438,32 +438,52 @@ fn slow_updates_are_waited_for_with_fast_polling() {
     h.assert_clean(&[]);
     h.assert_paced();
     let calls = h.fake.calls();
-    for (i, update) in calls
+    // The updates a version is published from (the restore is waited for by the Cleaner).
+    let published: Vec<usize> = calls
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.op == Op::UpdateConfiguration)
-    {
+        .filter(|(i, c)| {
+            c.op == Op::UpdateConfiguration
+                && calls[i + 1..]
+                    .iter()
+                    .find(|n| n.op != Op::GetConfiguration)
+                    .is_some_and(|n| n.op == Op::PublishVersion)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(published.len(), 4);
+    for (k, &i) in published.iter().enumerate() {
+        let update = &calls[i];
         let done = update.at + Duration::from_secs(4);
-        let first_poll = calls[i + 1..]
+        let polls: Vec<Duration> = calls[i + 1..]
             .iter()
-            .find(|c| c.op == Op::GetConfiguration)
-            .expect("polled");
-        assert!(
-            first_poll.at - update.at <= Duration::from_millis(100),
-            "first poll after {:?}",
-            first_poll.at - update.at
-        );
-        // The update is noticed within 250 ms of finishing.
-        let next = calls[i + 1..]
-            .iter()
-            .find(|c| c.op != Op::GetConfiguration)
-            .map(|c| c.at)
-            .unwrap_or(done);
-        assert!(
-            next >= done && next - done <= Duration::from_millis(250),
-            "noticed after {:?}",
-            next.saturating_sub(done)
-        );
+            .take_while(|c| c.op == Op::GetConfiguration)
+            .map(|c| c.at - update.at)
+            .collect();
+        let publish = calls[i + 1 + polls.len()].at;
+        assert!(publish >= done, "published before the update was done");
+        let noticed = publish - done;
+        if k == 0 {
+            // Nothing learned yet: a short first poll, then growing steps up to 300 ms.
+            assert!(
+                polls[0] <= Duration::from_millis(100),
+                "first poll {polls:?}"
+            );
+            assert!(
+                noticed <= Duration::from_millis(300) + crate::resilient::CONTROL_PLANE_INTERVAL
+            );
+        } else {
+            // Learned: checked first at about the last latency, seen done within a step or two.
+            assert!(polls.len() <= 2, "update {k}: polls {polls:?}");
+            assert!(
+                polls[0] >= Duration::from_millis(3_800),
+                "update {k}: {polls:?}"
+            );
+            assert!(
+                noticed <= Duration::from_millis(150),
+                "update {k}: noticed after {noticed:?}"
+            );
+        }
     }
 }
 
@@ -497,6 +517,43 @@ fn update_status_failed_is_an_error_with_the_reason() {
         ("UpdateFailed", "Function update failed: EniLimitExceeded")
     );
     assert!(h.fake.versions("target").is_empty());
+}
+
+#[test]
+fn a_failed_restore_fails_the_run_in_the_cleaner() {
+    // The Initializer starts the restore (the fifth update) and goes on; the Cleaner waits for
+    // it and reports its failure.
+    let h = harness(with_overhead());
+    h.fake.set_update_delay(Duration::from_millis(300));
+    h.fake.fail_update_after(4, "EniLimitExceeded");
+    let (error_type, cause) = h.run(h.input(json!({}))).expect_err("fails");
+    assert_eq!(
+        (error_type.as_str(), cause.as_str()),
+        (
+            "UpdateFailed",
+            "Restoring $LATEST of arn:aws:lambda:us-east-1:123456789012:function:target: \
+             Function update failed: EniLimitExceeded"
+        )
+    );
+    assert!(h.fake.versions("target").is_empty());
+}
+
+#[test]
+fn the_restore_is_waited_for_by_the_cleaner() {
+    let h = harness(with_overhead());
+    h.fake.set_update_delay(Duration::from_secs(2));
+    h.run(h.input(json!({}))).expect("success");
+    h.assert_clean(&[]);
+    let calls = h.fake.calls();
+    let restore = calls
+        .iter()
+        .rfind(|c| c.op == Op::UpdateConfiguration)
+        .expect("restored");
+    let last = calls
+        .iter()
+        .rfind(|c| c.op == Op::GetConfiguration)
+        .expect("read");
+    assert!(last.at >= restore.at + Duration::from_secs(2), "{last:?}");
 }
 
 #[test]
