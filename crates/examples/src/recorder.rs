@@ -21,7 +21,10 @@ pub async fn run() -> Result<(), Error> {
                     .create(true)
                     .append(true)
                     .open(path)?;
-                writeln!(file, "{line}")?;
+                // One write per line: with O_APPEND, a line from another environment (another
+                // process) can then never land inside this one, as it could with `writeln!`'s
+                // piecewise writes.
+                file.write_all(format!("{line}\n").as_bytes())?;
             }
             println!("received {}", event.payload);
             Ok::<_, Error>(event.payload)
