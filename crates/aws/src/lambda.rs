@@ -16,6 +16,7 @@ use aws_credential_types::provider::{ProvideCredentials as _, SharedCredentialsP
 use aws_config::SdkConfig;
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::config::Region;
+use aws_sdk_lambda::config::StalledStreamProtectionConfig;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvokeWithResponseStreamResponseEvent;
 use aws_sdk_lambda::types::{InvocationType, LastUpdateStatus, LogType};
@@ -58,8 +59,12 @@ pub struct SdkLambda {
 impl SdkLambda {
     /// Clients are built per region from `config`.
     pub fn new(config: &SdkConfig) -> Self {
-        let mut base =
-            aws_sdk_lambda::config::Builder::from(config).retry_config(RetryConfig::disabled());
+        // Retries are core's (`Resilient`, paced); stalled-stream protection would abort a
+        // streaming function that pauses longer than its grace period between chunks (the
+        // read timeout bounds a hung connection) and wraps every response body for nothing.
+        let mut base = aws_sdk_lambda::config::Builder::from(config)
+            .retry_config(RetryConfig::disabled())
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
         if let Some(url) = endpoint_override("LAMBDA") {
             base = base.endpoint_url(url);
         }
@@ -344,13 +349,10 @@ impl LambdaApi for SdkLambda {
             .await
             .map_err(classify)?;
         Ok(InvokeOutput {
-            function_error: out.function_error().map(str::to_string),
-            log_result: out.log_result().map(str::to_string),
-            payload: out
-                .payload()
-                .map(|p| p.as_ref().to_vec())
-                .unwrap_or_default(),
-            executed_version: out.executed_version().map(str::to_string),
+            function_error: out.function_error,
+            log_result: out.log_result,
+            executed_version: out.executed_version,
+            payload: out.payload.map(Blob::into_inner).unwrap_or_default(),
         })
     }
 
