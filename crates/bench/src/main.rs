@@ -51,8 +51,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub unconstrained_only: bool,
     /// Directory with arm64 builds (`<dir>/<Name>Function/bootstrap` as `sam build` leaves them,
-    /// or `<dir>/<bin>/bootstrap` as `cargo lambda build` does). Default: `.aws-sam/build`,
-    /// then `target/lambda`, when they hold arm64 files.
+    /// or `<dir>/<bin>/bootstrap` as `cargo lambda build` does). Default: `.aws-sam/build`
+    /// (a real `sam build`), when it holds arm64 files.
     #[arg(long)]
     pub arm64_dir: Option<PathBuf>,
 }

@@ -71,7 +71,9 @@ pub fn arm64_builds(dir: Option<&Path>) -> Option<(String, Vec<(String, PathBuf)
     let root = power_tuning_cli::tools::repository_root().unwrap_or_else(|| PathBuf::from("."));
     let candidates: Vec<PathBuf> = match dir {
         Some(d) => vec![d.to_path_buf()],
-        None => vec![root.join(".aws-sam/build"), root.join("target/lambda")],
+        // Only a real `sam build`'s output: target/lambda also holds the stack check's
+        // unoptimised arm64 builds (scripts/check-stack), which say nothing about the artifacts.
+        None => vec![root.join(".aws-sam/build")],
     };
     for base in candidates {
         let files: Vec<(String, PathBuf)> = HANDLERS
