@@ -16,7 +16,6 @@ use aws_credential_types::provider::{ProvideCredentials as _, SharedCredentialsP
 use aws_config::SdkConfig;
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::config::Region;
-use aws_sdk_lambda::config::StalledStreamProtectionConfig;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvokeWithResponseStreamResponseEvent;
 use aws_sdk_lambda::types::{InvocationType, LastUpdateStatus, LogType};
@@ -59,12 +58,9 @@ pub struct SdkLambda {
 impl SdkLambda {
     /// Clients are built per region from `config`.
     pub fn new(config: &SdkConfig) -> Self {
-        // Retries are core's (`Resilient`, paced); stalled-stream protection would abort a
-        // streaming function that pauses longer than its grace period between chunks (the
-        // read timeout bounds a hung connection) and wraps every response body for nothing.
-        let mut base = aws_sdk_lambda::config::Builder::from(config)
-            .retry_config(RetryConfig::disabled())
-            .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
+        // Retries are core's (`Resilient`, paced).
+        let mut base =
+            aws_sdk_lambda::config::Builder::from(config).retry_config(RetryConfig::disabled());
         if let Some(url) = endpoint_override("LAMBDA") {
             base = base.endpoint_url(url);
         }

@@ -92,6 +92,33 @@ struct RuntimeShared {
     readiness: watch::Sender<Readiness>,
     delivered_at: Mutex<Option<Instant>>,
     logs: Mutex<Vec<String>>,
+    /// Duplicates of the function's stdout and stderr pipes, to see what is still unread.
+    pipes: Mutex<Vec<std::os::fd::OwnedFd>>,
+}
+
+/// How long an answer waits for the log readers at most (a function still printing after it
+/// answered does not hold the answer back).
+const LOG_DRAIN_LIMIT: Duration = Duration::from_millis(200);
+
+impl RuntimeShared {
+    /// Waits (bounded) until the log readers have read everything the function wrote to its
+    /// pipes so far, so the log tail holds what it printed before it answered.
+    async fn drain_logs(&self) {
+        let deadline = Instant::now() + LOG_DRAIN_LIMIT;
+        loop {
+            let unread = lock(&self.pipes)
+                .iter()
+                .any(|fd| rustix::io::ioctl_fionread(fd).is_ok_and(|n| n > 0));
+            if !unread || Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // A line read but not yet pushed: let the readers finish it.
+        for _ in 0..8 {
+            tokio::task::yield_now().await;
+        }
+    }
 }
 
 /// One execution environment.
@@ -284,6 +311,7 @@ impl Environments {
             readiness: watch::channel(Readiness::Starting).0,
             delivered_at: Mutex::new(None),
             logs: Mutex::new(Vec::new()),
+            pipes: Mutex::new(Vec::new()),
         });
         let app = runtime_router(runtime.clone());
         let server = tokio::spawn(async move {
@@ -370,9 +398,11 @@ impl Environments {
         let pid = child.id().unwrap_or(0);
         let mut readers = Vec::new();
         if let Some(stdout) = child.stdout.take() {
+            watch_pipe(&runtime, &stdout);
             readers.push(capture(stdout, runtime.clone()));
         }
         if let Some(stderr) = child.stderr.take() {
+            watch_pipe(&runtime, &stderr);
             readers.push(capture(stderr, runtime.clone()));
         }
         let (exit_tx, exit_rx) = watch::channel(None);
@@ -435,6 +465,14 @@ impl Environments {
             self.discard(env).await;
         }
         Ok(result)
+    }
+}
+
+/// Keeps a duplicate of a pipe for [`RuntimeShared::drain_logs`] (without it, answers wait for
+/// nothing, as before).
+fn watch_pipe(runtime: &RuntimeShared, pipe: &impl std::os::fd::AsFd) {
+    if let Ok(fd) = pipe.as_fd().try_clone_to_owned() {
+        lock(&runtime.pipes).push(fd);
     }
 }
 
@@ -637,9 +675,7 @@ async fn run(
     let delivered_at = lock(&env.runtime.delivered_at).take().unwrap_or(started);
     let peak_mb = cgroups::peak_rss(env.pid).map(|b| (b as f64 / 1_048_576.0).round() as u64);
     // Let the log readers drain what the function printed before it answered.
-    for _ in 0..8 {
-        tokio::task::yield_now().await;
-    }
+    env.runtime.drain_logs().await;
 
     let mut notices = Vec::new();
     let (payload, function_error, end, healthy, status) = match outcome {
