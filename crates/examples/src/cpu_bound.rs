@@ -21,11 +21,7 @@ fn work(iterations: u64) -> u64 {
 /// Serves the function under the Lambda Runtime API.
 pub async fn run() -> Result<(), Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
-        let iterations = event
-            .payload
-            .get("iterations")
-            .and_then(Value::as_u64)
-            .unwrap_or(DEFAULT_ITERATIONS);
+        let iterations = crate::number(&event.payload, "iterations", DEFAULT_ITERATIONS);
         let result = std::hint::black_box(work(std::hint::black_box(iterations)));
         Ok::<_, Error>(json!({"iterations": iterations, "result": result}))
     }))

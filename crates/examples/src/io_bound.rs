@@ -11,11 +11,7 @@ use serde_json::{Value, json};
 /// Serves the function under the Lambda Runtime API.
 pub async fn run() -> Result<(), Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
-        let sleep_ms = event
-            .payload
-            .get("sleepMs")
-            .and_then(Value::as_u64)
-            .unwrap_or(100);
+        let sleep_ms = crate::number(&event.payload, "sleepMs", 100);
         tokio::time::sleep(Duration::from_millis(sleep_ms)).await;
         Ok::<_, Error>(json!({"sleptMs": sleep_ms}))
     }))

@@ -25,6 +25,14 @@ pub const NAMES: [&str; 7] = [
     "streaming",
 ];
 
+/// A whole-number setting from the invocation's payload (`{"key": N}`), else `default`.
+pub(crate) fn number(payload: &serde_json::Value, key: &str, default: u64) -> u64 {
+    payload
+        .get(key)
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(default)
+}
+
 /// Serves the example `name`; `None` when there is no such example.
 pub async fn run(name: &str) -> Option<Result<(), lambda_runtime::Error>> {
     Some(match name {

@@ -21,11 +21,7 @@ fn peak_rss_mb() -> Option<f64> {
 /// Serves the function under the Lambda Runtime API.
 pub async fn run() -> Result<(), Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
-        let megabytes = event
-            .payload
-            .get("megabytes")
-            .and_then(Value::as_u64)
-            .unwrap_or(200) as usize;
+        let megabytes = crate::number(&event.payload, "megabytes", 200) as usize;
         let mut buffer = vec![0u8; megabytes * 1024 * 1024];
         // Touch every page so it is resident.
         for (i, byte) in buffer.iter_mut().enumerate().step_by(4096) {

@@ -28,13 +28,7 @@ pub async fn run() -> Result<(), Error> {
         env("CHUNK_INTERVAL_MS", 0),
     );
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let get = |key: &str, default: u64| {
-            event
-                .payload
-                .get(key)
-                .and_then(Value::as_u64)
-                .unwrap_or(default)
-        };
+        let get = |key: &str, default: u64| crate::number(&event.payload, key, default);
         let delay = get("delayMs", defaults.0);
         let total = get("bytes", defaults.1);
         let chunk_size = get("chunkBytes", defaults.2).max(1);
