@@ -1,29 +1,36 @@
 //! Applying a configuration and waiting for it (SPEC §3.1): poll `GetFunctionConfiguration`
 //! adaptively instead of the SDK waiter's ≥ 1 s sleeps.
 //!
-//! An update of a run usually takes about as long as the run's previous one, so [`Pacing`]
-//! checks first at the latency the previous update took (a little earlier while that latency
-//! is still uncertain), then in short, growing steps. With nothing learned yet, checks start at
-//! [`FIRST_POLL`] and grow by half each time, up to [`MAX_POLL`].
+//! SPEC §3.1 bounds the schedule: the first check at most 100 ms after the update, no gap
+//! between checks longer than 1 s. Within those bounds [`Pacing`] uses what the run has seen:
+//! an update usually takes about as long as the run's previous one, so after the early first
+//! check it checks next at that latency (a little earlier while the latency is still
+//! uncertain), with checks [`LONGEST_GAP`] apart until then, and in short, growing steps after
+//! it. With nothing learned yet, checks start at [`FIRST_POLL`] and grow by half each time, up
+//! to [`MAX_POLL`].
 
 use std::time::Duration;
 
 use crate::error::HandlerError;
 use crate::ports::{Clock, FunctionConfig, LambdaApi, LambdaError, UpdateStatus};
 
-/// The first check of a run's first update (≤ 100 ms per SPEC).
+/// The first check of every update (≤ 100 ms per SPEC, with room for the call pacing).
 pub const FIRST_POLL: Duration = Duration::from_millis(50);
-/// Largest gap between two checks (≤ 1 s per SPEC).
+/// Largest gap between two checks once past the expected latency.
 pub const MAX_POLL: Duration = Duration::from_millis(300);
+/// Largest gap between two checks while waiting for the expected latency (≤ 1 s per SPEC,
+/// with room for the call pacing and the network).
+pub const LONGEST_GAP: Duration = Duration::from_millis(800);
 /// The first gap after a check at the learned latency found the update still running.
 pub const STEP: Duration = Duration::from_millis(25);
 
 /// When to check on an update, learned from the run's previous updates.
 ///
-/// It keeps the last update's bracket: the last check that found it running (`running`) and the
-/// check that found it done (`done`), both measured from when the update call returned. The
-/// next update is checked first at `done`, or halfway into the bracket while the bracket is
-/// wider than two steps, so a few updates narrow it to within [`STEP`] of the real latency.
+/// It keeps the last update's bracket: the latest check known to have found it running
+/// (`running`) and the check that found it done (`done`), both measured from when the update
+/// call returned. The next update is expected at `done`, or halfway into the bracket while the
+/// bracket is wider than two steps, so a few updates narrow it to within [`STEP`] of the real
+/// latency.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Pacing {
     running: Duration,
@@ -54,8 +61,9 @@ impl Pacing {
         self.done
     }
 
-    /// When to check first, from the update call's return.
-    pub fn first_check(&self) -> Duration {
+    /// When the update is expected done, from the update call's return (nothing learned: the
+    /// first check).
+    pub fn expected(&self) -> Duration {
         match self.done {
             None => FIRST_POLL,
             Some(done) => {
@@ -69,7 +77,13 @@ impl Pacing {
         }
     }
 
-    /// The gap after the first check found the update still running.
+    /// When to check first, from the update call's return: at the expected latency, but never
+    /// later than [`FIRST_POLL`].
+    pub fn first_check(&self) -> Duration {
+        self.expected().min(FIRST_POLL)
+    }
+
+    /// The gap after the check at the expected latency found the update still running.
     fn first_step(&self) -> Duration {
         match self.done {
             None => FIRST_POLL * 3 / 2,
@@ -77,9 +91,19 @@ impl Pacing {
         }
     }
 
-    /// Records an update seen done at `done`, last seen running at `running` (if it was).
+    /// When to check next, after a check at `checked` found the update still running (all
+    /// from the update call's return); `step` is the gap past the expected latency.
+    fn next_check(&self, checked: Duration, step: Duration) -> Duration {
+        (checked + step)
+            .max(self.expected())
+            .min(checked + LONGEST_GAP)
+    }
+
+    /// Records an update seen done at `done`, last seen running at `running` (if it was): the
+    /// bracket's lower end is the latest running check of this update or the last one.
     fn record(&mut self, running: Option<Duration>, done: Duration) {
-        self.running = running.unwrap_or(self.running).min(done);
+        let running = running.map_or(self.running, |r| r.max(self.running));
+        self.running = running.min(done);
         self.done = Some(done);
     }
 }
@@ -118,6 +142,7 @@ pub async fn wait_until_ready<L: LambdaApi, C: Clock>(
     deadline: Duration,
 ) -> Result<FunctionConfig, HandlerError> {
     let mut check_at = since + pacing.first_check();
+    // The gap once past the expected latency, growing from there.
     let mut step = pacing.first_step();
     let mut running = None;
     loop {
@@ -140,10 +165,11 @@ pub async fn wait_until_ready<L: LambdaApi, C: Clock>(
             return Ok(config);
         }
         running = Some(checked);
-        // Not before the last latency seen (when this check was earlier), then short steps.
-        let learned = pacing.done.map_or(Duration::ZERO, |done| since + done);
-        check_at = (since + checked + step).max(learned);
-        step = (step * 3 / 2).min(MAX_POLL);
+        let next = pacing.next_check(checked, step);
+        if checked >= pacing.expected() {
+            step = (step * 3 / 2).min(MAX_POLL);
+        }
+        check_at = since + next;
     }
 }
 
@@ -230,22 +256,85 @@ mod tests {
     fn a_wide_bracket_is_halved_then_the_latency_is_kept() {
         let mut p = Pacing::new();
         p.record(Some(ms(400)), ms(656));
-        assert_eq!(p.first_check(), ms(528));
+        assert_eq!(p.expected(), ms(528));
         // Done at that first check: the bracket is now [400, 528].
         p.record(None, ms(528));
-        assert_eq!(p.first_check(), ms(464));
+        assert_eq!(p.expected(), ms(464));
         p.record(Some(ms(464)), ms(528));
-        assert_eq!(p.first_check(), ms(496));
+        assert_eq!(p.expected(), ms(496));
         p.record(None, ms(496));
         // Within two steps: check at the latency itself.
-        assert_eq!(p.first_check(), ms(496));
+        assert_eq!(p.expected(), ms(496));
         assert_eq!(p.first_step(), STEP);
     }
 
     #[test]
-    fn learned_latency_is_checked_at_once() {
+    fn learned_latency_is_expected_after_an_early_first_check() {
         let p = Pacing::from_millis(Some(480));
-        assert_eq!(p.first_check(), ms(480));
+        assert_eq!((p.expected(), p.first_check()), (ms(480), FIRST_POLL));
         assert_eq!(Pacing::from_millis(None), Pacing::new());
+        // Faster than the first poll: checked at the latency itself.
+        assert_eq!(Pacing::from_millis(Some(20)).first_check(), ms(20));
+    }
+
+    /// The checks of one update, until `done` (from the update call's return), each taken at
+    /// once.
+    fn schedule(p: &Pacing, done: Duration) -> Vec<Duration> {
+        let mut checks = vec![p.first_check()];
+        let mut step = p.first_step();
+        while checks[checks.len() - 1] < done {
+            let last = checks[checks.len() - 1];
+            let next = p.next_check(last, step);
+            if last >= p.expected() {
+                step = (step * 3 / 2).min(MAX_POLL);
+            }
+            checks.push(next);
+            assert!(checks.len() < 100, "{checks:?}");
+        }
+        checks
+    }
+
+    #[test]
+    fn checks_start_early_and_never_leave_a_second_unchecked() {
+        // A learned 4 s update: the early check, gaps of LONGEST_GAP, then the latency itself.
+        let p = Pacing::learned(ms(4_000));
+        assert_eq!(
+            schedule(&p, ms(4_000)),
+            [50, 850, 1_650, 2_450, 3_250, 4_000].map(ms)
+        );
+        // Slower than learned: short growing steps past it.
+        assert_eq!(
+            schedule(&p, ms(4_080)),
+            [
+                50_000, 850_000, 1_650_000, 2_450_000, 3_250_000, 4_000_000, 4_025_000, 4_062_500,
+                4_118_750
+            ]
+            .map(Duration::from_micros)
+        );
+        // Nothing learned: 50 ms, then half as long again each time, up to MAX_POLL.
+        let first = schedule(&Pacing::new(), ms(1_500));
+        assert_eq!(
+            &first[..5],
+            &[50_000, 125_000, 237_500, 406_250, 659_375].map(Duration::from_micros)
+        );
+        for p in [Pacing::new(), p, Pacing::learned(ms(300))] {
+            let checks = schedule(&p, ms(9_000));
+            assert!(checks[0] <= ms(100), "{checks:?}");
+            assert!(
+                checks.windows(2).all(|w| w[1] - w[0] <= ms(800)),
+                "{checks:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_longer_update_moves_the_bracket_up() {
+        let mut p = Pacing::learned(ms(500));
+        // Checked early and at 500 ms, both running; done at 560 ms.
+        p.record(Some(ms(537)), ms(560));
+        assert_eq!(p.expected(), ms(560));
+        // The early check of the next update (running at 50 ms) does not widen the bracket.
+        p.record(Some(ms(50)), ms(560));
+        assert_eq!(p.expected(), ms(560));
     }
 }
