@@ -1,6 +1,7 @@
 //! The benchmark scenarios (B1–B8): each starts what it needs on the emulator (or the whole
 //! local stack), measures, and adds its figures.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ use power_tuning_cli::local_stack::{HandlerCode, LocalStack, StackOptions, local
 use power_tuning_cli::statemachine::HANDLERS;
 use power_tuning_core::logs;
 use power_tuning_core::ports::LambdaApi as _;
-use power_tuning_core::stats::linear_fit;
+use power_tuning_core::stats::{linear_fit, median};
 use power_tuning_emulator::{CallRecord, Emulator, FunctionSpec, Options};
 use serde_json::{Value, json};
 
@@ -445,6 +446,7 @@ one keep-alive connection and one client are already reused, so the remaining le
         let mut transitions = Vec::new();
         for parallel in [false, true] {
             let mut walls = Vec::new();
+            let mut phases: BTreeMap<String, Vec<f64>> = BTreeMap::new();
             for _ in 0..self.repeat {
                 let input = json!({"lambdaARN": stack.emulator.arn("target"), "num": 50, "powerValues": SIZES, "parallelInvocation": parallel});
                 let started = Instant::now();
@@ -465,12 +467,31 @@ one keep-alive connection and one client are already reused, so the remaining le
                     .filter(|e| e.r#type().as_str().ends_with("StateEntered"))
                     .count();
                 transitions.push(entered as f64);
+                let mut spent = time_in_states(&events);
+                let in_states: f64 = spent.values().sum();
+                spent.insert("between states".into(), wall.as_secs_f64() - in_states);
+                for (state, seconds) in spent {
+                    phases.entry(state).or_default().push(seconds);
+                }
             }
+            // Where the time went (medians), in the state machine's order.
+            let order = [
+                "Initializer",
+                "Branching",
+                "Cleaner",
+                "Analyzer",
+                "Optimizer",
+                "between states",
+            ];
+            let breakdown: Vec<String> = order
+                .iter()
+                .filter_map(|state| Some(format!("{state} {:.2} s", median(phases.get(*state)?))))
+                .collect();
             let label = if parallel { "parallel" } else { "series" };
             let floor = physical_floor(parallel);
             let ratios: Vec<f64> = walls.iter().map(|w| w / floor).collect();
             self.figures.push(Figure::new("B7", format!("whole run wall time, N = 6, num = 50, {label}"), mode.name, "s", walls, Check::Report,
-                "128…3008 MB, target emulates 100 ms at 128 MB (× 128/memory), update delay 500 ms; moto runs the Map's executors concurrently"));
+                format!("128…3008 MB, target emulates 100 ms at 128 MB (× 128/memory), update delay 500 ms; moto runs the Map's executors concurrently; time per state (median; between states: moto's transitions and the start and end of the run): {}", breakdown.join(", "))));
             self.figures.push(Figure::new("B7", format!("whole run against its physical floor ({floor:.2} s), {label}"), mode.name, "×", ratios, Check::MedianAtMost(1.2),
                 format!("wall time / floor; floor = {} updates (6 sizes and the restore) × {UPDATE_DELAY_MS} ms + the slowest size's invocations ({}) + {} deletes at 15/s", SIZES.len() + 1,
                     if parallel { "50 at once: 100 ms" } else { "50 × 100 ms in series" }, SIZES.len())));
@@ -561,6 +582,29 @@ pub fn detection_latencies(calls: &[CallRecord], function: &str, delay_ms: f64) 
 
 fn progress(message: &str) {
     eprintln!("== {message}");
+}
+
+/// Seconds spent in each top-level state of one execution (a state entered more than once, the
+/// Initializer's passes, counts each time), from its history: entered to exited, in order.
+fn time_in_states(events: &[aws_sdk_sfn::types::HistoryEvent]) -> BTreeMap<String, f64> {
+    let seconds = |e: &aws_sdk_sfn::types::HistoryEvent| e.timestamp().as_secs_f64();
+    let mut entered: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut spent = BTreeMap::new();
+    for event in events {
+        if let Some(state) = event.state_entered_event_details() {
+            entered
+                .entry(state.name())
+                .or_default()
+                .push(seconds(event));
+        } else if let Some(state) = event.state_exited_event_details()
+            && let Some(since) = entered.get_mut(state.name()).and_then(|s| s.pop())
+        {
+            *spent.entry(state.name().to_string()).or_insert(0.0) += seconds(event) - since;
+        }
+    }
+    // The Map's iterations run inside the Map state: counted there, not again.
+    spent.remove("Executor");
+    spent
 }
 
 #[cfg(test)]
