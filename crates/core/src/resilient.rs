@@ -9,6 +9,9 @@
 //!   ([`Resilient::begin_invocation`]), so the bound also holds across consecutive handlers.
 //! - Throttling, 5xx and transport errors are retried with exponential backoff and equal
 //!   jitter; `Invoke` also retries `ResourceConflictException` (a version still `Pending`).
+//! - An update is sent only when its first status check may follow within
+//!   [`UPDATE_FIRST_CHECK`] (SPEC §3.1: first poll ≤ 100 ms), waiting up to
+//!   `UPDATE_FIRST_CHECK` itself for the burst credit that takes.
 //!
 //! It lives here, not in the AWS crate, so the same code runs against the in-memory fake on a
 //! virtual clock, where throttling storms and pacing are tested deterministically.
@@ -26,6 +29,22 @@ use crate::ports::{
 pub const CONTROL_PLANE_INTERVAL: Duration = Duration::from_millis(100);
 /// Calls allowed ahead of the average spacing.
 pub const CONTROL_PLANE_BURST: u32 = 2;
+
+/// Longest wait the pacing may put between an update and its first status check (the
+/// status check itself aims earlier, [`crate::update::FIRST_POLL`]).
+pub const UPDATE_FIRST_CHECK: Duration = Duration::from_millis(75);
+
+/// How a call is paced.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    /// `Invoke` and the like: not paced.
+    DataPlane,
+    /// A control-plane call.
+    ControlPlane,
+    /// A control-plane call (an update) whose next call must be able to follow within the
+    /// given time.
+    FollowedWithin(Duration),
+}
 
 /// Backoff settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -110,13 +129,18 @@ impl<L: LambdaApi, C: Clock> Resilient<L, C> {
     }
 
     /// Waits until the next control-plane call conforms: not earlier than `tolerance` ahead of
-    /// its theoretical time, which then moves one interval on.
-    async fn pace(&self) {
+    /// its theoretical time, which then moves one interval on. With `follow_up`, also late
+    /// enough that the call after it conforms within `follow_up`.
+    async fn pace(&self, follow_up: Option<Duration>) {
         let wait = {
             let now = self.clock.now();
             match self.next_slot.lock() {
                 Ok(mut slot) => {
-                    let at = slot.saturating_sub(self.tolerance).max(now);
+                    let mut at = slot.saturating_sub(self.tolerance).max(now);
+                    if let Some(gap) = follow_up {
+                        // The next call conforms at max(slot, at) + interval - tolerance.
+                        at = at.max((*slot + self.interval).saturating_sub(self.tolerance + gap));
+                    }
                     *slot = (*slot).max(at) + self.interval;
                     at - now
                 }
@@ -132,15 +156,18 @@ impl<L: LambdaApi, C: Clock> Resilient<L, C> {
         self.rng.lock().map(|mut r| r.f64()).unwrap_or(0.5)
     }
 
-    async fn call<T, F, Fut>(&self, control_plane: bool, mut op: F) -> Result<T, LambdaError>
+    async fn call<T, F, Fut>(&self, kind: Kind, mut op: F) -> Result<T, LambdaError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, LambdaError>>,
     {
+        let control_plane = kind != Kind::DataPlane;
         let mut attempt = 0;
         loop {
-            if control_plane {
-                self.pace().await;
+            match kind {
+                Kind::DataPlane => {}
+                Kind::ControlPlane => self.pace(None).await,
+                Kind::FollowedWithin(gap) => self.pace(Some(gap)).await,
             }
             let error = match op().await {
                 Ok(value) => return Ok(value),
@@ -165,8 +192,10 @@ impl<L: LambdaApi, C: Clock> LambdaApi for Resilient<L, C> {
         function: &str,
         qualifier: Option<&str>,
     ) -> Result<FunctionConfig, LambdaError> {
-        self.call(true, || self.inner.get_configuration(function, qualifier))
-            .await
+        self.call(Kind::ControlPlane, || {
+            self.inner.get_configuration(function, qualifier)
+        })
+        .await
     }
 
     async fn update_configuration(
@@ -176,7 +205,7 @@ impl<L: LambdaApi, C: Clock> LambdaApi for Resilient<L, C> {
         description: &str,
         revision: Option<&str>,
     ) -> Result<FunctionConfig, LambdaError> {
-        self.call(true, || {
+        self.call(Kind::FollowedWithin(UPDATE_FIRST_CHECK), || {
             self.inner
                 .update_configuration(function, memory_size, description, revision)
         })
@@ -188,8 +217,10 @@ impl<L: LambdaApi, C: Clock> LambdaApi for Resilient<L, C> {
         function: &str,
         revision: Option<&str>,
     ) -> Result<FunctionConfig, LambdaError> {
-        self.call(true, || self.inner.publish_version(function, revision))
-            .await
+        self.call(Kind::ControlPlane, || {
+            self.inner.publish_version(function, revision)
+        })
+        .await
     }
 
     async fn list_versions(
@@ -197,17 +228,21 @@ impl<L: LambdaApi, C: Clock> LambdaApi for Resilient<L, C> {
         function: &str,
         marker: Option<&str>,
     ) -> Result<VersionsPage, LambdaError> {
-        self.call(true, || self.inner.list_versions(function, marker))
-            .await
+        self.call(Kind::ControlPlane, || {
+            self.inner.list_versions(function, marker)
+        })
+        .await
     }
 
     async fn delete_version(&self, function: &str, version: &str) -> Result<(), LambdaError> {
-        self.call(true, || self.inner.delete_version(function, version))
-            .await
+        self.call(Kind::ControlPlane, || {
+            self.inner.delete_version(function, version)
+        })
+        .await
     }
 
     async fn get_alias(&self, function: &str, name: &str) -> Result<AliasConfig, LambdaError> {
-        self.call(true, || self.inner.get_alias(function, name))
+        self.call(Kind::ControlPlane, || self.inner.get_alias(function, name))
             .await
     }
 
@@ -217,8 +252,10 @@ impl<L: LambdaApi, C: Clock> LambdaApi for Resilient<L, C> {
         name: &str,
         version: &str,
     ) -> Result<AliasConfig, LambdaError> {
-        self.call(true, || self.inner.create_alias(function, name, version))
-            .await
+        self.call(Kind::ControlPlane, || {
+            self.inner.create_alias(function, name, version)
+        })
+        .await
     }
 
     async fn update_alias(
@@ -227,8 +264,10 @@ impl<L: LambdaApi, C: Clock> LambdaApi for Resilient<L, C> {
         name: &str,
         version: &str,
     ) -> Result<AliasConfig, LambdaError> {
-        self.call(true, || self.inner.update_alias(function, name, version))
-            .await
+        self.call(Kind::ControlPlane, || {
+            self.inner.update_alias(function, name, version)
+        })
+        .await
     }
 
     async fn invoke(
@@ -238,14 +277,15 @@ impl<L: LambdaApi, C: Clock> LambdaApi for Resilient<L, C> {
         payload: &[u8],
         tail_logs: bool,
     ) -> Result<InvokeOutput, LambdaError> {
-        self.call(false, || {
+        self.call(Kind::DataPlane, || {
             self.inner.invoke(function, qualifier, payload, tail_logs)
         })
         .await
     }
 
     async fn use_role(&self, role: Option<&crate::ports::AssumedRole>) -> Result<(), LambdaError> {
-        self.call(false, || self.inner.use_role(role)).await
+        self.call(Kind::DataPlane, || self.inner.use_role(role))
+            .await
     }
 
     async fn invoke_streaming(
@@ -254,7 +294,7 @@ impl<L: LambdaApi, C: Clock> LambdaApi for Resilient<L, C> {
         qualifier: Option<&str>,
         payload: &[u8],
     ) -> Result<StreamedOutput, LambdaError> {
-        self.call(false, || {
+        self.call(Kind::DataPlane, || {
             self.inner.invoke_streaming(function, qualifier, payload)
         })
         .await
@@ -269,6 +309,17 @@ mod tests {
     /// `begin_at`: calls that start a new handler invocation; `idle`: (call, time spent idle
     /// before it).
     fn paced_times(count: usize, begin_at: &[usize], idle: &[(usize, u64)]) -> Vec<Duration> {
+        paced_updates(count, begin_at, idle, &[])
+    }
+
+    /// [`paced_times`] where the calls in `updates` are updates (their next call must be able
+    /// to follow within [`UPDATE_FIRST_CHECK`]).
+    fn paced_updates(
+        count: usize,
+        begin_at: &[usize],
+        idle: &[(usize, u64)],
+        updates: &[usize],
+    ) -> Vec<Duration> {
         use crate::fake::{FakeClock, FakeLambda};
         let clock = FakeClock::new();
         let api = Resilient::new(FakeLambda::new(clock.clone()), clock.clone());
@@ -281,7 +332,8 @@ mod tests {
                 if begin_at.contains(&n) {
                     api.begin_invocation();
                 }
-                api.pace().await;
+                let follow_up = updates.contains(&n).then_some(UPDATE_FIRST_CHECK);
+                api.pace(follow_up).await;
                 times.push(clock.now());
             }
         });
@@ -344,6 +396,28 @@ mod tests {
         assert!(most_in(&times, ms(1200)) <= 15);
         assert_eq!(times[20] - times[19], CONTROL_PLANE_INTERVAL);
         assert_eq!(times[21] - times[20], CONTROL_PLANE_INTERVAL);
+    }
+
+    #[test]
+    fn an_update_waits_until_its_first_check_can_follow_within_75_ms() {
+        // Per size: the early check, 400 ms idle, the check that finds the update done, the
+        // publish and the next update back to back, its first check at once.
+        let updates: Vec<usize> = (0..60).step_by(4).map(|n| n + 3).collect();
+        let idle: Vec<(usize, u64)> = (0..60).step_by(4).map(|n| (n + 1, 400)).collect();
+        let times = paced_updates(60, &[], &idle, &updates);
+        for &u in &updates[..updates.len() - 1] {
+            let gap = times[u + 1] - times[u];
+            assert!(
+                gap <= UPDATE_FIRST_CHECK,
+                "update {u}: first check {gap:?} later"
+            );
+        }
+        // Without the reservation the first check would wait a whole interval.
+        let plain = paced_times(60, &[], &idle);
+        assert_eq!(plain[8] - plain[7], CONTROL_PLANE_INTERVAL);
+        // Delaying calls never breaks the bound.
+        assert!(most_in(&times, ms(1000)) <= 13);
+        assert!(most_in(&times, ms(1200)) <= 15);
     }
 
     #[test]
