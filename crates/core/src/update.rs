@@ -126,8 +126,7 @@ pub fn is_ready(config: &FunctionConfig) -> Result<bool, HandlerError> {
 
 /// Whether `config` shows an update in progress (or the function still `Pending`).
 pub fn in_progress(config: &FunctionConfig) -> bool {
-    config.last_update_status == Some(UpdateStatus::InProgress)
-        || config.state.as_deref() == Some("Pending")
+    matches!(is_ready(config), Ok(false))
 }
 
 /// Polls `$LATEST` until its last update finished (and it is not `Pending`), bounded by

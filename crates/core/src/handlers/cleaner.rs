@@ -116,7 +116,7 @@ async fn clean_targets<L: LambdaApi, P, C: Clock>(
         };
         let pacing = Pacing::from_millis(run.and_then(|r| r.update_latency_ms));
         // One target failing to clean does not stop the others.
-        match clean(deps, arn, run_id, versions, (original, pacing), deadline).await {
+        match clean(deps, arn, run_id, versions, original, pacing, deadline).await {
             Ok(one) => {
                 report.deleted.extend(one.deleted);
                 report.kept.extend(one.kept);
@@ -141,7 +141,8 @@ pub async fn clean<L: LambdaApi, P, C: Clock>(
     arn: &FunctionArn,
     run_id: &RunId,
     recorded: &[u64],
-    original: (Option<(u32, String)>, Pacing),
+    original: Option<(u32, String)>,
+    mut pacing: Pacing,
     deadline: Duration,
 ) -> Result<CleanupReport, HandlerError> {
     let function = arn.as_str();
@@ -182,13 +183,13 @@ pub async fn clean<L: LambdaApi, P, C: Clock>(
     }
 
     // `$LATEST` still carries this run's marker: the run was interrupted before restoring it.
-    let (original, mut pacing) = original;
     report.restored = restore_latest(
         deps,
         function,
         |m| m.run_id == *run_id,
         original,
-        (false, &mut pacing),
+        false,
+        &mut pacing,
         deadline,
     )
     .await?
@@ -213,7 +214,8 @@ async fn restore_latest<L: LambdaApi, P, C: Clock>(
     function: &str,
     ours: impl Fn(&Marker) -> bool,
     original: Option<(u32, String)>,
-    (dry_run, pacing): (bool, &mut Pacing),
+    dry_run: bool,
+    pacing: &mut Pacing,
     deadline: Duration,
 ) -> Result<Option<Marker>, HandlerError> {
     let latest = deps
@@ -341,7 +343,8 @@ pub async fn clean_leftovers<L: LambdaApi, P, C: Clock>(
         function,
         |_| true,
         None,
-        (dry_run, &mut pacing),
+        dry_run,
+        &mut pacing,
         deadline,
     )
     .await?;
