@@ -467,9 +467,10 @@ one keep-alive connection and one client are already reused, so the remaining le
                     .filter(|e| e.r#type().as_str().ends_with("StateEntered"))
                     .count();
                 transitions.push(entered as f64);
-                let mut spent = time_in_states(&events);
+                let (mut spent, slowest_executor) = time_in_states(&events);
                 let in_states: f64 = spent.values().sum();
                 spent.insert("between states".into(), wall.as_secs_f64() - in_states);
+                spent.insert("slowest Executor".into(), slowest_executor);
                 for (state, seconds) in spent {
                     phases.entry(state).or_default().push(seconds);
                 }
@@ -483,10 +484,15 @@ one keep-alive connection and one client are already reused, so the remaining le
                 "Optimizer",
                 "between states",
             ];
-            let breakdown: Vec<String> = order
+            let mut breakdown: Vec<String> = order
                 .iter()
                 .filter_map(|state| Some(format!("{state} {:.2} s", median(phases.get(*state)?))))
                 .collect();
+            if let Some(slowest) = phases.get("slowest Executor")
+                && breakdown.len() > 1
+            {
+                breakdown[1] += &format!(" (its slowest Executor {:.2} s)", median(slowest));
+            }
             let label = if parallel { "parallel" } else { "series" };
             let floor = physical_floor(parallel);
             let ratios: Vec<f64> = walls.iter().map(|w| w / floor).collect();
@@ -585,11 +591,13 @@ fn progress(message: &str) {
 }
 
 /// Seconds spent in each top-level state of one execution (a state entered more than once, the
-/// Initializer's passes, counts each time), from its history: entered to exited, in order.
-fn time_in_states(events: &[aws_sdk_sfn::types::HistoryEvent]) -> BTreeMap<String, f64> {
+/// Initializer's passes, counts each time), from its history: entered to exited, in order;
+/// also the slowest of the Map's iterations.
+fn time_in_states(events: &[aws_sdk_sfn::types::HistoryEvent]) -> (BTreeMap<String, f64>, f64) {
     let seconds = |e: &aws_sdk_sfn::types::HistoryEvent| e.timestamp().as_secs_f64();
     let mut entered: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut spent = BTreeMap::new();
+    let mut slowest_executor: f64 = 0.0;
     for event in events {
         if let Some(state) = event.state_entered_event_details() {
             entered
@@ -599,12 +607,16 @@ fn time_in_states(events: &[aws_sdk_sfn::types::HistoryEvent]) -> BTreeMap<Strin
         } else if let Some(state) = event.state_exited_event_details()
             && let Some(since) = entered.get_mut(state.name()).and_then(|s| s.pop())
         {
-            *spent.entry(state.name().to_string()).or_insert(0.0) += seconds(event) - since;
+            let took = seconds(event) - since;
+            if state.name() == "Executor" {
+                // The Map's iterations run inside the Map state: counted there, not again.
+                slowest_executor = slowest_executor.max(took);
+            } else {
+                *spent.entry(state.name().to_string()).or_insert(0.0) += took;
+            }
         }
     }
-    // The Map's iterations run inside the Map state: counted there, not again.
-    spent.remove("Executor");
-    spent
+    (spent, slowest_executor)
 }
 
 #[cfg(test)]
