@@ -92,11 +92,16 @@ impl Pacing {
     }
 
     /// When to check next, after a check at `checked` found the update still running (all
-    /// from the update call's return); `step` is the gap past the expected latency.
-    fn next_check(&self, checked: Duration, step: Duration) -> Duration {
-        (checked + step)
+    /// from the update call's return); `step` is the gap past the expected latency, grown by
+    /// half (up to [`MAX_POLL`]) once a check past it found the update running.
+    fn next_check(&self, checked: Duration, step: &mut Duration) -> Duration {
+        let next = (checked + *step)
             .max(self.expected())
-            .min(checked + LONGEST_GAP)
+            .min(checked + LONGEST_GAP);
+        if checked >= self.expected() {
+            *step = (*step * 3 / 2).min(MAX_POLL);
+        }
+        next
     }
 
     /// Records an update seen done at `done`, last seen running at `running` (if it was): the
@@ -164,11 +169,7 @@ pub async fn wait_until_ready<L: LambdaApi, C: Clock>(
             return Ok(config);
         }
         running = Some(checked);
-        let next = pacing.next_check(checked, step);
-        if checked >= pacing.expected() {
-            step = (step * 3 / 2).min(MAX_POLL);
-        }
-        check_at = since + next;
+        check_at = since + pacing.next_check(checked, &mut step);
     }
 }
 
@@ -283,11 +284,7 @@ mod tests {
         let mut step = p.first_step();
         while checks[checks.len() - 1] < done {
             let last = checks[checks.len() - 1];
-            let next = p.next_check(last, step);
-            if last >= p.expected() {
-                step = (step * 3 / 2).min(MAX_POLL);
-            }
-            checks.push(next);
+            checks.push(p.next_check(last, &mut step));
             assert!(checks.len() < 100, "{checks:?}");
         }
         checks
