@@ -2,10 +2,12 @@
 //!
 //! One client per region, built lazily from the shared configuration and signed for the region
 //! of the ARN it calls (targets and processors may live in other regions than the tuner). The
-//! clients share the configuration's HTTP client, so one process keeps one connection pool
-//! (one keep-alive connection for a series of invokes). SDK retries are disabled here because
-//! the core's `Resilient` wrapper retries with backoff and paces every attempt, retries
-//! included, under the control-plane limit.
+//! clients share the configuration's HTTP client, so one process keeps one connection pool.
+//! `Invoke`, the executor's hot call, goes through [`SignedInvoke`](crate::invoke) instead:
+//! the same signer, credentials, endpoint rules and timeouts without the SDK's per-request
+//! orchestration, on its own keep-alive pool (one connection for a series of invokes). SDK
+//! retries are disabled here because the core's `Resilient` wrapper retries with backoff and
+//! paces every attempt, retries included, under the control-plane limit.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -28,6 +30,7 @@ use power_tuning_core::ports::{
 
 use crate::config::endpoint_override;
 use crate::errors::classify;
+use crate::invoke::{InvokeTarget, SignedInvoke, TargetKey, Targets};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -47,12 +50,16 @@ pub struct SdkLambda {
     /// What roles are assumed with (the tuner's own credentials, STS endpoint override).
     config: Option<SdkConfig>,
     /// Clients by (region, role key), built on first use and kept.
-    clients: Mutex<HashMap<(String, Option<String>), Client>>,
+    clients: Mutex<HashMap<TargetKey, Client>>,
     /// Roles by key: a run's role is assumed once per process and its credentials refreshed
     /// by the clients' identity cache before they expire.
     roles: Mutex<HashMap<String, ActiveRole>>,
     role: Mutex<Option<ActiveRole>>,
     fixed: Option<Client>,
+    /// The lean `Invoke` path (not with a fixed client: its tests mock the SDK's `Invoke`).
+    invoker: Option<SignedInvoke>,
+    /// Invoke endpoints and credentials by (region, role key).
+    targets: Targets,
 }
 
 impl SdkLambda {
@@ -71,6 +78,8 @@ impl SdkLambda {
             roles: Mutex::new(HashMap::new()),
             role: Mutex::new(None),
             fixed: None,
+            invoker: Some(SignedInvoke::new(config.time_source().unwrap_or_default())),
+            targets: Targets::default(),
         }
     }
 
@@ -83,7 +92,47 @@ impl SdkLambda {
             roles: Mutex::new(HashMap::new()),
             role: Mutex::new(None),
             fixed: Some(client),
+            invoker: None,
+            targets: Targets::default(),
         }
+    }
+
+    /// The region of an ARN (of the configuration for a plain function name) and the role in
+    /// use for its account.
+    fn key_for(&self, arn: &str) -> (TargetKey, Option<ActiveRole>) {
+        let region = region_of(arn)
+            .map(str::to_string)
+            .or_else(|| Some(self.config.as_ref()?.region()?.to_string()))
+            .unwrap_or_else(|| "us-east-1".to_string());
+        let account = arn.split(':').nth(4).unwrap_or_default();
+        let role = lock(&self.role)
+            .clone()
+            .filter(|role| role.account == account);
+        ((region, role.as_ref().map(|r| r.key.clone())), role)
+    }
+
+    /// Where `Invoke` on an ARN goes, and with which credentials (resolved once per key).
+    async fn invoke_target(&self, arn: &str) -> Result<std::sync::Arc<InvokeTarget>, LambdaError> {
+        let (key, role) = self.key_for(arn);
+        if let Some(target) = self.targets.get(&key) {
+            return Ok(target);
+        }
+        let config = self.config.as_ref();
+        let endpoint_url =
+            endpoint_override("LAMBDA").or_else(|| config?.endpoint_url().map(str::to_string));
+        let endpoint = InvokeTarget::resolve_endpoint(
+            &key.0,
+            endpoint_url.as_deref(),
+            config.and_then(SdkConfig::use_fips),
+            config.and_then(SdkConfig::use_dual_stack),
+        )
+        .await?;
+        let credentials = match role {
+            Some(role) => Some(role.credentials),
+            None => config.and_then(SdkConfig::credentials_provider),
+        };
+        let target = InvokeTarget::new(&endpoint, &key.0, credentials);
+        Ok(self.targets.insert(key, target))
     }
 
     /// The client for an ARN: signed for its region, with the role in use when the function
@@ -92,12 +141,8 @@ impl SdkLambda {
         if let Some(client) = &self.fixed {
             return client.clone();
         }
-        let region = region_of(arn).unwrap_or("us-east-1").to_string();
-        let account = arn.split(':').nth(4).unwrap_or_default();
-        let role = lock(&self.role)
-            .clone()
-            .filter(|role| role.account == account);
-        let key = (region.clone(), role.as_ref().map(|r| r.key.clone()));
+        let (key, role) = self.key_for(arn);
+        let region = key.0.clone();
         lock(&self.clients)
             .entry(key)
             .or_insert_with(|| {
@@ -329,6 +374,12 @@ impl LambdaApi for SdkLambda {
         payload: &[u8],
         tail_logs: bool,
     ) -> Result<InvokeOutput, LambdaError> {
+        if let Some(invoker) = &self.invoker {
+            let target = self.invoke_target(function).await?;
+            return invoker
+                .invoke(&target, function, qualifier, payload, tail_logs)
+                .await;
+        }
         let out = self
             .client_for(function)
             .invoke()
