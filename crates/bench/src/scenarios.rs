@@ -315,14 +315,18 @@ invocation. What remains is signing (SHA-256, HMAC), hyper, malloc and the kerne
             let lambda = lambda_client(emulator.endpoint());
             let result = self.update_run(&emulator, &lambda, delay).await;
             emulator.shutdown().await;
-            let (latencies, calls_per_size, setup_per_size) = result?;
+            let (latencies, calls_per_size, setup_per_size, breakdown) = result?;
             if only("B3") {
                 self.figures.push(Figure::new("B3", format!("update detection latency, update delay {delay} ms"), mode.name, "ms", latencies, Check::MedianAtMost(250.0),
                     format!("from the emulated update finishing to the next PublishVersion, {} sizes × {} runs; control plane limited to 15 requests/s", SIZES.len(), self.repeat)));
             }
             if only("B4") && [0, UPDATE_DELAY_MS].contains(&delay) {
                 self.figures.push(Figure::new("B4", format!("control-plane calls per memory size, publish through cleanup, update delay {delay} ms"), mode.name, "calls", calls_per_size, Check::AllAtMost(4.0),
-                    format!("every non-Invoke call on the target from the initializer's first to the cleaner's last, divided by N = {}", SIZES.len())));
+                    format!("every non-Invoke call on the target from the initializer's first to the cleaner's last, divided by N = {}; last run: {breakdown}{}", SIZES.len(),
+                        if delay == 0 { "" } else { ". SPEC §3.1 asks for the first status check ≤ 100 ms after every update, so an update that takes 500 ms is checked at least twice: \
+update, two checks, publish and delete make 5 calls per size before the run's read of $LATEST and its restore (update and check), about 5.5 per size at N = 6. \
+The ≤ 4 target cannot be met within the SPEC at this delay; the run's first update, with no latency learned yet, is checked in growing steps (7 checks for 500 ms), \
+every later one about twice" })));
             }
             if only("B4") && delay == UPDATE_DELAY_MS {
                 self.figures.push(Figure::new("B4", format!("setup time per memory size, update delay {delay} ms"), mode.name, "s", setup_per_size, Check::MedianAtMost(0.65),
@@ -337,10 +341,11 @@ invocation. What remains is signing (SHA-256, HMAC), hyper, malloc and the kerne
         emulator: &Emulator,
         lambda: &SdkLambda,
         delay: u64,
-    ) -> BenchResult<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    ) -> BenchResult<(Vec<f64>, Vec<f64>, Vec<f64>, String)> {
         let mut latencies = Vec::new();
         let mut per_size = Vec::new();
         let mut setup = Vec::new();
+        let mut breakdown = String::new();
         for run in 0..self.repeat {
             let execution = format!("{EXECUTION}-{run}");
             let mark = emulator.calls().len();
@@ -368,13 +373,22 @@ invocation. What remains is signing (SHA-256, HMAC), hyper, malloc and the kerne
                 "target",
                 delay as f64,
             ));
-            let control = calls[mark..]
+            let mut by_operation = std::collections::BTreeMap::<&str, usize>::new();
+            for c in calls[mark..]
                 .iter()
                 .filter(|c| c.function == "target" && c.operation != "Invoke")
-                .count();
+            {
+                *by_operation.entry(c.operation.as_str()).or_default() += 1;
+            }
+            let control: usize = by_operation.values().sum();
             per_size.push(control as f64 / SIZES.len() as f64);
+            breakdown = by_operation
+                .iter()
+                .map(|(operation, n)| format!("{operation} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
         }
-        Ok((latencies, per_size, setup))
+        Ok((latencies, per_size, setup, breakdown))
     }
 
     /// B5: spawn to the first `GET /next`, per binary.
