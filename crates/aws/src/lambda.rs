@@ -10,7 +10,7 @@
 //! paces every attempt, retries included, under the control-plane limit.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use aws_config::sts::AssumeRoleProvider;
 use aws_credential_types::provider::{ProvideCredentials as _, SharedCredentialsProvider};
@@ -21,6 +21,7 @@ use aws_sdk_lambda::config::Region;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvokeWithResponseStreamResponseEvent;
 use aws_sdk_lambda::types::{InvocationType, LastUpdateStatus, LogType};
+use aws_smithy_async::time::SharedTimeSource;
 use aws_smithy_types::retry::RetryConfig;
 use power_tuning_core::arn::region_of;
 use power_tuning_core::ports::{
@@ -56,8 +57,12 @@ pub struct SdkLambda {
     roles: Mutex<HashMap<String, ActiveRole>>,
     role: Mutex<Option<ActiveRole>>,
     fixed: Option<Client>,
-    /// The lean `Invoke` path (not with a fixed client: its tests mock the SDK's `Invoke`).
-    invoker: Option<SignedInvoke>,
+    /// The signing time of the lean `Invoke` path; `None` with a fixed client, whose tests
+    /// mock the SDK's `Invoke`.
+    invoke_time: Option<SharedTimeSource>,
+    /// The lean `Invoke` path, built on the first invoke (its TLS configuration is work that
+    /// handlers which never invoke should not do).
+    invoker: OnceLock<SignedInvoke>,
     /// Invoke endpoints and credentials by (region, role key).
     targets: Targets,
 }
@@ -78,7 +83,8 @@ impl SdkLambda {
             roles: Mutex::new(HashMap::new()),
             role: Mutex::new(None),
             fixed: None,
-            invoker: Some(SignedInvoke::new(config.time_source().unwrap_or_default())),
+            invoke_time: Some(config.time_source().unwrap_or_default()),
+            invoker: OnceLock::new(),
             targets: Targets::default(),
         }
     }
@@ -92,7 +98,8 @@ impl SdkLambda {
             roles: Mutex::new(HashMap::new()),
             role: Mutex::new(None),
             fixed: Some(client),
-            invoker: None,
+            invoke_time: None,
+            invoker: OnceLock::new(),
             targets: Targets::default(),
         }
     }
@@ -374,7 +381,8 @@ impl LambdaApi for SdkLambda {
         payload: &[u8],
         tail_logs: bool,
     ) -> Result<InvokeOutput, LambdaError> {
-        if let Some(invoker) = &self.invoker {
+        if let Some(time) = &self.invoke_time {
+            let invoker = self.invoker.get_or_init(|| SignedInvoke::new(time.clone()));
             let target = self.invoke_target(function).await?;
             return invoker
                 .invoke(&target, function, qualifier, payload, tail_logs)
