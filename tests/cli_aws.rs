@@ -24,6 +24,20 @@ fn cli(args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().expect("run power-tuning")
 }
 
+/// `power-tuning run` on the local stack's state machine for `function`, with `extra` flags.
+fn run(stack: &LocalStack, function: &str, extra: &[&str]) -> Output {
+    let sfn_endpoint = stack.sfn_endpoint().to_string();
+    let mut args = vec![
+        "run",
+        "--state-machine-arn",
+        &stack.state_machine_arn,
+        "--function",
+        function,
+    ];
+    args.extend_from_slice(extra);
+    cli(&args, &[("AWS_ENDPOINT_URL_SFN", &sfn_endpoint)])
+}
+
 async fn stack() -> LocalStack {
     let mut target = FunctionSpec::new("fn", example("io_bound"));
     target.memory = 512;
@@ -41,16 +55,12 @@ async fn stack() -> LocalStack {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_command_follows_a_real_execution_and_applies_gates() {
     let stack = stack().await;
-    let sfn_endpoint = stack_sfn_endpoint(&stack);
     let function = stack.emulator.arn("fn");
     let result_file = target_dir().join(format!("run-result-{}.json", std::process::id()));
-    let out = cli(
+    let out = run(
+        &stack,
+        &function,
         &[
-            "run",
-            "--state-machine-arn",
-            &stack.state_machine_arn,
-            "--function",
-            &function,
             "--power-values",
             "128,256",
             "--num",
@@ -64,7 +74,6 @@ async fn run_command_follows_a_real_execution_and_applies_gates() {
             "--result-file",
             result_file.to_str().expect("utf-8"),
         ],
-        &[("AWS_ENDPOINT_URL_SFN", &sfn_endpoint)],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
@@ -93,13 +102,10 @@ async fn run_command_follows_a_real_execution_and_applies_gates() {
     let _ = std::fs::remove_file(&result_file);
 
     // The same run passing its gates, with the human table.
-    let out = cli(
+    let out = run(
+        &stack,
+        &function,
         &[
-            "run",
-            "--state-machine-arn",
-            &stack.state_machine_arn,
-            "--function",
-            &function,
             "--power-values",
             "128,256",
             "--num",
@@ -107,7 +113,6 @@ async fn run_command_follows_a_real_execution_and_applies_gates() {
             "--expect-power",
             "128",
         ],
-        &[("AWS_ENDPOINT_URL_SFN", &sfn_endpoint)],
     );
     assert_eq!(
         out.status.code(),
@@ -122,35 +127,17 @@ async fn run_command_follows_a_real_execution_and_applies_gates() {
     );
 
     // Invalid input never starts an execution.
-    let out = cli(
-        &[
-            "run",
-            "--state-machine-arn",
-            &stack.state_machine_arn,
-            "--function",
-            &function,
-            "--num",
-            "2",
-        ],
-        &[("AWS_ENDPOINT_URL_SFN", &sfn_endpoint)],
-    );
+    let out = run(&stack, &function, &["--num", "2"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("invalid input: Missing num or num below 5")
     );
 
     // A failing execution: exit 1 with the error and cause.
-    let out = cli(
-        &[
-            "run",
-            "--state-machine-arn",
-            &stack.state_machine_arn,
-            "--function",
-            &function.replace(":fn", ":missing"),
-            "--num",
-            "5",
-        ],
-        &[("AWS_ENDPOINT_URL_SFN", &sfn_endpoint)],
+    let out = run(
+        &stack,
+        &function.replace(":fn", ":missing"),
+        &["--num", "5"],
     );
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -160,34 +147,12 @@ async fn run_command_follows_a_real_execution_and_applies_gates() {
     );
 
     // --no-wait prints the execution ARN.
-    let out = cli(
-        &[
-            "run",
-            "--state-machine-arn",
-            &stack.state_machine_arn,
-            "--function",
-            &function,
-            "--num",
-            "5",
-            "--dry-run-not-a-flag",
-        ],
-        &[],
-    );
+    let out = run(&stack, &function, &["--num", "5", "--dry-run-not-a-flag"]);
     assert_eq!(out.status.code(), Some(2), "unknown flags are usage errors");
-    let out = cli(
-        &[
-            "run",
-            "--state-machine-arn",
-            &stack.state_machine_arn,
-            "--function",
-            &function,
-            "--num",
-            "5",
-            "--power-values",
-            "128",
-            "--no-wait",
-        ],
-        &[("AWS_ENDPOINT_URL_SFN", &sfn_endpoint)],
+    let out = run(
+        &stack,
+        &function,
+        &["--num", "5", "--power-values", "128", "--no-wait"],
     );
     assert_eq!(out.status.code(), Some(0));
     assert!(
@@ -196,10 +161,6 @@ async fn run_command_follows_a_real_execution_and_applies_gates() {
             .starts_with("arn:aws:states:")
     );
     stack.shutdown().await;
-}
-
-fn stack_sfn_endpoint(stack: &LocalStack) -> String {
-    stack.sfn_endpoint().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
