@@ -24,7 +24,7 @@
 //!   `__type`/`code`; the body's `message`/`Message`), classified as the SDK path classifies.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -46,6 +46,7 @@ use power_tuning_core::ports::{InvokeOutput, LambdaError};
 
 use crate::config::{CONNECT_TIMEOUT, READ_TIMEOUT};
 use crate::errors::{classify_code, display_chain};
+use crate::lock;
 
 /// Credentials are refreshed this long before they expire (the SDK's lazy cache default).
 pub const CREDENTIALS_BUFFER: Duration = Duration::from_secs(10);
@@ -60,10 +61,6 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
 
 /// The service name requests are signed for.
 const SIGNING_NAME: &str = "lambda";
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// Credentials from a provider, cached until shortly before they expire.
 pub struct CachedCredentials {

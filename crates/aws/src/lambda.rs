@@ -10,7 +10,7 @@
 //! paces every attempt, retries included, under the control-plane limit.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use aws_config::sts::AssumeRoleProvider;
 use aws_credential_types::provider::{ProvideCredentials as _, SharedCredentialsProvider};
@@ -32,10 +32,7 @@ use power_tuning_core::ports::{
 use crate::config::endpoint_override;
 use crate::errors::classify;
 use crate::invoke::{InvokeTarget, SignedInvoke, TargetKey, Targets};
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use crate::lock;
 
 /// A role in use: its account, a key for its clients, and its credentials.
 #[derive(Clone)]

@@ -20,6 +20,12 @@ pub mod lambda;
 pub mod s3;
 
 pub use clock::TokioClock;
+
+/// Locks `m`, also after a panic elsewhere poisoned it (the data is still consistent: every
+/// critical section here is a plain read or insert).
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 pub use config::sdk_config;
 pub use lambda::SdkLambda;
 pub use s3::S3Payloads;
