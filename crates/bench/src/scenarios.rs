@@ -95,7 +95,8 @@ async fn call(
         .await
         .map_err(|e| format!("invoking {function}: {e}"))?;
     let payload: Value = serde_json::from_slice(&out.payload).unwrap_or(Value::Null);
-    let report = logs::parse_log_result(out.log_result.as_deref())?;
+    let report = logs::parse_log_result(out.log_result.as_deref())
+        .map_err(|e| format!("{function}: {e}"))?;
     match out.function_error {
         None => Ok((payload, report)),
         Some(_) => Err(format!("{function} failed: {payload}")),

@@ -173,6 +173,21 @@ pub struct FakeOutcome {
     pub max_memory_mb: u32,
     /// When a streamed response's first byte comes, ms after the request (default: at once).
     pub first_byte_ms: f64,
+    /// What the function prints (plain lines, as a custom runtime writes them).
+    pub lines: Vec<String>,
+}
+
+/// How a fake function's log is written: its `LoggingConfig`'s format and `SystemLogLevel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FakeLogFormat {
+    /// Plain text: `START`, the function's lines, `END`, `REPORT`.
+    #[default]
+    Text,
+    /// JSON: `platform.start` and `platform.report` records, the function's lines as written.
+    Json,
+    /// JSON with `SystemLogLevel` WARN: a successful invocation's `platform.start` and
+    /// `platform.report` are not written.
+    JsonSystemWarn,
 }
 
 impl FakeOutcome {
@@ -185,6 +200,7 @@ impl FakeOutcome {
             init_ms: 100.0,
             max_memory_mb: 40,
             first_byte_ms: 0.0,
+            lines: Vec::new(),
         }
     }
 
@@ -224,6 +240,7 @@ struct Function {
     aliases: BTreeMap<String, String>,
     idle_environments: HashMap<String, u32>,
     behavior: Behavior,
+    log_format: FakeLogFormat,
 }
 
 struct Injection {
@@ -371,9 +388,17 @@ impl FakeLambda {
                 aliases: BTreeMap::new(),
                 idle_environments: HashMap::new(),
                 behavior,
+                log_format: FakeLogFormat::Text,
             },
         );
         arn
+    }
+
+    /// The log format (and system log level) of a function's invocations.
+    pub fn set_log_format(&self, name: &str, format: FakeLogFormat) {
+        if let Some(f) = self.lock().functions.get_mut(name) {
+            f.log_format = format;
+        }
     }
 
     /// Updates stay `InProgress` for `delay` of virtual time.
@@ -924,8 +949,9 @@ impl FakeLambda {
                     payload: payload.to_vec(),
                     cold,
                 };
-                Ok((invocation, f.behavior.clone()))
+                Ok((invocation, (f.behavior.clone(), f.log_format)))
             })?;
+        let (behavior, log_format) = behavior;
         {
             let mut state = self.lock();
             state.in_flight += 1;
@@ -946,19 +972,7 @@ impl FakeLambda {
                     .or_insert(0) += 1;
             }
         }
-        let init = if invocation.cold {
-            format!("Init Duration: {:.2} ms\t", outcome.init_ms)
-        } else {
-            String::new()
-        };
-        let report = format!(
-            "START RequestId: fake Version: {v}\nEND RequestId: fake\nREPORT RequestId: fake\tDuration: {d:.2} ms\tBilled Duration: {b} ms\tMemory Size: {m} MB\tMax Memory Used: {u} MB\t{init}\n",
-            v = invocation.version,
-            d = outcome.duration_ms,
-            b = outcome.duration_ms.ceil() as u64,
-            m = invocation.memory,
-            u = outcome.max_memory_mb,
-        );
+        let log = fake_log(&invocation, &outcome, log_format);
         let (function_error, body) = match &outcome.error {
             Some((t, m)) => (
                 Some("Unhandled".to_string()),
@@ -971,11 +985,56 @@ impl FakeLambda {
         Ok(Ran {
             function_error,
             body,
-            log_result: base64::engine::general_purpose::STANDARD.encode(report),
+            // The last 4 KB, cut by bytes, as Lambda's `LogResult`.
+            log_result: base64::engine::general_purpose::STANDARD
+                .encode(&log.as_bytes()[log.len().saturating_sub(4096)..]),
             version: invocation.version,
             first_byte_ms: outcome.first_byte_ms,
         })
     }
+}
+
+/// The log of one fake invocation in its function's format.
+fn fake_log(invocation: &FakeInvocation, outcome: &FakeOutcome, format: FakeLogFormat) -> String {
+    let (duration, memory, used) = (
+        outcome.duration_ms,
+        invocation.memory,
+        outcome.max_memory_mb,
+    );
+    let init = invocation.cold.then_some(outcome.init_ms);
+    // Billed Duration of a cold start holds its INIT (a custom runtime).
+    let billed = (duration + init.unwrap_or(0.0)).ceil() as u64;
+    let lines: String = outcome.lines.iter().map(|l| format!("{l}\n")).collect();
+    let version = &invocation.version;
+    if format == FakeLogFormat::Text {
+        let init = init
+            .map(|ms| format!("Init Duration: {ms:.2} ms\t"))
+            .unwrap_or_default();
+        return format!(
+            "START RequestId: fake Version: {version}\n{lines}END RequestId: fake\nREPORT RequestId: fake\tDuration: {duration:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {memory} MB\tMax Memory Used: {used} MB\t{init}\n",
+        );
+    }
+    // SystemLogLevel WARN keeps only the records of an invocation that did not succeed.
+    let system = format != FakeLogFormat::JsonSystemWarn || outcome.error.is_some();
+    let mut log = String::new();
+    if format == FakeLogFormat::Json {
+        log.push_str(&format!("{{\"time\":\"t\",\"type\":\"platform.start\",\"record\":{{\"requestId\":\"fake\",\"version\":\"{version}\"}}}}\n"));
+    }
+    log.push_str(&lines);
+    if system {
+        let mut metrics = serde_json::json!({"durationMs": duration, "billedDurationMs": billed, "memorySizeMB": memory, "maxMemoryUsedMB": used});
+        if let Some(ms) = init {
+            metrics["initDurationMs"] = serde_json::json!(ms);
+        }
+        let status = if outcome.error.is_some() {
+            "error"
+        } else {
+            "success"
+        };
+        log.push_str(&serde_json::json!({"time": "t", "type": "platform.report", "record": {"requestId": "fake", "metrics": metrics, "status": status}}).to_string());
+        log.push('\n');
+    }
+    log
 }
 
 /// A stored object, or the error reading it gives.

@@ -17,6 +17,7 @@ pub mod iam;
 pub mod input;
 pub mod logs;
 pub mod marker;
+pub mod measurement;
 pub mod output;
 pub mod payload;
 pub mod ports;

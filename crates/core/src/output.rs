@@ -4,9 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::logs::Report;
-use crate::pricing;
-use crate::stats::{percentile, trimmed_mean};
 use crate::strategy::Candidate;
 
 /// Why a memory size failed.
@@ -102,7 +99,16 @@ pub struct Stat {
     /// Price of the average `Init Duration` (0 without a cold start), SPEC §8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init_price: Option<f64>,
-    /// `averagePrice + coldStartRatio × initPrice`, with `coldStartRatio`.
+    /// Price of a warm invocation: the trimmed mean of the warm invocations' billed durations
+    /// (SPEC §8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm_price: Option<f64>,
+    /// Price of a cold start, INIT counted once: the mean over the cold invocations of
+    /// `max(billed, ceil(Duration + Init Duration))`; absent without a cold start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_price: Option<f64>,
+    /// `(1 − coldStartRatio) × warmPrice + coldStartRatio × coldPrice` (`warmPrice` without a
+    /// cold start), with `coldStartRatio`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_price: Option<f64>,
     /// A month's cost at this size, with `monthlyInvocations`.
@@ -125,99 +131,7 @@ pub struct Stat {
     pub error: Option<StatError>,
 }
 
-/// How a size's figures are priced (SPEC §3.6, §8).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PriceModel<'a> {
-    /// $ per ms at 128 MB for the function's region and architecture.
-    pub base_price: f64,
-    /// The function's architecture (monthly tiers).
-    pub architecture: &'a str,
-    /// Fraction trimmed from each end before averaging.
-    pub discard: f64,
-    /// `coldStartRatio`, when given.
-    pub cold_start_ratio: Option<f64>,
-    /// `monthlyInvocations`, when given.
-    pub monthly_invocations: Option<u64>,
-    /// $ per request.
-    pub request_price: f64,
-}
-
 impl Stat {
-    /// Statistics of a size whose invocations all counted as successes. `reports` are in
-    /// invocation order (the order of the sum in `totalCost`).
-    pub fn from_reports(value: u32, reports: &[Report], model: &PriceModel<'_>) -> Stat {
-        let (base_price, discard) = (model.base_price, model.discard);
-        let durations: Vec<f64> = reports.iter().map(Report::total_duration).collect();
-        let billed: Vec<f64> = reports.iter().map(Report::total_billed).collect();
-        let mut sorted = durations.clone();
-        sorted.sort_by(f64::total_cmp);
-        let inits: Vec<f64> = reports
-            .iter()
-            .map(|r| r.init_duration)
-            .filter(|d| *d > 0.0)
-            .collect();
-        let average_init = if inits.is_empty() {
-            0.0
-        } else {
-            inits.iter().fold(0.0, |a, b| a + b) / inits.len() as f64
-        };
-        let average_billed = trimmed_mean(&billed, discard);
-        let average_price = pricing::price(base_price, value, average_billed);
-        let init_price = if inits.is_empty() {
-            0.0
-        } else {
-            pricing::price(base_price, value, average_init)
-        };
-        let monthly_cost = model.monthly_invocations.map(|invocations| {
-            pricing::monthly_cost(
-                base_price,
-                model.architecture,
-                value,
-                average_billed,
-                average_init,
-                &pricing::Month {
-                    invocations,
-                    cold_start_ratio: model.cold_start_ratio.unwrap_or(0.0),
-                    request_price: model.request_price,
-                },
-            )
-            .total()
-        });
-        Stat {
-            value,
-            average_price: Some(average_price),
-            average_duration: Some(trimmed_mean(&durations, discard)),
-            total_cost: Some(pricing::total_cost(base_price, value, &billed)),
-            invocations: reports.len() as u32,
-            errors: 0,
-            min_duration: Some(sorted.first().copied().unwrap_or(0.0)),
-            p50_duration: Some(percentile(&sorted, 50.0)),
-            p90_duration: Some(percentile(&sorted, 90.0)),
-            p95_duration: Some(percentile(&sorted, 95.0)),
-            p99_duration: Some(percentile(&sorted, 99.0)),
-            max_duration: Some(sorted.last().copied().unwrap_or(0.0)),
-            cold_starts: Some(inits.len() as u32),
-            average_init_duration: Some(average_init),
-            max_memory_used: Some(
-                reports
-                    .iter()
-                    .map(|r| r.max_memory_used)
-                    .fold(0.0, f64::max)
-                    .round() as u64,
-            ),
-            init_price: Some(init_price),
-            expected_price: model
-                .cold_start_ratio
-                .map(|r| average_price + r * init_price),
-            monthly_cost,
-            average_time_to_first_byte: None,
-            p50_time_to_first_byte: None,
-            p99_time_to_first_byte: None,
-            average_response_bytes: None,
-            error: None,
-        }
-    }
-
     /// The constrained percentile of a latency target (`p50`, `p90`, `p95` or `p99Duration`).
     pub fn percentile_duration(&self, percentile: u8) -> Option<f64> {
         match percentile {
@@ -226,29 +140,6 @@ impl Stat {
             95 => self.p95_duration,
             _ => self.p99_duration,
         }
-    }
-
-    /// Adds the streaming figures (SPEC §10): time to first byte (trimmed mean with `discard`,
-    /// nearest-rank p50 and p99 over all) and the mean response size. Invocations that streamed
-    /// nothing have no time to first byte.
-    pub fn with_streaming(
-        mut self,
-        samples: &[crate::handlers::executor::Streamed],
-        discard: f64,
-    ) -> Stat {
-        let mut first: Vec<f64> = samples.iter().filter_map(|s| s.first_byte_ms).collect();
-        let average = trimmed_mean(&first, discard);
-        first.sort_by(f64::total_cmp);
-        let bytes: Vec<f64> = samples.iter().map(|s| s.bytes as f64).collect();
-        self.average_time_to_first_byte = Some(average);
-        self.p50_time_to_first_byte = Some(percentile(&first, 50.0));
-        self.p99_time_to_first_byte = Some(percentile(&first, 99.0));
-        self.average_response_bytes = Some(if bytes.is_empty() {
-            0.0
-        } else {
-            bytes.iter().fold(0.0, |a, b| a + b) / bytes.len() as f64
-        });
-        self
     }
 
     /// A failed size: `{value, invocations, errors, error}`.
@@ -430,86 +321,6 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn from_reports_golden() {
-        let reports: Vec<Report> = [
-            (10.0, 11.0, 0.0, 30.0),
-            (20.5, 21.0, 100.0, 31.0),
-            (30.0, 30.0, 0.0, 29.0),
-            (40.0, 40.0, 0.0, 30.0),
-            (50.0, 50.0, 0.0, 30.0),
-        ]
-        .into_iter()
-        .map(
-            |(duration, billed_duration, init_duration, max_memory_used)| Report {
-                duration,
-                billed_duration,
-                init_duration,
-                max_memory_used,
-                ..Report::default()
-            },
-        )
-        .collect();
-        let model = PriceModel {
-            base_price: 2.1e-9,
-            architecture: "x86_64",
-            discard: 0.2,
-            cold_start_ratio: None,
-            monthly_invocations: None,
-            request_price: 2e-7,
-        };
-        let s = Stat::from_reports(256, &reports, &model);
-        // Durations with init: 10, 120.5, 30, 40, 50 → trimmed (k=1): 30, 40, 50.
-        assert_eq!(s.average_duration, Some(40.0));
-        // Billed trimmed mean: 21, 30, 40 → 91/3 → ceil 31.
-        assert_eq!(s.average_price, Some(31.0 * 2.1e-9 * 2.0));
-        assert_eq!(
-            s.total_cost,
-            Some(pricing::total_cost(
-                2.1e-9,
-                256,
-                &[11.0, 21.0, 30.0, 40.0, 50.0]
-            ))
-        );
-        assert_eq!((s.min_duration, s.max_duration), (Some(10.0), Some(120.5)));
-        assert_eq!(
-            (s.p50_duration, s.p90_duration, s.p99_duration),
-            (Some(40.0), Some(120.5), Some(120.5))
-        );
-        assert_eq!(
-            (s.cold_starts, s.average_init_duration, s.max_memory_used),
-            (Some(1), Some(100.0), Some(31))
-        );
-        assert_eq!(s.invocations, 5);
-        assert_eq!(s.p95_duration, Some(120.5));
-        // One cold start of 100 ms: ceil(100) × 2.1e-9 × 2.
-        assert_eq!(s.init_price, Some(100.0 * 2.1e-9 * 2.0));
-        assert_eq!((s.expected_price, s.monthly_cost), (None, None));
-
-        let with_traffic = Stat::from_reports(
-            256,
-            &reports,
-            &PriceModel {
-                cold_start_ratio: Some(0.25),
-                monthly_invocations: Some(10_000_000),
-                ..model
-            },
-        );
-        assert_eq!(
-            with_traffic.expected_price,
-            Some(31.0 * 2.1e-9 * 2.0 + 0.25 * (100.0 * 2.1e-9 * 2.0))
-        );
-        // G = 1e7 × (31 + 0.25 × 100) / 1000 × 256 / 1024 = 140,000 GB-s at 1.68e-5 $,
-        // + 1e7 × 2e-7 $ of requests.
-        let monthly = with_traffic.monthly_cost.expect("monthly");
-        assert!((monthly - (140_000.0 * 1.68e-5 + 2.0)).abs() < 1e-9 * monthly);
-        let serialized = serde_json::to_value(&s).expect("json");
-        assert!(
-            serialized.get("expectedPrice").is_none() && serialized.get("monthlyCost").is_none()
-        );
-        assert_eq!(serialized["p95Duration"], 120.5);
-    }
-
-    #[test]
     fn error_texts_are_capped() {
         let e = StatError::new(
             "T".repeat(500),
@@ -552,6 +363,8 @@ mod tests {
             average_init_duration: x,
             max_memory_used: Some(10240),
             init_price: x,
+            warm_price: x,
+            cold_price: x,
             expected_price: x,
             monthly_cost: x,
             average_time_to_first_byte: x,

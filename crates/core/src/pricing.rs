@@ -57,7 +57,8 @@ pub struct MonthlyCost {
     pub duration: f64,
     /// Request charge.
     pub requests: f64,
-    /// The cold starts' part of the duration charge (at the tiers' average rate).
+    /// The cold starts' part of the duration charge (at the tiers' average rate), INIT
+    /// included.
     pub cold_starts: f64,
 }
 
@@ -79,24 +80,26 @@ pub struct Month {
     pub request_price: f64,
 }
 
-/// A month of traffic at `memory`: GB-seconds
-/// `G = M × (ceil(billed) + r × ceil(init)) / 1000 × memory / 1024`, priced at
-/// `base_price × 8000` $ per GB-s with the architecture's tiers applied to `G` as if this were the
-/// account's only use, plus `M × request_price`.
+/// A month of traffic at `memory` (SPEC §8): GB-seconds
+/// `G = M × ((1 − r) × ceil(warm) + r × ceil(cold)) / 1000 × memory / 1024`, where `warm` and
+/// `cold` are the milliseconds billed for a warm invocation and a cold start (INIT included
+/// once) and `r` is the cold-start ratio (0 when no cold start was seen), priced at
+/// `base_price × 8000` $ per GB-s with the architecture's tiers applied to `G` as if this were
+/// the account's only use, plus `M × request_price`.
 pub fn monthly_cost(
     base_price: f64,
     architecture: &str,
     memory: u32,
-    billed_ms: f64,
-    init_ms: f64,
+    warm_ms: f64,
+    cold_ms: Option<f64>,
     month: &Month,
 ) -> MonthlyCost {
-    let (m, cold_start_ratio, request_price) = (
-        month.invocations as f64,
-        month.cold_start_ratio,
-        month.request_price,
-    );
-    let per_invocation_ms = billed_ms.ceil() + cold_start_ratio * init_ms.ceil();
+    let m = month.invocations as f64;
+    let (cold_start_ratio, cold) = match cold_ms {
+        Some(cold) => (month.cold_start_ratio, cold.ceil()),
+        None => (0.0, 0.0),
+    };
+    let per_invocation_ms = (1.0 - cold_start_ratio) * warm_ms.ceil() + cold_start_ratio * cold;
     let gb_seconds = m * per_invocation_ms / 1000.0 * f64::from(memory) / 1024.0;
     let rate = base_price * 8000.0;
     let mut left = gb_seconds;
@@ -110,14 +113,14 @@ pub fn monthly_cost(
         }
     }
     let cold_share = if per_invocation_ms > 0.0 {
-        cold_start_ratio * init_ms.ceil() / per_invocation_ms
+        cold_start_ratio * cold / per_invocation_ms
     } else {
         0.0
     };
     MonthlyCost {
         gb_seconds,
         duration,
-        requests: m * request_price,
+        requests: m * month.request_price,
         cold_starts: duration * cold_share,
     }
 }
@@ -190,24 +193,33 @@ mod tests {
         }
     }
 
-    fn month(arch: &str, billed: f64, init: f64, r: f64, m: u64) -> MonthlyCost {
-        monthly_cost(2.1e-9, arch, 1024, billed, init, &traffic(m, r, 2e-7))
+    fn month(arch: &str, warm: f64, cold: Option<f64>, r: f64, m: u64) -> MonthlyCost {
+        monthly_cost(2.1e-9, arch, 1024, warm, cold, &traffic(m, r, 2e-7))
     }
 
     #[test]
     fn monthly_cost_by_hand() {
         // 1024 MB, 100 ms: 0.1 GB-s per invocation; 1 M invocations = 100,000 GB-s.
-        let c = month("x86_64", 99.2, 0.0, 0.0, 1_000_000);
+        let c = month("x86_64", 99.2, None, 0.0, 1_000_000);
         assert!((c.gb_seconds - 100_000.0).abs() < 1e-6);
         // $ per GB-s = 2.1e-9 × 8000 = 1.68e-5.
         assert!((c.duration - 100_000.0 * 1.68e-5).abs() < 1e-9);
         assert!((c.requests - 0.2).abs() < 1e-12);
         assert!((c.total() - (1.68 + 0.2)).abs() < 1e-9);
         assert_eq!(c.cold_starts, 0.0);
-        // Cold starts: 10 % of invocations add ceil(250.4) = 251 ms → 100 + 25.1 ms.
-        let c = month("x86_64", 100.0, 250.4, 0.1, 1_000_000);
+        // 10 % cold starts billed ceil(350.4) = 351 ms (INIT included once), 90 % warm 100 ms:
+        // 0.9 × 100 + 0.1 × 351 = 125.1 ms per invocation.
+        let c = month("x86_64", 100.0, Some(350.4), 0.1, 1_000_000);
         assert!((c.gb_seconds - 1_000_000.0 * 125.1 / 1000.0).abs() < 1e-6);
-        assert!((c.cold_starts / c.duration - 25.1 / 125.1).abs() < 1e-12);
+        assert!((c.cold_starts / c.duration - 35.1 / 125.1).abs() < 1e-12);
+        // A ratio with no cold start seen counts nothing cold (r = 0).
+        let c = month("x86_64", 100.0, None, 0.5, 1_000_000);
+        assert!((c.gb_seconds - 100_000.0).abs() < 1e-6);
+        assert_eq!(c.cold_starts, 0.0);
+        // Every invocation cold: the cold figure alone.
+        let c = month("x86_64", 100.0, Some(300.0), 1.0, 1_000_000);
+        assert!((c.gb_seconds - 300_000.0).abs() < 1e-6);
+        assert!((c.cold_starts - c.duration).abs() < 1e-12);
     }
 
     #[test]
@@ -215,8 +227,9 @@ mod tests {
         // 1 GB-s per invocation at 1024 MB: G = M exactly.
         let rate_x86 = 2.1e-9 * 8000.0;
         let rate_arm = 1.7e-9 * 8000.0;
-        let x86 = |g: u64| monthly_cost(2.1e-9, "x86_64", 1024, 1000.0, 0.0, &traffic(g, 0.0, 0.0));
-        let arm = |g: u64| monthly_cost(1.7e-9, "arm64", 1024, 1000.0, 0.0, &traffic(g, 0.0, 0.0));
+        let x86 =
+            |g: u64| monthly_cost(2.1e-9, "x86_64", 1024, 1000.0, None, &traffic(g, 0.0, 0.0));
+        let arm = |g: u64| monthly_cost(1.7e-9, "arm64", 1024, 1000.0, None, &traffic(g, 0.0, 0.0));
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs();
         // x86_64: 6e9 at 1.0, the next 9e9 at 0.9, beyond 15e9 at 0.8.
         assert!(close(
@@ -272,12 +285,12 @@ mod tests {
             "x86_64",
             128,
             1.0,
-            0.0,
+            None,
             &traffic(3_000_000, 0.0, 2e-7),
         );
         assert!(close(c.requests, 0.6));
         assert_eq!(
-            monthly_cost(2.1e-9, "x86_64", 128, 1.0, 0.0, &traffic(0, 0.0, 2e-7)).total(),
+            monthly_cost(2.1e-9, "x86_64", 128, 1.0, None, &traffic(0, 0.0, 2e-7)).total(),
             0.0
         );
     }

@@ -14,8 +14,15 @@ pub fn trimmed_mean(values: &[f64], discard: f64) -> f64 {
     }
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let kept = &sorted[k..len - k];
-    kept.iter().fold(0.0, |a, b| a + b) / kept.len() as f64
+    mean(&sorted[k..len - k])
+}
+
+/// Mean: left-to-right sum from 0, divided once; 0 when empty.
+pub fn mean(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.iter().fold(0.0, |a, b| a + b) / values.len() as f64
 }
 
 /// Nearest-rank percentile (`p` in 0..=100) of already sorted values; 0 when empty.

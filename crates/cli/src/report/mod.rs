@@ -279,12 +279,21 @@ pub fn project(sizes: &[Size], traffic: &Traffic, prices: &Prices) -> Vec<Projec
         .iter()
         .map(|s| {
             let concurrency = traffic.rps.map(|r| r * s.duration / 1000.0);
-            let average_price = s
-                .stat
-                .as_ref()
-                .and_then(|st| st.average_price)
-                .unwrap_or(s.cost);
-            let init_price = s.stat.as_ref().and_then(|st| st.init_price).unwrap_or(0.0);
+            let stat = s.stat.as_ref();
+            // Warm and cold starts priced apart (SPEC §8); a result written before they were
+            // (no `warmPrice`) prices warm at its average and a cold start at average + INIT.
+            let warm_ms = prices.milliseconds(
+                stat.and_then(|st| st.warm_price.or(st.average_price))
+                    .unwrap_or(s.cost),
+                s.power,
+            );
+            let cold_ms = stat.and_then(|st| match (st.cold_price, st.init_price) {
+                (Some(cold), _) => Some(prices.milliseconds(cold, s.power)),
+                (None, Some(init)) if st.warm_price.is_none() && init > 0.0 => {
+                    Some(warm_ms + prices.milliseconds(init, s.power))
+                }
+                _ => None,
+            });
             Projection {
                 power: s.power,
                 concurrency,
@@ -293,8 +302,8 @@ pub fn project(sizes: &[Size], traffic: &Traffic, prices: &Prices) -> Vec<Projec
                         prices.base_price,
                         &prices.architecture,
                         s.power,
-                        prices.milliseconds(average_price, s.power),
-                        prices.milliseconds(init_price, s.power),
+                        warm_ms,
+                        cold_ms,
                         &month,
                     )
                 }),
@@ -436,34 +445,46 @@ mod tests {
         assert!((month.gb_seconds - 7e9).abs() < 1.0);
         assert!((month.duration - (6e9 + 0.9 * 1e9) * rate).abs() < 1e-6 * month.duration);
         assert!((month.requests - 1e11 * 2e-7).abs() < 1e-6);
-        // A cold-start share needs the init price: from a stat.
+        // A cold-start share needs the warm and cold prices: from a stat.
         let stat = Stat {
             value: 1024,
             average_price: Some(1.176e-6),
             average_duration: Some(70.0),
+            warm_price: Some(70.0 * 2.1e-9 * 8.0),
+            cold_price: Some(270.0 * 2.1e-9 * 8.0),
             init_price: Some(200.0 * 2.1e-9 * 8.0),
             ..Stat::default()
         };
-        let sizes = [Size {
-            power: 1024,
-            duration: 70.0,
-            cost: 1.176e-6,
-            stat: Some(stat),
-        }];
-        let cold = project(
-            &sizes,
-            &Traffic {
-                rps: None,
-                monthly_invocations: Some(1_000_000),
-                cold_start_ratio: 0.1,
-            },
-            &x86(),
-        )[0]
-        .monthly
-        .expect("monthly");
-        // 70 + 0.1 × 200 = 90 ms per invocation: the cold starts are 20/90 of the duration.
+        let sizes = |stat: Stat| {
+            [Size {
+                power: 1024,
+                duration: 70.0,
+                cost: 1.176e-6,
+                stat: Some(stat),
+            }]
+        };
+        let traffic = Traffic {
+            rps: None,
+            monthly_invocations: Some(1_000_000),
+            cold_start_ratio: 0.1,
+        };
+        let cold = project(&sizes(stat.clone()), &traffic, &x86())[0]
+            .monthly
+            .expect("monthly");
+        // 0.9 × 70 + 0.1 × 270 = 90 ms per invocation: the cold starts are 27/90 of the
+        // duration (INIT counted once, inside the cold start's 270 ms).
         assert!((cold.gb_seconds - 1e6 * 90.0 / 1000.0).abs() < 1e-6);
-        assert!((cold.cold_starts / cold.duration - 20.0 / 90.0).abs() < 1e-12);
+        assert!((cold.cold_starts / cold.duration - 27.0 / 90.0).abs() < 1e-12);
+        // A result written before warm and cold prices: cold = average + INIT.
+        let old = Stat {
+            warm_price: None,
+            cold_price: None,
+            ..stat
+        };
+        let month = project(&sizes(old), &traffic, &x86())[0]
+            .monthly
+            .expect("monthly");
+        assert!((month.gb_seconds - 1e6 * 90.0 / 1000.0).abs() < 1e-6);
     }
 
     #[test]

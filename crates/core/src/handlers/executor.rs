@@ -12,7 +12,8 @@ use crate::error::HandlerError;
 use crate::handlers::{Deps, Invocation, input_of};
 use crate::input::TuningInput;
 use crate::logs::{self, Report};
-use crate::output::{PriceModel, Stat, StatError};
+use crate::measurement::{self, PriceModel, Streamed};
+use crate::output::{Stat, StatError};
 use crate::payload::{self, Payload, PayloadSpec, S3Location};
 use crate::ports::{Clock, InvokeOutput, LambdaApi, PayloadSource, PayloadSourceError};
 use crate::pricing;
@@ -21,21 +22,12 @@ use crate::state::{Configuration, LambdaConfigurations};
 /// Output of the Executor: one [`Stat`].
 pub type ExecutorOutput = Stat;
 
-/// One invocation's result: its report, and the error when it counts as a failure.
+/// One invocation's result: its report when it counts as a success, else its error.
 struct Outcome {
-    report: Report,
+    report: Option<Report>,
     error: Option<StatError>,
     /// With `responseStreaming`: time to first byte and response size.
     streamed: Option<Streamed>,
-}
-
-/// What one streamed invocation measured.
-#[derive(Debug, Clone, Copy)]
-pub struct Streamed {
-    /// Request sent → first payload chunk (ms); `None` when nothing came.
-    pub first_byte_ms: Option<f64>,
-    /// Response size (bytes).
-    pub bytes: u64,
 }
 
 /// `Invocation error (running in series|parallel)[ with payload <json>] - original error type: "<t>", original error message: "<m>"`
@@ -225,7 +217,7 @@ pub async fn handle<L: LambdaApi, P: PayloadSource, C: Clock>(
     let mut streamed = Vec::new();
     let mut first_error = None;
     for outcome in outcomes {
-        reports.push(outcome.report);
+        reports.extend(outcome.report);
         streamed.extend(outcome.streamed);
         if first_error.is_none() {
             first_error = outcome.error;
@@ -249,7 +241,7 @@ pub async fn handle<L: LambdaApi, P: PayloadSource, C: Clock>(
         invocations,
         "executor finished"
     );
-    let stat = Stat::from_reports(
+    let stat = measurement::stat(
         configuration.power,
         &reports,
         &PriceModel {
@@ -262,7 +254,7 @@ pub async fn handle<L: LambdaApi, P: PayloadSource, C: Clock>(
         },
     );
     Ok(if input.response_streaming {
-        stat.with_streaming(&streamed, input.discard_top_bottom)
+        measurement::with_streaming(stat, &streamed, input.discard_top_bottom)
     } else {
         stat
     })
@@ -336,8 +328,6 @@ async fn invoke_one<L: LambdaApi, P, C>(
             .map_err(|e| HandlerError::lambda(context(), e))?;
         (output, None)
     };
-    let report =
-        logs::parse_log_result(output.log_result.as_deref()).map_err(HandlerError::InvalidLog)?;
     let error = output.function_error.as_deref().and_then(|function_error| {
         let (error_type, error_message) = error_fields(&output, function_error);
         if input.allowed_exceptions.contains(&error_type) {
@@ -351,6 +341,15 @@ async fn invoke_one<L: LambdaApi, P, C>(
         );
         Some(StatError::new(error_type, error_message, Some(detail)))
     });
+    // A counted invocation must have a report (SPEC §3.5): a tail without one fails the
+    // Executor, never reads as 0 ms. A failed one is not measured, so its tail is not needed.
+    let report = match error {
+        Some(_) => None,
+        None => Some(
+            logs::parse_log_result(output.log_result.as_deref())
+                .map_err(|e| HandlerError::InvalidLog(format!("{e} ({function}:{version})")))?,
+        ),
+    };
 
     if let Some(post) = &input.post_processor_arn {
         let post_output = deps

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use crate::error::HandlerError;
 use crate::event::HandlerEvent;
 use crate::fake::{
-    Behavior, FakeClock, FakeInvocation, FakeLambda, FakeOutcome, FakePayloads, Op, cpu_bound,
+    Behavior, FakeClock, FakeInvocation, FakeLambda, FakeLogFormat, FakeOutcome, FakePayloads, Op,
+    cpu_bound,
 };
 use crate::handlers::{Deps, Invocation, analyzer, cleaner, executor, initializer, optimizer};
 use crate::marker::Marker;
@@ -248,8 +249,10 @@ fn success_run_publishes_invokes_cleans_and_chooses() {
     let expected_lambda_cost = [128u32, 256, 512, 1024]
         .iter()
         .map(|m| {
-            let billed = (50.0 + 1000.0 * 128.0 / f64::from(*m)).ceil();
-            5.0 * billed * 2.1e-9 * (f64::from(*m) / 128.0)
+            let duration = 50.0 + 1000.0 * 128.0 / f64::from(*m);
+            // The first invocation is a cold start: its Billed Duration holds 100 ms of INIT.
+            let billed = 4.0 * duration.ceil() + (duration + 100.0).ceil();
+            billed * 2.1e-9 * (f64::from(*m) / 128.0)
         })
         .collect::<Vec<_>>();
     let got = out["stateMachine"]["lambdaCost"].as_f64().expect("number");
@@ -394,6 +397,81 @@ fn target_failing_everywhere_fails_the_run_with_the_real_error() {
         !cause.contains("payload"),
         "payloads stay out with disablePayloadLogs"
     );
+    h.assert_clean(&[]);
+}
+
+/// 50 ms + CPU-bound work, printing about 8 KB of plain lines per invocation.
+fn chatty() -> Behavior {
+    Arc::new(|inv: &FakeInvocation| FakeOutcome {
+        lines: (0..100)
+            .map(|n| format!("processing record {n:>6} of the batch: parsed, validated, stored ok"))
+            .collect(),
+        ..FakeOutcome::ok(50.0 + 1000.0 * 128.0 / f64::from(inv.memory))
+    })
+}
+
+#[test]
+fn json_logs_with_plain_lines_measure_as_text_logs_do() {
+    let text = harness(chatty());
+    let text_out = text
+        .run(text.input(json!({"includeOutputResults": true})))
+        .expect("text");
+    let json_logs = harness(chatty());
+    json_logs.fake.set_log_format("target", FakeLogFormat::Json);
+    let json_out = json_logs
+        .run(json_logs.input(json!({"includeOutputResults": true})))
+        .expect("json");
+    // The tails start inside the plain lines, between JSON records: the same figures.
+    assert_eq!(json_out, text_out);
+    assert_eq!(json_out["stats"][0]["averageDuration"], 1050.0);
+    assert_eq!(json_out["stats"][0]["coldStarts"], 1);
+    json_logs.assert_clean(&[]);
+}
+
+#[test]
+fn json_logs_without_platform_report_fail_with_invalid_log_naming_the_version() {
+    // SystemLogLevel WARN: Lambda writes no platform.start or platform.report. A function that
+    // prints plain lines leaves a tail with no JSON at all; one that logs JSON leaves JSON.
+    let json_lines = Arc::new(|inv: &FakeInvocation| FakeOutcome {
+        lines: vec!["{\"level\":\"INFO\",\"message\":\"handled\"}".to_string()],
+        ..FakeOutcome::ok(f64::from(inv.memory) / 10.0)
+    });
+    for (behavior, message) in [
+        (chatty(), "Invalid log does not contain a REPORT line"),
+        (
+            json_lines as Behavior,
+            "Invalid JSON log does not contain platform.report",
+        ),
+    ] {
+        let h = harness(behavior);
+        h.fake
+            .set_log_format("target", FakeLogFormat::JsonSystemWarn);
+        let (error_type, cause) = h.run(h.input(json!({}))).expect_err("no report");
+        assert_eq!(error_type, "InvalidLog");
+        // The first size's version: 1.
+        assert_eq!(cause, format!("{message} ({}:1)", h.arn));
+        // One invocation, then the Executor stopped; nothing was left behind.
+        assert_eq!(h.calls_of(Op::Invoke).len(), 1);
+        h.assert_clean(&[]);
+    }
+}
+
+#[test]
+fn a_failed_invocation_needs_no_report() {
+    // SystemLogLevel WARN keeps the records of failures only; a size that fails is reported
+    // as failed (its tail is not read), the others fail the run for their missing report.
+    let h = harness(Arc::new(|inv: &FakeInvocation| {
+        if inv.memory == 128 {
+            FakeOutcome::error("Runtime.OutOfMemory", "oom")
+        } else {
+            FakeOutcome::ok(10.0)
+        }
+    }));
+    h.fake
+        .set_log_format("target", FakeLogFormat::JsonSystemWarn);
+    let (error_type, cause) = h.run(h.input(json!({}))).expect_err("no report");
+    assert_eq!(error_type, "InvalidLog");
+    assert!(cause.ends_with(&format!("({}:2)", h.arn)), "{cause}");
     h.assert_clean(&[]);
 }
 
