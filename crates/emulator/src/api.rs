@@ -25,6 +25,10 @@ use crate::runtime::{Environments, Sink};
 
 const ACCOUNT: &str = "123456789012";
 
+/// The largest request Lambda takes: `CreateFunction` with a 50 MB `.zip` in base64 ("Request
+/// must be smaller than 69905067 bytes for the CreateFunction operation").
+const MAX_REQUEST_BYTES: usize = 69_905_067;
+
 /// Behaviour knobs.
 #[derive(Debug, Clone)]
 pub struct Knobs {
@@ -94,6 +98,21 @@ pub struct Service {
     faults: Mutex<Faults>,
     /// Access keys STS `AssumeRole` issued, and their roles.
     sessions: Mutex<HashMap<String, String>>,
+    /// Where `CreateFunction` unpacks code (removed with the emulator).
+    pub(crate) code_root: std::path::PathBuf,
+}
+
+/// Unpacks a base64 `.zip` into `directory` (replacing what was there).
+fn unpack(zip: &str, directory: &std::path::Path) -> Result<(), String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(zip)
+        .map_err(|e| e.to_string())?;
+    let mut archive =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_dir_all(directory);
+    std::fs::create_dir_all(directory).map_err(|e| e.to_string())?;
+    archive.extract(directory).map_err(|e| e.to_string())
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -166,8 +185,68 @@ impl Service {
         Ok(())
     }
 
+    /// The spec of a function `CreateFunction` asks for: its code unpacked, its runtime,
+    /// architecture and environment checked.
+    fn function_from(&self, body: &Value, name: &str) -> Result<FunctionSpec, Refusal> {
+        if !crate::registry::valid_name(name) {
+            return Err(Refusal::Invalid(format!(
+                "1 validation error detected: Value '{name}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{{2}}(-gov)?-[a-z]+-\\d{{1}}:)?(\\d{{12}}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
+            )));
+        }
+        let runtime = body
+            .get("Runtime")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if !matches!(runtime, "provided.al2023" | "provided.al2") {
+            return Err(Refusal::Invalid(format!(
+                "The runtime parameter of {runtime:?} is not supported here: the emulator runs custom runtimes (provided.al2023, provided.al2) only"
+            )));
+        }
+        if body
+            .get("Role")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            return Err(Refusal::Invalid("Role is required".to_string()));
+        }
+        let Some(zip) = body.pointer("/Code/ZipFile").and_then(Value::as_str) else {
+            return Err(Refusal::Invalid(
+                "Code.ZipFile is required (S3 and image code are not emulated)".to_string(),
+            ));
+        };
+        let directory = self.code_root.join(name);
+        unpack(zip, &directory).map_err(|e| {
+            Refusal::Invalid(format!("Could not unzip uploaded file. Please check your file, then try to upload again. ({e})"))
+        })?;
+        let mut spec = FunctionSpec::new(name, directory.join("bootstrap"));
+        spec.architecture = match body.pointer("/Architectures/0").and_then(Value::as_str) {
+            None | Some("x86_64") => crate::registry::Architecture::X86_64,
+            Some("arm64") => crate::registry::Architecture::Arm64,
+            Some(other) => {
+                return Err(Refusal::Invalid(format!(
+                    "1 validation error detected: Value '[{other}]' at 'architectures' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64]]"
+                )));
+            }
+        };
+        if let Some(variables) = body
+            .pointer("/Environment/Variables")
+            .and_then(Value::as_object)
+        {
+            spec.environment = variables
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect();
+        }
+        Ok(spec)
+    }
+
     /// A service over `registry` and `environments`.
-    pub fn new(registry: Registry, environments: Environments, knobs: Knobs) -> Self {
+    pub fn new(
+        registry: Registry,
+        environments: Environments,
+        knobs: Knobs,
+        code_root: std::path::PathBuf,
+    ) -> Self {
         Service {
             registry: Mutex::new(registry),
             environments,
@@ -179,6 +258,7 @@ impl Service {
             connections: Arc::default(),
             faults: Mutex::new(Faults::default()),
             sessions: Mutex::new(HashMap::new()),
+            code_root,
         }
     }
 
@@ -289,7 +369,7 @@ impl Service {
             "PackageType": "Zip",
             "Architectures": [snapshot.architecture.as_str()],
             "EphemeralStorage": {"Size": 512},
-            "LoggingConfig": {"LogFormat": snapshot.log_format.as_str(), "LogGroup": format!("/aws/lambda/{}", f.name)},
+            "LoggingConfig": snapshot.logging.to_json(&f.name),
         });
         if !snapshot.environment.is_empty() {
             config["Environment"] = json!({"Variables": snapshot.environment});
@@ -329,8 +409,14 @@ type Params = Query<HashMap<String, String>>;
 /// The Lambda API router.
 pub fn router(service: Arc<Service>) -> Router {
     Router::new()
-        .route("/2015-03-31/functions/", get(list_functions))
-        .route("/2015-03-31/functions", get(list_functions))
+        .route(
+            "/2015-03-31/functions/",
+            get(list_functions).post(create_function),
+        )
+        .route(
+            "/2015-03-31/functions",
+            get(list_functions).post(create_function),
+        )
         .route(
             "/2015-03-31/functions/{name}",
             get(get_function).delete(delete_function),
@@ -371,6 +457,9 @@ pub fn router(service: Arc<Service>) -> Router {
             )
         })
         .layer(axum::middleware::from_fn(signer))
+        // Bodies up to CreateFunction's limit reach the handlers, which apply each
+        // operation's own (Invoke: 6 MB, `RequestTooLargeException`).
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(service)
 }
 
@@ -479,6 +568,53 @@ async fn list_functions(State(service): Shared, Query(params): Params) -> Respon
     })
 }
 
+/// `CreateFunction` of a custom-runtime function from a `.zip` (`Code.ZipFile`, its
+/// `bootstrap` at the root, as Lambda requires for `provided.al2023`): the archive is unpacked
+/// under the emulator's code directory and runs like any other function. Settings are checked
+/// by the same rules as `UpdateFunctionConfiguration`; `LoggingConfig` as Lambda applies it.
+async fn create_function(State(service): Shared, body: Bytes) -> Response {
+    let body = body_json(&body);
+    let name = body
+        .get("FunctionName")
+        .and_then(Value::as_str)
+        .map(|n| split_function_name(n).0)
+        .unwrap_or_default();
+    control(
+        &service,
+        "CreateFunction",
+        &name,
+        &HashMap::new(),
+        |registry, name, _| {
+            let spec = service.function_from(&body, name)?;
+            if registry.functions.contains_key(name) {
+                return Err(Refusal::Conflict(format!("Function already exist: {name}")));
+            }
+            let mut function = Function::new(&spec, service.arn(name, None));
+            function.update(
+                &ConfigChange {
+                    memory: body.get("MemorySize").cloned(),
+                    timeout: body.get("Timeout").cloned(),
+                    description: body.get("Description").cloned(),
+                    logging: body.get("LoggingConfig").cloned(),
+                    ..ConfigChange::default()
+                },
+                Duration::ZERO,
+            )?;
+            if body.get("Publish").and_then(Value::as_bool) == Some(true) {
+                function.publish(None, None)?;
+            }
+            let config = service.configuration(
+                &function,
+                "$LATEST",
+                &function.latest,
+                function.last_modified,
+            );
+            registry.functions.insert(name.to_string(), function);
+            created(config)
+        },
+    )
+}
+
 async fn get_function(
     State(service): Shared,
     Path(name): Path<String>,
@@ -526,6 +662,7 @@ async fn update_configuration(
                     .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
                     .collect()
             }),
+        logging: body.get("LoggingConfig").cloned(),
         revision: body
             .get("RevisionId")
             .and_then(Value::as_str)

@@ -31,7 +31,7 @@ use std::time::Duration;
 pub use api::CallRecord;
 pub use cgroups::peak_rss;
 pub use faults::Fault;
-pub use registry::{Architecture, FunctionSpec, LogFormat};
+pub use registry::{Architecture, FunctionSpec, LogFormat, LogLevel, Logging};
 
 use crate::api::{Knobs, Service};
 use crate::registry::Registry;
@@ -160,7 +160,17 @@ impl Emulator {
             concurrency: options.concurrency,
             region: options.region.clone(),
         };
-        let service = Arc::new(Service::new(Registry::default(), environments, knobs));
+        let code_root = std::env::temp_dir().join(format!(
+            "power-tuning-emulator-{}-{}",
+            std::process::id(),
+            address.port()
+        ));
+        let service = Arc::new(Service::new(
+            Registry::default(),
+            environments,
+            knobs,
+            code_root,
+        ));
         for spec in &functions {
             service.add_function(spec)?;
         }
@@ -265,6 +275,7 @@ impl Emulator {
         }
         self.service.environments.shutdown().await;
         let _ = (&mut self.server).await;
+        let _ = std::fs::remove_dir_all(&self.service.code_root);
     }
 }
 
@@ -274,5 +285,6 @@ impl Drop for Emulator {
             let _ = stop.send(());
         }
         self.server.abort();
+        let _ = std::fs::remove_dir_all(&self.service.code_root);
     }
 }

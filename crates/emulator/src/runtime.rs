@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::cgroups::{self, Cgroups, EnvCgroup};
-use crate::registry::{Resolved, new_id};
+use crate::registry::{LogFormat, Resolved, new_id};
 use crate::report::{self, Metrics};
 
 /// Longest time an environment may take to reach its first `/next`.
@@ -92,6 +92,8 @@ struct RuntimeShared {
     readiness: watch::Sender<Readiness>,
     delivered_at: Mutex<Option<Instant>>,
     logs: Mutex<Vec<String>>,
+    /// Lines the function printed before its first `/next` (its init output).
+    init_lines: Mutex<Option<usize>>,
     /// Duplicates of the function's stdout and stderr pipes, to see what is still unread.
     pipes: Mutex<Vec<std::os::fd::OwnedFd>>,
 }
@@ -311,6 +313,7 @@ impl Environments {
             readiness: watch::channel(Readiness::Starting).0,
             delivered_at: Mutex::new(None),
             logs: Mutex::new(Vec::new()),
+            init_lines: Mutex::new(None),
             pipes: Mutex::new(Vec::new()),
         });
         let app = runtime_router(runtime.clone());
@@ -368,13 +371,20 @@ impl Environments {
             )
             .env(
                 "AWS_LAMBDA_LOG_GROUP_NAME",
-                format!("/aws/lambda/{function}"),
+                snapshot.logging.group_of(function),
             )
             .env(
                 "AWS_LAMBDA_LOG_STREAM_NAME",
                 format!("emulator/[{}]{id}", resolved.version),
             )
-            .env("AWS_LAMBDA_LOG_FORMAT", snapshot.log_format.as_str())
+            .env("AWS_LAMBDA_LOG_FORMAT", snapshot.logging.format.as_str())
+            // Lambda tells the runtime the application log level with the JSON format.
+            .envs((snapshot.logging.format == LogFormat::Json).then(|| {
+                (
+                    "AWS_LAMBDA_LOG_LEVEL",
+                    snapshot.logging.application_level.as_str(),
+                )
+            }))
             .env("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023")
             .env("AWS_REGION", &self.host.region)
             .env("AWS_DEFAULT_REGION", &self.host.region)
@@ -776,7 +786,13 @@ async fn run(
         Some(mb) if !out_of_memory => mb.min(u64::from(env.memory_mb)),
         _ => u64::from(env.memory_mb),
     };
+    let error_type = function_error.and(
+        serde_json::from_slice::<serde_json::Value>(&payload)
+            .ok()
+            .and_then(|v| v.get("errorType")?.as_str().map(str::to_string)),
+    );
     let metrics = Metrics {
+        function: function_name(function_arn),
         request_id: request_id.clone(),
         version: resolved.version.clone(),
         duration: end.saturating_duration_since(delivered_at),
@@ -784,19 +800,21 @@ async fn run(
         memory_mb: env.memory_mb,
         max_memory_used_mb,
         status,
+        error_type,
     };
-    let lines = std::mem::take(&mut *lock(&env.runtime.logs));
-    let (init_lines, lines) = if cold {
-        (lines, Vec::new())
+    let mut lines = std::mem::take(&mut *lock(&env.runtime.logs));
+    // On a cold start, what the function printed before its first `/next` is its init output.
+    let init_lines = if cold {
+        let printed_in_init = lock(&env.runtime.init_lines).take().unwrap_or(0);
+        lines.drain(..printed_in_init.min(lines.len())).collect()
     } else {
-        (init_lines, lines)
+        init_lines
     };
-    // On a cold start, everything printed so far is init plus invocation output; keep it all.
     let log = report::render(
-        resolved.snapshot.log_format,
+        &resolved.snapshot.logging,
         &metrics,
-        &[],
-        &[init_lines, lines].concat(),
+        &init_lines,
+        &lines,
         &notices,
     );
     (
@@ -808,6 +826,11 @@ async fn run(
         },
         healthy && !env.exited(),
     )
+}
+
+/// The function name of an ARN (or the name itself).
+fn function_name(arn: &str) -> String {
+    crate::registry::split_function_name(arn).0
 }
 
 fn runtime_router(shared: Arc<RuntimeShared>) -> Router {
@@ -829,6 +852,7 @@ fn accepted() -> Response {
 async fn next(State(shared): State<Arc<RuntimeShared>>) -> Response {
     shared.readiness.send_if_modified(|r| {
         if matches!(r, Readiness::Starting) {
+            *lock(&shared.init_lines) = Some(lock(&shared.logs).len());
             *r = Readiness::Ready(Instant::now());
             true
         } else {
