@@ -7,10 +7,15 @@
 use std::time::Duration;
 
 use power_tuning_aws::lambda::SdkLambda;
-use power_tuning_core::fake::{FakeClock, FakeLambda, cpu_bound};
+use std::sync::Arc;
+
+use power_tuning_core::fake::{
+    FakeClock, FakeInvocation, FakeLambda, FakeLogFormat, FakeOutcome, cpu_bound,
+};
+use power_tuning_core::logs::parse_log_result;
 use power_tuning_core::ports::{Clock, FunctionConfig, LambdaApi, LambdaError, UpdateStatus};
 use power_tuning_core::update;
-use power_tuning_emulator::{Emulator, FunctionSpec, Options};
+use power_tuning_emulator::{Emulator, FunctionSpec, LogLevel, Logging, Options};
 
 use crate::support::{example, lambda_client};
 
@@ -201,4 +206,115 @@ async fn fake_and_emulator_follow_the_same_lambda_rules() {
         "the fake and the emulator disagree"
     );
     assert_eq!(from_fake, EXPECTED);
+}
+
+/// The log settings the logs scenario walks through.
+const LOG_SETTINGS: [(&str, FakeLogFormat); 3] = [
+    ("text", FakeLogFormat::Text),
+    ("json", FakeLogFormat::Json),
+    ("json+warn", FakeLogFormat::JsonSystemWarn),
+];
+
+/// One invocation's log tail, without the models' wording: what the reader found, how many of
+/// the tail's whole lines are JSON objects, and whether the rest are plain lines that filled it
+/// (their exact number depends on the records' lengths).
+async fn log_outcome(lambda: &impl LambdaApi, arn: &str) -> String {
+    let out = match lambda.invoke(arn, None, b"{}", true).await {
+        Ok(out) => out,
+        Err(e) => return format!("unexpected {e}"),
+    };
+    use base64::Engine as _;
+    let tail = base64::engine::general_purpose::STANDARD
+        .decode(out.log_result.as_deref().unwrap_or_default())
+        .unwrap_or_default();
+    let tail = String::from_utf8_lossy(&tail);
+    let whole = tail.lines().skip(1);
+    let json = whole
+        .clone()
+        .filter(|l| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(l).is_ok())
+        .count();
+    let read = match parse_log_result(out.log_result.as_deref()) {
+        Ok(report) if report.duration > 0.0 => "report".to_string(),
+        Ok(_) => "report of 0 ms".to_string(),
+        Err(e) => format!("{e:?}"),
+    };
+    let plain = whole.count() - json;
+    format!(
+        "{read}, {json} JSON lines, {}",
+        if plain >= 40 {
+            "plain lines"
+        } else {
+            "few plain lines"
+        }
+    )
+}
+
+const EXPECTED_LOGS: [&str; 3] = [
+    "text: report, 0 JSON lines, plain lines",
+    "json: report, 1 JSON lines, plain lines",
+    "json+warn: NoReportLine, 0 JSON lines, plain lines",
+];
+
+/// The log formats of both models: a function printing about 8 KB of plain lines per
+/// invocation (so the 4 KB tail starts inside them), in text, JSON, and JSON with
+/// `SystemLogLevel` WARN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fake_and_emulator_write_the_same_logs() {
+    let clock = FakeClock::new();
+    let fake = FakeLambda::new(clock.clone());
+    let chatty = Arc::new(|_: &FakeInvocation| FakeOutcome {
+        lines: (0..100)
+            .map(|n| format!("processing record {n:>6} of the batch: parsed, validated, stored ok"))
+            .collect(),
+        ..FakeOutcome::ok(5.0)
+    });
+    let fake_arn = fake.add_function("chatty", 256, "", chatty);
+    let mut from_fake = Vec::new();
+    for (label, format) in LOG_SETTINGS {
+        fake.set_log_format("chatty", format);
+        from_fake.push(format!("{label}: {}", log_outcome(&fake, &fake_arn).await));
+    }
+
+    let emulator = Emulator::start(
+        Options {
+            control_plane_rps: 0,
+            ..Options::default()
+        },
+        vec![FunctionSpec::new("chatty", example("chatty"))],
+    )
+    .await
+    .expect("emulator");
+    let client = lambda_client(emulator.endpoint());
+    let sdk = SdkLambda::with_client(client.clone());
+    let arn = emulator.arn("chatty");
+    let mut from_emulator = Vec::new();
+    for ((label, _), logging) in LOG_SETTINGS.iter().zip([
+        Logging::text(),
+        Logging::json(),
+        Logging::json_with_system_level(LogLevel::Warn),
+    ]) {
+        let config = aws_sdk_lambda::types::LoggingConfig::builder()
+            .log_format(logging.format.as_str().into())
+            .set_system_log_level(
+                (logging.format == power_tuning_emulator::LogFormat::Json)
+                    .then(|| logging.system_level.as_str().into()),
+            )
+            .build();
+        client
+            .update_function_configuration()
+            .function_name("chatty")
+            .logging_config(config)
+            .send()
+            .await
+            .expect("logging config");
+        // A warm invocation, as the fake's.
+        let _ = sdk.invoke(&arn, None, b"{}", true).await;
+        from_emulator.push(format!("{label}: {}", log_outcome(&sdk, &arn).await));
+    }
+    emulator.shutdown().await;
+    assert_eq!(
+        from_fake, from_emulator,
+        "the fake and the emulator disagree"
+    );
+    assert_eq!(from_fake, EXPECTED_LOGS);
 }

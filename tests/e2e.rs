@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use power_tuning_cli::execution::Outcome;
 use power_tuning_cli::local_stack::{HandlerCode, LocalStack, StackOptions};
-use power_tuning_emulator::{Architecture, FunctionSpec, LogFormat, Options};
+use power_tuning_emulator::{Architecture, FunctionSpec, LogLevel, Logging, Options};
 use serde_json::{Value, json};
 
 use crate::support::{example, lambda_client, target_dir};
@@ -458,7 +458,7 @@ async fn throttling_and_slow_updates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_and_parallel_invocations() {
     let mut spec = target("io_bound");
-    spec.log_format = LogFormat::Json;
+    spec.logging = Logging::json();
     let stack = Stack::start(spec, Options::default()).await;
     let outcome = stack.run(json!({"includeOutputResults": true, "powerValues": [128, 256], "parallelInvocation": true, "maxParallelInvocations": 2, "num": 6, "payload": {"sleepMs": 150}})).await;
     let output = succeeded(&outcome);
@@ -471,6 +471,74 @@ async fn json_logs_and_parallel_invocations() {
         assert_eq!(stat["coldStarts"], 2, "{stat}");
         assert_eq!(stat["invocations"], 6);
     }
+    stack.assert_untouched(&[]).await;
+    stack.stop().await;
+}
+
+/// The chatty example: 20 ms + 400 ms × 128 / memory of emulated work, about 8 KB of plain
+/// lines per invocation.
+fn chatty(logging: Logging) -> FunctionSpec {
+    let mut spec = target("chatty");
+    spec.logging = logging;
+    spec.environment = BTreeMap::from([
+        ("FIXED_MS".to_string(), "20".to_string()),
+        ("WORK_MS_AT_128".to_string(), "400".to_string()),
+    ]);
+    spec
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_with_plain_lines_measure_as_text_logs_and_warn_fails_loudly() {
+    let input = json!({"includeOutputResults": true, "powerValues": [128, 256, 512]});
+    let mut results = Vec::new();
+    for logging in [Logging::text(), Logging::json()] {
+        let stack = Stack::start(chatty(logging), Options::default()).await;
+        let output = succeeded(&stack.run(input.clone()).await);
+        stack.assert_untouched(&[]).await;
+        stack.stop().await;
+        results.push(output);
+    }
+    let (text, json_logs) = (&results[0], &results[1]);
+    // The same choice, and the same durations within noise: never 0 from a tail that starts
+    // in the function's plain lines between JSON records.
+    assert_eq!(text["power"], 128);
+    assert_eq!(json_logs["power"], text["power"]);
+    for (t, j) in text["stats"]
+        .as_array()
+        .expect("stats")
+        .iter()
+        .zip(json_logs["stats"].as_array().expect("stats"))
+    {
+        let (t, j) = (
+            t["averageDuration"].as_f64().expect("text"),
+            j["averageDuration"].as_f64().expect("json"),
+        );
+        let work = 20.0 + 400.0 * 128.0 / j.max(1.0);
+        assert!(j >= 20.0 && work > 0.0, "JSON read {j} ms");
+        assert!((t - j).abs() <= 0.1 * t + 10.0, "text {t} ms, JSON {j} ms");
+    }
+
+    // SystemLogLevel WARN: Lambda writes no platform.report; the run fails, naming the version.
+    let stack = Stack::start(
+        chatty(Logging::json_with_system_level(LogLevel::Warn)),
+        Options::default(),
+    )
+    .await;
+    let outcome = stack.run(input).await;
+    assert_eq!(outcome.status, "FAILED");
+    assert_eq!(outcome.error.as_deref(), Some("InvalidLog"));
+    // The cause is the Executor's error document, as Step Functions gives it.
+    let cause: Value = serde_json::from_str(outcome.cause.as_deref().unwrap_or_default())
+        .expect("an error document");
+    let cause = cause["errorMessage"].as_str().unwrap_or_default();
+    let arn = stack.local.emulator.arn(TARGET);
+    assert!(
+        cause.starts_with("Invalid log does not contain a REPORT line (")
+            && [1, 2, 3]
+                .iter()
+                .any(|v| cause.ends_with(&format!("({arn}:{v})"))),
+        "{cause}"
+    );
     stack.assert_untouched(&[]).await;
     stack.stop().await;
 }
@@ -534,9 +602,15 @@ async fn include_current_measures_the_current_size_and_states_the_change() {
     );
     assert_eq!(output["monthlyCost"], chosen["monthlyCost"]);
     for stat in stats {
-        let expected = stat["averagePrice"].as_f64().expect("avg")
-            + 0.01 * stat["initPrice"].as_f64().expect("init");
-        assert_eq!(stat["expectedPrice"].as_f64(), Some(expected));
+        // Warm and cold priced apart, INIT counted once (SPEC §8): one cold start per size.
+        let (warm, cold) = (
+            stat["warmPrice"].as_f64().expect("warm"),
+            stat["coldPrice"].as_f64().expect("cold"),
+        );
+        assert_eq!(
+            stat["expectedPrice"].as_f64(),
+            Some((1.0 - 0.01) * warm + 0.01 * cold)
+        );
         assert!(stat["p95Duration"].as_f64().is_some());
     }
     // 4 configurations + 6 states entered.

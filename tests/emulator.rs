@@ -7,7 +7,7 @@ use aws_sdk_lambda::error::ProvideErrorMetadata as _;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{LastUpdateStatus, LogType};
 use power_tuning_core::logs::parse_log_result;
-use power_tuning_emulator::{Emulator, FunctionSpec, LogFormat, Options};
+use power_tuning_emulator::{Emulator, FunctionSpec, Logging, Options};
 use serde_json::Value;
 
 use crate::support::{decode_log, example, lambda_client};
@@ -455,7 +455,7 @@ async fn function_errors_timeouts_and_json_logs() {
     let mut slow = spec("slow", "io_bound", 128);
     slow.timeout = 1;
     let mut json_logs = spec("json", "recorder", 128);
-    json_logs.log_format = LogFormat::Json;
+    json_logs.logging = Logging::json();
     let emulator = Emulator::start(
         options(),
         vec![spec("failing", "failing", 128), slow, json_logs],
@@ -497,7 +497,7 @@ async fn function_errors_timeouts_and_json_logs() {
 
     let json = invoke_json(&client, "json", None, "{\"a\":1}").await;
     let log = decode_log(json.log_result());
-    assert!(log.starts_with('{'), "{log}");
+    assert!(log.contains("\"type\":\"platform.initStart\""), "{log}");
     let report = parse_log_result(json.log_result()).expect("platform.report");
     assert!(report.duration > 0.0 && report.init_duration > 0.0 && report.max_memory_used > 0.0);
     emulator.shutdown().await;
@@ -730,5 +730,165 @@ async fn invoke_with_response_stream_in_event_stream_framing() {
     let (_, _, complete) = read("fail", "{}").await;
     assert!(complete.error_code().is_some_and(|c| !c.is_empty()));
     assert!(complete.error_details().is_some());
+    emulator.shutdown().await;
+}
+
+/// A `.zip` holding `bootstrap` (the example's binary), base64-free bytes.
+fn bootstrap_zip(example_name: &str) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .unix_permissions(0o755);
+    zip.start_file("bootstrap", options).expect("zip entry");
+    zip.write_all(&std::fs::read(example(example_name)).expect("binary"))
+        .expect("zip write");
+    zip.finish().expect("zip").into_inner()
+}
+
+/// The JSON log format as Lambda writes it for a custom runtime (Lambda Developer Guide,
+/// "Configuring JSON and plain text log formats", "Log-level filtering"; API reference,
+/// `LoggingConfig`): set by `CreateFunction` and `UpdateFunctionConfiguration`, returned by
+/// `GetFunctionConfiguration`, the function's own lines plain between JSON system records, and
+/// no `platform.report` with `SystemLogLevel` WARN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_log_format_as_lambda_writes_it_for_a_custom_runtime() {
+    use aws_sdk_lambda::types::{FunctionCode, LogFormat, LoggingConfig, Runtime, SystemLogLevel};
+    let emulator = Emulator::start(options(), vec![spec("chatty", "chatty", 256)])
+        .await
+        .expect("start");
+    let client = lambda_client(emulator.endpoint());
+    let config = client
+        .get_function_configuration()
+        .function_name("chatty")
+        .send()
+        .await
+        .expect("get");
+    let logging = config.logging_config().expect("LoggingConfig");
+    assert_eq!(logging.log_format(), Some(&LogFormat::Text));
+    assert_eq!(logging.log_group(), Some("/aws/lambda/chatty"));
+    assert_eq!(logging.system_log_level(), None, "levels only with JSON");
+
+    // Text: about 8 KB of lines, so the 4 KB tail starts inside them.
+    let text = invoke_json(&client, "chatty", None, "{}").await;
+    let tail = decode_log(text.log_result());
+    assert!(tail.len() <= 4096 && !tail.starts_with("START"), "{tail}");
+    let text_report = parse_log_result(text.log_result()).expect("REPORT");
+    assert!(text_report.duration > 0.0);
+
+    // JSON: the levels default to INFO.
+    let updated = client
+        .update_function_configuration()
+        .function_name("chatty")
+        .logging_config(LoggingConfig::builder().log_format(LogFormat::Json).build())
+        .send()
+        .await
+        .expect("update to JSON");
+    let logging = updated.logging_config().expect("LoggingConfig");
+    assert_eq!(logging.log_format(), Some(&LogFormat::Json));
+    assert_eq!(logging.system_log_level(), Some(&SystemLogLevel::Info));
+    wait_updated(&client, "chatty").await;
+    let json = invoke_json(&client, "chatty", None, "{}").await;
+    let tail = decode_log(json.log_result());
+    let lines: Vec<&str> = tail.lines().collect();
+    assert!(
+        lines[1..lines.len() - 1]
+            .iter()
+            .all(|l| l.starts_with("processing record")),
+        "plain lines stay plain: {tail}"
+    );
+    assert!(lines[lines.len() - 1].contains("\"type\":\"platform.report\""));
+    let json_report = parse_log_result(json.log_result()).expect("platform.report");
+    assert!(json_report.duration > 0.0 && json_report.init_duration > 0.0);
+
+    // SystemLogLevel WARN: no platform.report; the tail holds the plain lines only.
+    client
+        .update_function_configuration()
+        .function_name("chatty")
+        .logging_config(
+            LoggingConfig::builder()
+                .system_log_level(SystemLogLevel::Warn)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("update to WARN");
+    wait_updated(&client, "chatty").await;
+    let warn = invoke_json(&client, "chatty", None, "{}").await;
+    assert!(!decode_log(warn.log_result()).contains("platform."));
+    assert_eq!(
+        parse_log_result(warn.log_result()),
+        Err(power_tuning_core::logs::LogError::NoReportLine)
+    );
+
+    // Levels with the text format are refused.
+    let refused = client
+        .update_function_configuration()
+        .function_name("chatty")
+        .logging_config(
+            LoggingConfig::builder()
+                .log_format(LogFormat::Text)
+                .system_log_level(SystemLogLevel::Warn)
+                .build(),
+        )
+        .send()
+        .await;
+    let message = refused
+        .as_ref()
+        .err()
+        .and_then(|e| e.as_service_error())
+        .and_then(|e| e.message())
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(error_code(refused), "InvalidParameterValueException");
+    assert!(message.starts_with("LogLevel is not supported when LogFormat is set to \"Text\""));
+
+    // CreateFunction with a LoggingConfig, from a .zip holding bootstrap.
+    let created = client
+        .create_function()
+        .function_name("created")
+        .runtime(Runtime::Providedal2023)
+        .role("arn:aws:iam::123456789012:role/emulator")
+        .handler("bootstrap")
+        .memory_size(512)
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(bootstrap_zip("chatty")))
+                .build(),
+        )
+        .logging_config(
+            LoggingConfig::builder()
+                .log_format(LogFormat::Json)
+                .system_log_level(SystemLogLevel::Warn)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(created.memory_size(), Some(512));
+    assert_eq!(
+        created.logging_config().and_then(|l| l.system_log_level()),
+        Some(&SystemLogLevel::Warn)
+    );
+    let out = invoke_json(&client, "created", None, "{\"lines\": 3}").await;
+    assert_eq!(out.function_error(), None);
+    assert_eq!(decode_log(out.log_result()).lines().count(), 3);
+    assert_eq!(
+        error_code(
+            client
+                .create_function()
+                .function_name("created")
+                .runtime(Runtime::Providedal2023)
+                .role("r")
+                .code(
+                    FunctionCode::builder()
+                        .zip_file(Blob::new(bootstrap_zip("chatty")))
+                        .build()
+                )
+                .send()
+                .await
+        ),
+        "ResourceConflictException"
+    );
     emulator.shutdown().await;
 }

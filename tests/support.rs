@@ -45,11 +45,11 @@ pub fn lambda_client(endpoint: &str) -> aws_sdk_lambda::Client {
     aws_sdk_lambda::Client::from_conf(config)
 }
 
-/// Decodes a `LogResult`.
+/// Decodes a `LogResult` (cut by bytes, so its first character may be broken).
 pub fn decode_log(log_result: Option<&str>) -> String {
     use base64::Engine as _;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(log_result.expect("log result"))
         .expect("base64");
-    String::from_utf8(bytes).expect("utf-8")
+    String::from_utf8_lossy(&bytes).into_owned()
 }

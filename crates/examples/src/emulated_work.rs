@@ -11,15 +11,20 @@ use std::time::Duration;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
-/// Serves the function under the Lambda Runtime API.
-pub async fn run() -> Result<(), Error> {
+/// The emulated work's sleep: `FIXED_MS + WORK_MS_AT_128 × 128 / memory` from the environment.
+pub(crate) fn sleep_from_env() -> Duration {
     let number = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<f64>().ok());
     let work_ms = number("WORK_MS_AT_128").unwrap_or(0.0).max(0.0);
     let fixed_ms = number("FIXED_MS").unwrap_or(0.0).max(0.0);
     let memory = number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
         .unwrap_or(128.0)
         .max(1.0);
-    let sleep = Duration::from_secs_f64((fixed_ms + work_ms * 128.0 / memory) / 1000.0);
+    Duration::from_secs_f64((fixed_ms + work_ms * 128.0 / memory) / 1000.0)
+}
+
+/// Serves the function under the Lambda Runtime API.
+pub async fn run() -> Result<(), Error> {
+    let sleep = sleep_from_env();
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
         if !sleep.is_zero() {
             tokio::time::sleep(sleep).await;

@@ -1,11 +1,13 @@
 //! The bundled example targets: small Lambda functions on the Lambda Runtime API with a known
-//! shape (CPU-bound, I/O-bound, memory-hungry, failing, recording, emulated work, streaming).
+//! shape (CPU-bound, I/O-bound, memory-hungry, failing, recording, emulated work, streaming,
+//! chatty).
 //!
 //! Each module's `run` serves the function until the runtime stops it. The workspace's
 //! `examples/*.rs` are thin mains around them (real binaries for the tests and the emulator),
 //! and `power-tuning local` serves the same code from its own binary, so a local run needs no
 //! second build.
 
+pub mod chatty;
 pub mod cpu_bound;
 pub mod emulated_work;
 pub mod failing;
@@ -15,7 +17,7 @@ pub mod recorder;
 pub mod streaming;
 
 /// The examples' names.
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 8] = [
     "cpu_bound",
     "io_bound",
     "memory_hungry",
@@ -23,6 +25,7 @@ pub const NAMES: [&str; 7] = [
     "recorder",
     "emulated_work",
     "streaming",
+    "chatty",
 ];
 
 /// A whole-number setting from the invocation's payload (`{"key": N}`), else `default`.
@@ -43,6 +46,7 @@ pub async fn run(name: &str) -> Option<Result<(), lambda_runtime::Error>> {
         "recorder" => recorder::run().await,
         "emulated_work" => emulated_work::run().await,
         "streaming" => streaming::run().await,
+        "chatty" => chatty::run().await,
         _ => return None,
     })
 }

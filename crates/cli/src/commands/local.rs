@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use power_tuning_emulator::{Architecture, FunctionSpec, LogFormat, Options};
+use power_tuning_emulator::{Architecture, FunctionSpec, LogFormat, LogLevel, Logging, Options};
 use serde_json::{Value, json};
 
 use crate::error::{CliError, Exit};
@@ -24,12 +24,15 @@ use crate::statemachine;
 )]
 pub struct LocalArgs {
     /// The function to tune: a bundled example (cpu_bound, io_bound, memory_hungry, failing,
-    /// recorder, emulated_work, streaming) or the path of any executable speaking the Lambda Runtime API,
-    /// optionally with `,arch=arm64` (the price model) and `,memory=MB`. Repeat it to compare
-    /// several targets in one run: the first is `lambdaARN`, the others `compareWith`.
+    /// recorder, emulated_work, streaming, chatty) or the path of any executable speaking the
+    /// Lambda Runtime API, optionally with `,arch=arm64` (the price model), `,memory=MB`,
+    /// `,log=json` (Lambda's JSON log format: its system records JSON, the function's own lines
+    /// as written) and `,system-log=warn` (JSON only: Lambda then writes no `platform.report`).
+    /// Repeat it to compare several targets in one run: the first is `lambdaARN`, the others
+    /// `compareWith`.
     #[arg(
         long = "function",
-        value_name = "EXAMPLE|PATH[,arch=x86_64|arm64][,memory=MB]",
+        value_name = "EXAMPLE|PATH[,arch=x86_64|arm64][,memory=MB][,log=text|json][,system-log=debug|info|warn]",
         required = true
     )]
     pub functions: Vec<String>,
@@ -51,7 +54,7 @@ pub struct LocalArgs {
     /// The function's timeout (s).
     #[arg(long, default_value_t = 30)]
     pub timeout: u32,
-    /// The function's log format.
+    /// The functions' log format (a function's `,log=` overrides it).
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
     /// Environment of the function (K=V, repeatable).
@@ -116,12 +119,18 @@ impl LocalArgs {
         };
         target.memory = self.memory;
         target.timeout = self.timeout;
-        target.log_format = if self.log_format == "json" {
-            LogFormat::Json
+        target.logging = if self.log_format == "json" {
+            Logging::json()
         } else {
-            LogFormat::Text
+            Logging::text()
         };
+        let mut system_level = None;
         for option in parts {
+            let invalid = || {
+                CliError::Invalid(format!(
+                    "--function {value}: unknown option {option} (arch=x86_64|arm64, memory=MB, log=text|json, system-log=debug|info|warn)"
+                ))
+            };
             match option.split_once('=') {
                 Some(("arch", "arm64")) => target.architecture = Architecture::Arm64,
                 Some(("arch", "x86_64")) => target.architecture = Architecture::X86_64,
@@ -136,12 +145,28 @@ impl LocalArgs {
                             ))
                         })?;
                 }
-                _ => {
-                    return Err(CliError::Invalid(format!(
-                        "--function {value}: unknown option {option} (arch=x86_64|arm64, memory=MB)"
-                    )));
+                Some(("log", "json")) => target.logging = Logging::json(),
+                Some(("log", "text")) => target.logging = Logging::text(),
+                Some(("system-log", level)) => {
+                    system_level = Some(
+                        LogLevel::parse(level)
+                            .filter(|l| {
+                                matches!(l, LogLevel::Debug | LogLevel::Info | LogLevel::Warn)
+                            })
+                            .ok_or_else(invalid)?,
+                    );
                 }
+                _ => return Err(invalid()),
             }
+        }
+        if let Some(level) = system_level {
+            // Lambda's rule: log levels need the JSON log format.
+            if target.logging.format != LogFormat::Json {
+                return Err(CliError::Invalid(format!(
+                    "--function {value}: system-log needs log=json (Lambda filters system logs by level only in the JSON log format)"
+                )));
+            }
+            target.logging.system_level = level;
         }
         for pair in &self.env {
             let (k, v) = pair
