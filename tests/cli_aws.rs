@@ -8,7 +8,7 @@ use power_tuning_core::marker::{Marker, RunId};
 use power_tuning_emulator::{FunctionSpec, Options};
 use serde_json::Value;
 
-use crate::support::{example, lambda_client, target_dir};
+use crate::support::{example, patient_lambda_client, target_dir, wait_updated};
 
 fn cli(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(target_dir().join("power-tuning"));
@@ -166,7 +166,7 @@ async fn run_command_follows_a_real_execution_and_applies_gates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cleanup_command_removes_only_marked_versions() {
     let stack = stack().await;
-    let client = lambda_client(stack.emulator.endpoint());
+    let client = patient_lambda_client(stack.emulator.endpoint());
     let env = [("AWS_ENDPOINT_URL_LAMBDA", stack.emulator.endpoint())];
     let function = stack.emulator.arn("fn");
     // A user's version, then what an interrupted run leaves: marked versions and a marked $LATEST.
@@ -196,6 +196,7 @@ async fn cleanup_command_removes_only_marked_versions() {
             .send()
             .await
             .expect("update");
+        wait_updated(&client, "fn").await;
         client
             .publish_version()
             .function_name("fn")

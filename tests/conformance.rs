@@ -17,7 +17,7 @@ use power_tuning_core::ports::{Clock, FunctionConfig, LambdaApi, LambdaError, Up
 use power_tuning_core::update;
 use power_tuning_emulator::{Emulator, FunctionSpec, LogLevel, Logging, Options};
 
-use crate::support::{example, lambda_client};
+use crate::support::{example, lambda_client, wait_updated};
 
 /// How long an update stays `InProgress` in both models.
 const UPDATE_DELAY: Duration = Duration::from_millis(1500);
@@ -49,10 +49,10 @@ async fn scenario(lambda: &impl LambdaApi, clock: &impl Clock, arn: &str) -> Vec
     let mut t = Vec::new();
     let deadline = clock.now() + Duration::from_secs(30);
     t.push(outcome(lambda.get_configuration(arn, None).await, config));
-    t.push(outcome(
-        lambda.update_configuration(arn, 512, "tuning", None).await,
-        config,
-    ));
+    let updated = lambda.update_configuration(arn, 512, "tuning", None).await;
+    // The revision the update answered with, stale once the update completes.
+    let updating_revision = updated.as_ref().ok().and_then(|c| c.revision_id.clone());
+    t.push(outcome(updated, config));
     // While the update is applied: no second update, no publish.
     t.push(outcome(
         lambda.update_configuration(arn, 1024, "again", None).await,
@@ -71,6 +71,13 @@ async fn scenario(lambda: &impl LambdaApi, clock: &impl Clock, arn: &str) -> Vec
         )
         .await
         .map_err(|e| LambdaError::Transport(e.to_string())),
+        config,
+    ));
+    // Lambda gives `$LATEST` a new RevisionId when an update completes.
+    t.push(outcome(
+        lambda
+            .publish_version(arn, updating_revision.as_deref())
+            .await,
         config,
     ));
     // Publishing twice without a change gives the same version.
@@ -147,13 +154,14 @@ async fn scenario(lambda: &impl LambdaApi, clock: &impl Clock, arn: &str) -> Vec
     t
 }
 
-const EXPECTED: [&str; 25] = [
+const EXPECTED: [&str; 26] = [
     "$LATEST 1024MB Successful",
     "$LATEST 512MB InProgress",
     "Conflict",
     "Conflict",
     "$LATEST 512MB InProgress",
     "$LATEST 512MB Successful",
+    "PreconditionFailed",
     "1 512MB Successful",
     "1 512MB Successful",
     "PreconditionFailed",
@@ -307,6 +315,7 @@ async fn fake_and_emulator_write_the_same_logs() {
             .send()
             .await
             .expect("logging config");
+        wait_updated(&client, "chatty").await;
         // A warm invocation, as the fake's.
         let _ = sdk.invoke(&arn, None, b"{}", true).await;
         from_emulator.push(format!("{label}: {}", log_outcome(&sdk, &arn).await));

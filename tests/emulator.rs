@@ -10,7 +10,7 @@ use power_tuning_core::logs::parse_log_result;
 use power_tuning_emulator::{Emulator, FunctionSpec, Logging, Options};
 use serde_json::Value;
 
-use crate::support::{decode_log, example, lambda_client};
+use crate::support::{decode_log, example, lambda_client, wait_updated};
 
 fn options() -> Options {
     Options {
@@ -42,30 +42,6 @@ async fn invoke_json(
         .send()
         .await
         .expect("invoke")
-}
-
-/// Polls until `$LATEST`'s last update finished (at most 5 s).
-async fn wait_updated(
-    client: &aws_sdk_lambda::Client,
-    function: &str,
-) -> aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let config = client
-            .get_function_configuration()
-            .function_name(function)
-            .send()
-            .await
-            .expect("get");
-        if config.last_update_status() == Some(&LastUpdateStatus::Successful) {
-            return config;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "update of {function} did not finish"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 fn error_code<E: aws_sdk_lambda::error::ProvideErrorMetadata, R>(
@@ -306,7 +282,12 @@ async fn control_plane_calls_and_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn versions_are_paginated() {
-    let emulator = Emulator::start(options(), vec![spec("fn", "io_bound", 128)])
+    // Pagination, not updates, is what this checks: updates apply at once.
+    let instant_updates = Options {
+        update_delay: Duration::ZERO,
+        ..options()
+    };
+    let emulator = Emulator::start(instant_updates, vec![spec("fn", "io_bound", 128)])
         .await
         .expect("start");
     let client = lambda_client(emulator.endpoint());
@@ -432,6 +413,7 @@ async fn invoke_cold_then_warm_with_reports() {
         .send()
         .await
         .expect("update");
+    wait_updated(&client, "echo").await;
     let v1 = client
         .publish_version()
         .function_name("echo")
@@ -890,5 +872,240 @@ async fn json_log_format_as_lambda_writes_it_for_a_custom_runtime() {
         ),
         "ResourceConflictException"
     );
+    emulator.shutdown().await;
+}
+
+/// A caller that goes away mid-invoke does not stop the function (as on Lambda), and its
+/// concurrency slot comes back when the function is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_goes_away_mid_invoke_gives_its_slot_back() {
+    let emulator = Emulator::start(
+        Options {
+            concurrency: 1,
+            ..options()
+        },
+        vec![spec("io", "io_bound", 128)],
+    )
+    .await
+    .expect("start");
+    let client = lambda_client(emulator.endpoint());
+    // Gone after 150 ms, while the function sleeps 600 ms.
+    let impatient = tokio::time::timeout(
+        Duration::from_millis(150),
+        invoke_json(&client, "io", None, "{\"sleepMs\": 600}"),
+    )
+    .await;
+    assert!(impatient.is_err(), "the caller gave up");
+    assert_eq!(emulator.in_flight(), 1, "the function still runs");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let next = client
+            .invoke()
+            .function_name("io")
+            .payload(Blob::new("{}"))
+            .send()
+            .await;
+        match next {
+            Ok(out) => {
+                assert_eq!(out.function_error(), None);
+                break;
+            }
+            Err(e) => {
+                assert_eq!(
+                    e.as_service_error().and_then(|s| s.code()),
+                    Some("TooManyRequestsException")
+                );
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the slot never came back"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    assert_eq!(emulator.in_flight(), 0);
+    emulator.shutdown().await;
+}
+
+/// Reserved concurrency and the account's (API reference: `PutFunctionConcurrency`,
+/// `GetFunctionConcurrency`, `DeleteFunctionConcurrency`, `GetAccountSettings`; `Invoke`'s
+/// `TooManyRequestsException` with its `Reason`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserved_and_account_concurrency() {
+    use aws_sdk_lambda::operation::invoke::InvokeError;
+    use aws_sdk_lambda::types::ThrottleReason;
+    let emulator = Emulator::start(
+        Options {
+            concurrency: 200,
+            ..options()
+        },
+        vec![spec("io", "io_bound", 128), spec("other", "io_bound", 128)],
+    )
+    .await
+    .expect("start");
+    let client = lambda_client(emulator.endpoint());
+    let reserved = |name: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .get_function_concurrency()
+                .function_name(name)
+                .send()
+                .await
+                .expect("get concurrency")
+                .reserved_concurrent_executions()
+        }
+    };
+    assert_eq!(reserved("io").await, None, "none set");
+    let settings = client
+        .get_account_settings()
+        .send()
+        .await
+        .expect("settings");
+    let limit = settings.account_limit().expect("limit");
+    assert_eq!(
+        (
+            limit.concurrent_executions(),
+            limit.unreserved_concurrent_executions()
+        ),
+        (200, Some(200))
+    );
+    client
+        .put_function_concurrency()
+        .function_name("io")
+        .reserved_concurrent_executions(1)
+        .send()
+        .await
+        .expect("reserve 1");
+    assert_eq!(reserved("io").await, Some(1));
+    let settings = client
+        .get_account_settings()
+        .send()
+        .await
+        .expect("settings");
+    assert_eq!(
+        settings
+            .account_limit()
+            .and_then(|l| l.unreserved_concurrent_executions()),
+        Some(199)
+    );
+    // At least 100 stay unreserved.
+    assert_eq!(
+        error_code(
+            client
+                .put_function_concurrency()
+                .function_name("other")
+                .reserved_concurrent_executions(100)
+                .send()
+                .await
+        ),
+        "InvalidParameterValueException"
+    );
+    // One at a time for io: the second is throttled with the reserved reason.
+    let (a, b) = tokio::join!(
+        invoke_json(&client, "io", None, "{\"sleepMs\": 400}"),
+        async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            client
+                .invoke()
+                .function_name("io")
+                .payload(Blob::new("{}"))
+                .send()
+                .await
+        }
+    );
+    assert_eq!(a.function_error(), None);
+    match b.expect_err("throttled").into_service_error() {
+        InvokeError::TooManyRequestsException(e) => {
+            assert_eq!(
+                e.reason(),
+                Some(&ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded)
+            );
+            assert_eq!(e.message(), Some("Rate Exceeded."));
+        }
+        other => panic!("expected TooManyRequestsException, got {other:?}"),
+    }
+    // Reserved 0: never invoked.
+    client
+        .put_function_concurrency()
+        .function_name("io")
+        .reserved_concurrent_executions(0)
+        .send()
+        .await
+        .expect("reserve 0");
+    assert_eq!(
+        error_code(
+            client
+                .invoke()
+                .function_name("io")
+                .payload(Blob::new("{}"))
+                .send()
+                .await
+        ),
+        "TooManyRequestsException"
+    );
+    client
+        .delete_function_concurrency()
+        .function_name("io")
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(reserved("io").await, None);
+    assert_eq!(
+        invoke_json(&client, "io", None, "{}")
+            .await
+            .function_error(),
+        None
+    );
+    emulator.shutdown().await;
+}
+
+/// `RevisionId` moves on when an update completes: the one `UpdateFunctionConfiguration`
+/// answered with is stale for a `PublishVersion` after the update.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revision_id_changes_when_an_update_completes() {
+    let emulator = Emulator::start(
+        Options {
+            update_delay: Duration::from_millis(300),
+            ..options()
+        },
+        vec![spec("f", "io_bound", 128)],
+    )
+    .await
+    .expect("start");
+    let client = lambda_client(emulator.endpoint());
+    let updated = client
+        .update_function_configuration()
+        .function_name("f")
+        .memory_size(256)
+        .send()
+        .await
+        .expect("update");
+    assert_eq!(
+        updated.last_update_status(),
+        Some(&LastUpdateStatus::InProgress)
+    );
+    let during = updated.revision_id().expect("revision").to_string();
+    let done = wait_updated(&client, "f").await;
+    let after = done.revision_id().expect("revision").to_string();
+    assert_ne!(during, after);
+    assert_eq!(
+        error_code(
+            client
+                .publish_version()
+                .function_name("f")
+                .revision_id(&during)
+                .send()
+                .await
+        ),
+        "PreconditionFailedException"
+    );
+    client
+        .publish_version()
+        .function_name("f")
+        .revision_id(&after)
+        .send()
+        .await
+        .expect("publish at the current revision");
     emulator.shutdown().await;
 }

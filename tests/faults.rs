@@ -104,6 +104,15 @@ async fn check(name: &str, fault: &str, stack: LocalStack, outcome: &Outcome, ex
     };
     assert_eq!(ended, expected, "{name}: {}", outcome.failure());
     let left = leftovers(&stack).await;
+    if std::env::var("FAULTS_DEBUG").is_ok() {
+        for c in stack.emulator.calls() {
+            eprintln!(
+                "{:>8.0} {} {} {:?} {}",
+                c.at_ms, c.operation, c.function, c.qualifier, c.status
+            );
+        }
+        eprintln!("{:?} {:?}", outcome.error, outcome.cause);
+    }
     let (versions_left, restored) = match &left {
         Some((versions, memory, description)) => {
             assert!(versions.is_empty(), "{name}: versions left {versions:?}");
@@ -170,6 +179,7 @@ async fn service_errors_on_every_operation_are_retried() {
             operation: Some(operation.to_string()),
             function: Some(TARGET.to_string()),
             status: 503,
+            code: None,
             count: 2,
         });
     }
@@ -198,6 +208,7 @@ async fn a_throttling_storm_is_waited_out() {
         operation: None,
         function: Some(TARGET.to_string()),
         status: 429,
+        code: None,
         count: 8,
     });
     let outcome = run(&stack, json!({})).await;

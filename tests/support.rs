@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use aws_sdk_lambda::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_lambda::types::LastUpdateStatus;
 use aws_smithy_types::retry::RetryConfig;
 
 /// `target/<profile>` of this test binary.
@@ -28,6 +31,16 @@ pub fn example(name: &str) -> PathBuf {
 
 /// An SDK client for the emulator, with SDK retries off so errors are seen as they are.
 pub fn lambda_client(endpoint: &str) -> aws_sdk_lambda::Client {
+    client_with_retries(endpoint, RetryConfig::disabled())
+}
+
+/// An SDK client for a test's own reads beside a run that uses up the emulator's control-plane
+/// budget: throttled calls are retried (the SDK's standard mode).
+pub fn patient_lambda_client(endpoint: &str) -> aws_sdk_lambda::Client {
+    client_with_retries(endpoint, RetryConfig::standard().with_max_attempts(6))
+}
+
+fn client_with_retries(endpoint: &str, retry: RetryConfig) -> aws_sdk_lambda::Client {
     let config = aws_sdk_lambda::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(power_tuning_aws::config::http_client())
@@ -40,7 +53,7 @@ pub fn lambda_client(endpoint: &str) -> aws_sdk_lambda::Client {
             None,
             "tests",
         ))
-        .retry_config(RetryConfig::disabled())
+        .retry_config(retry)
         .build();
     aws_sdk_lambda::Client::from_conf(config)
 }
@@ -52,4 +65,29 @@ pub fn decode_log(log_result: Option<&str>) -> String {
         .decode(log_result.expect("log result"))
         .expect("base64");
     String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Polls until `$LATEST`'s last update finished (at most 5 s).
+pub async fn wait_updated(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+) -> aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let config = client
+            .get_function_configuration()
+            .function_name(function)
+            .send()
+            .await
+            .expect("get");
+        if config.last_update_status() == Some(&LastUpdateStatus::Successful) {
+            return config;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "update of {function} did not finish"
+        );
+        // 10 checks a second at most: within the emulator's control-plane limit of 15.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

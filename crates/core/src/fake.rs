@@ -293,17 +293,23 @@ impl Function {
     }
 
     /// Lambda's optimistic concurrency: a `RevisionId` given must be `$LATEST`'s.
-    fn ensure_revision(&self, revision: Option<&str>) -> Result<(), LambdaError> {
+    fn ensure_revision(&self, revision: Option<&str>, now: Duration) -> Result<(), LambdaError> {
         match revision {
-            Some(r) if r != self.revision_id() => Err(LambdaError::PreconditionFailed(
+            Some(r) if r != self.revision_id(now) => Err(LambdaError::PreconditionFailed(
                 "The Revision Id provided does not match the latest Revision Id.".to_string(),
             )),
             _ => Ok(()),
         }
     }
 
-    fn revision_id(&self) -> String {
-        format!("rev-{}", self.revision)
+    /// `$LATEST`'s `RevisionId`: a new one when an update completes, as on Lambda (the one the
+    /// update answered with is stale once it is done).
+    fn revision_id(&self, now: Duration) -> String {
+        if now < self.update_done_at {
+            format!("rev-{}-updating", self.revision)
+        } else {
+            format!("rev-{}", self.revision)
+        }
     }
 
     /// A published version's number, else `ResourceNotFoundException`.
@@ -615,7 +621,7 @@ impl FakeLambda {
             }),
             last_update_status_reason: if latest { f.update_fails.clone() } else { None },
             revision_id: Some(if latest {
-                f.revision_id()
+                f.revision_id(self.clock.now())
             } else {
                 format!("rev-v{version}")
             }),
@@ -674,7 +680,7 @@ impl LambdaApi for FakeLambda {
             None,
             |f, updates, now| {
                 f.ensure_idle(now)?;
-                f.ensure_revision(revision)?;
+                f.ensure_revision(revision, now)?;
                 if !(128..=10240).contains(&memory_size) {
                     return Err(LambdaError::InvalidRequest {
                         code: "InvalidParameterValueException".to_string(),
@@ -716,7 +722,7 @@ impl LambdaApi for FakeLambda {
             None,
             |f, _, now| {
                 f.ensure_idle(now)?;
-                f.ensure_revision(revision)?;
+                f.ensure_revision(revision, now)?;
                 // Like Lambda: nothing changed since the last version → that version.
                 let number = match f.versions.iter().next_back() {
                     Some((n, conf)) if *conf == f.latest => *n,

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 pub enum Fault {
     /// The next `count` calls matching `operation` (e.g. `Invoke`, `PublishVersion`; any when
     /// absent) on `function` (any when absent) answer HTTP `status`: 429 is a
-    /// `TooManyRequestsException`, 5xx a `ServiceException`.
+    /// `TooManyRequestsException`, another status the error `code` (`ServiceException` when
+    /// absent), such as Lambda's permanent `KMSDisabledException` (502) of the API reference's
+    /// `Invoke` errors.
     #[serde(rename_all = "camelCase")]
     Errors {
         /// Operation name, as in the call log.
@@ -22,6 +24,9 @@ pub enum Fault {
         function: Option<String>,
         /// HTTP status to answer.
         status: u16,
+        /// The error code (`x-amzn-ErrorType`).
+        #[serde(default)]
+        code: Option<String>,
         /// How many calls.
         count: u32,
     },
@@ -101,7 +106,11 @@ impl Faults {
     }
 
     /// The status an `operation` on `function` must answer with, if an `Errors` rule fires.
-    pub fn error_status(&mut self, operation: &str, function: &str) -> Option<u16> {
+    pub fn error_status(
+        &mut self,
+        operation: &str,
+        function: &str,
+    ) -> Option<(u16, Option<String>)> {
         let rule = self.rules.iter_mut().find(|r| {
             matches!(r, Fault::Errors { operation: o, function: f, count, .. }
                 if *count > 0
@@ -109,9 +118,14 @@ impl Faults {
                     && f.as_deref().is_none_or(|f| f == function))
         })?;
         match rule {
-            Fault::Errors { status, count, .. } => {
+            Fault::Errors {
+                status,
+                count,
+                code,
+                ..
+            } => {
                 *count -= 1;
-                Some(*status)
+                Some((*status, code.clone()))
             }
             _ => None,
         }
@@ -191,11 +205,18 @@ mod tests {
             operation: Some("PublishVersion".into()),
             function: None,
             status: 503,
+            code: None,
             count: 2,
         });
         assert_eq!(faults.error_status("Invoke", "f"), None);
-        assert_eq!(faults.error_status("PublishVersion", "f"), Some(503));
-        assert_eq!(faults.error_status("PublishVersion", "g"), Some(503));
+        assert_eq!(
+            faults.error_status("PublishVersion", "f"),
+            Some((503, None))
+        );
+        assert_eq!(
+            faults.error_status("PublishVersion", "g"),
+            Some((503, None))
+        );
         assert_eq!(faults.error_status("PublishVersion", "f"), None);
 
         faults.add(Fault::KillEnvironment {

@@ -18,6 +18,7 @@
 
 mod api;
 mod cgroups;
+mod concurrency;
 mod faults;
 mod registry;
 mod report;
@@ -34,8 +35,19 @@ pub use faults::Fault;
 pub use registry::{Architecture, FunctionSpec, LogFormat, LogLevel, Logging};
 
 use crate::api::{Knobs, Service};
+
+/// Locks a mutex; a poisoned one (a panicked holder) is used as it is.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 use crate::registry::Registry;
 use crate::runtime::{Environments, HostSettings};
+
+/// How long an update stays `InProgress` by default. Real Lambda takes about a second for a
+/// `.zip` function's memory update (timings in aws-cdk's and lambroll's logs); a few hundred
+/// milliseconds keep local runs quick while every update is still waited for, never applied at
+/// once.
+pub const DEFAULT_UPDATE_DELAY: Duration = Duration::from_millis(300);
 
 /// How to run the emulator.
 #[derive(Debug, Clone)]
@@ -46,7 +58,9 @@ pub struct Options {
     pub update_delay: Duration,
     /// Control-plane requests per second before `TooManyRequestsException` (0 = unlimited).
     pub control_plane_rps: u32,
-    /// Concurrent invocations before `TooManyRequestsException` (0 = unlimited).
+    /// The account's concurrency limit (`GetAccountSettings`' `ConcurrentExecutions`): past it,
+    /// or past a function's reserved concurrency, an invocation is throttled
+    /// (`TooManyRequestsException` with Lambda's `Reason`). 0 is no limit.
     pub concurrency: u32,
     /// Region reported in ARNs and to functions.
     pub region: String,
@@ -60,7 +74,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            update_delay: Duration::ZERO,
+            update_delay: DEFAULT_UPDATE_DELAY,
             control_plane_rps: 15,
             concurrency: 1000,
             region: "us-east-1".to_string(),
@@ -157,7 +171,6 @@ impl Emulator {
         let knobs = Knobs {
             update_delay: options.update_delay,
             control_plane_rps: options.control_plane_rps,
-            concurrency: options.concurrency,
             region: options.region.clone(),
         };
         let code_root = std::env::temp_dir().join(format!(
@@ -169,6 +182,7 @@ impl Emulator {
             Registry::default(),
             environments,
             knobs,
+            options.concurrency,
             code_root,
         ));
         for spec in &functions {
@@ -244,6 +258,16 @@ impl Emulator {
     /// Every API call so far.
     pub fn calls(&self) -> Vec<CallRecord> {
         self.service.calls()
+    }
+
+    /// Invocations in flight now (each holds a concurrency slot until its function is done).
+    pub fn in_flight(&self) -> u32 {
+        self.service.concurrency.in_flight()
+    }
+
+    /// The most invocations in flight at once so far.
+    pub fn peak_concurrency(&self) -> u32 {
+        self.service.concurrency.peak()
     }
 
     /// Execution environments (processes) alive.

@@ -17,17 +17,18 @@ pub struct EmulatorArgs {
     /// Address of the Lambda API.
     #[arg(long, default_value = "127.0.0.1:9001")]
     pub listen: SocketAddr,
-    /// A function: NAME=PATH[,memory=MB][,timeout=S][,arch=x86_64|arm64][,log-format=text|json][,env=K=V][,description=TEXT].
+    /// A function: NAME=PATH[,memory=MB][,timeout=S][,arch=x86_64|arm64][,log-format=text|json][,system-log-level=debug|info|warn][,env=K=V][,description=TEXT].
     /// PATH is any executable speaking the Lambda Runtime API. Repeatable.
     #[arg(long = "function", value_name = "SPEC", value_parser = FunctionSpec::parse)]
     pub functions: Vec<FunctionSpec>,
-    /// Keep LastUpdateStatus InProgress this long after each update.
-    #[arg(long, default_value_t = 0, value_name = "MS")]
+    /// Keep LastUpdateStatus InProgress this long after each update (ms).
+    #[arg(long, default_value_t = power_tuning_emulator::DEFAULT_UPDATE_DELAY.as_millis() as u64, value_name = "MS")]
     pub update_delay_ms: u64,
     /// Control-plane requests per second before TooManyRequestsException (0 = unlimited).
     #[arg(long, default_value_t = 15)]
     pub control_plane_rps: u32,
-    /// Concurrent invocations before TooManyRequestsException (0 = unlimited).
+    /// The account's concurrency limit (GetAccountSettings): invocations past it, or past a
+    /// function's reserved concurrency, are throttled (0 = unlimited).
     #[arg(long, default_value_t = 1000)]
     pub concurrency: u32,
     /// Region reported in ARNs and to functions.

@@ -60,8 +60,8 @@ pub struct LocalArgs {
     /// Environment of the function (K=V, repeatable).
     #[arg(long = "env", value_name = "K=V")]
     pub env: Vec<String>,
-    /// Emulated update delay (LastUpdateStatus InProgress), ms.
-    #[arg(long, default_value_t = 0)]
+    /// Keep LastUpdateStatus InProgress this long after each update (ms).
+    #[arg(long, default_value_t = power_tuning_emulator::DEFAULT_UPDATE_DELAY.as_millis() as u64, value_name = "MS")]
     pub update_delay_ms: u64,
     /// Emulated control-plane rate limit (requests/s).
     #[arg(long, default_value_t = 15)]

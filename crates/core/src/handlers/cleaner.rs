@@ -218,11 +218,26 @@ async fn restore_latest<L: LambdaApi, P, C: Clock>(
     pacing: &mut Pacing,
     deadline: Duration,
 ) -> Result<Option<Marker>, HandlerError> {
-    let latest = deps
-        .lambda
-        .get_configuration(function, None)
-        .await
-        .map_err(|e| HandlerError::lambda(format!("Reading configuration of {function}"), e))?;
+    let read = || async {
+        deps.lambda
+            .get_configuration(function, None)
+            .await
+            .map_err(|e| HandlerError::lambda(format!("Reading configuration of {function}"), e))
+    };
+    let mut latest = read().await?;
+    if Marker::find(&latest.description).is_some_and(|m| ours(&m)) && update::in_progress(&latest) {
+        // Our own update still applying (an Initializer that ran out of time): Lambda gives
+        // `$LATEST` a new `RevisionId` when it completes, so the revision read now would refuse
+        // the restore. Wait it out (a failed one too), then read the revision it ended at.
+        let since = deps.clock.now();
+        match update::wait_until_ready(&deps.lambda, &deps.clock, function, since, pacing, deadline)
+            .await
+        {
+            Ok(ready) => latest = ready,
+            Err(HandlerError::UpdateFailed(_)) => latest = read().await?,
+            Err(other) => return Err(other),
+        }
+    }
     let Some(found) = Marker::find(&latest.description).filter(|m| ours(m)) else {
         let restoring = original.as_ref().is_some_and(|(memory, description)| {
             latest.memory_size == *memory && latest.description == *description

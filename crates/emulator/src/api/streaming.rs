@@ -1,0 +1,168 @@
+//! `InvokeWithResponseStream` (API reference, `InvokeWithResponseStream`): the response in AWS's
+//! event-stream framing, a `PayloadChunk` per chunk as the function writes it, then
+//! `InvokeComplete` with `LogResult`; a function error is `ErrorCode` `Unhandled` with the
+//! function's error document in `ErrorDetails` (its `errorType` is inside, not in the code).
+//! The invocation holds its concurrency slot until the function is done, whether or not the
+//! caller is still reading.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use super::{Params, Service, Shared};
+use crate::lock;
+use crate::registry::split_function_name;
+use crate::report::tail_base64;
+use crate::runtime::Sink;
+
+/// One event-stream message (`:message-type: event`).
+fn event(event_type: &'static str, content_type: &'static str, payload: Bytes) -> Bytes {
+    use aws_smithy_types::event_stream::{Header, HeaderValue as EventHeader, Message};
+    let message = Message::new(payload)
+        .add_header(Header::new(
+            ":message-type",
+            EventHeader::String("event".into()),
+        ))
+        .add_header(Header::new(
+            ":event-type",
+            EventHeader::String(event_type.into()),
+        ))
+        .add_header(Header::new(
+            ":content-type",
+            EventHeader::String(content_type.into()),
+        ));
+    let mut frame = Vec::new();
+    match aws_smithy_eventstream::frame::write_message_to(&message, &mut frame) {
+        Ok(()) => Bytes::from(frame),
+        Err(_) => Bytes::new(),
+    }
+}
+
+/// `InvokeWithResponseStream`: the response in AWS's event-stream framing, a `PayloadChunk`
+/// per chunk as the function writes it (the whole answer in one for a buffered function), then
+/// `InvokeComplete` with `ErrorCode`, `ErrorDetails` and, with `Tail`, `LogResult`.
+pub(super) async fn invoke_with_response_stream(
+    State(service): Shared,
+    Path(raw): Path<String>,
+    Query(params): Params,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (name, embedded) = split_function_name(&raw);
+    let qualifier = params.get("Qualifier").cloned().or(embedded);
+    let tail = headers
+        .get("x-amz-log-type")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"Tail"));
+    let response = start_streaming(&service, &name, qualifier.as_deref(), tail, body);
+    service.record(
+        "InvokeWithResponseStream",
+        &name,
+        qualifier.as_deref(),
+        response.status(),
+    );
+    response
+}
+
+fn start_streaming(
+    service: &Arc<Service>,
+    name: &str,
+    qualifier: Option<&str>,
+    tail: bool,
+    body: Bytes,
+) -> Response {
+    if let Some(injected) = service.injected_error("InvokeWithResponseStream", name) {
+        return injected;
+    }
+    let (resolved, permit) = match service.admit_invocation(name, qualifier) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused.response(),
+    };
+    let version = resolved.version.clone();
+    let arn = service.arn(name, qualifier);
+    let fault = lock(&service.faults).invoke(name);
+    let (chunk_tx, mut chunks) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let (frame_tx, frames) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let invocation = {
+        let service = service.clone();
+        let name = name.to_string();
+        tokio::spawn(async move {
+            let result = service
+                .environments
+                .invoke(
+                    &name,
+                    &arn,
+                    &resolved,
+                    body,
+                    fault.kill_after,
+                    Sink::Stream(chunk_tx),
+                )
+                .await;
+            drop(permit);
+            result
+        })
+    };
+    tokio::spawn(async move {
+        while let Some(chunk) = chunks.recv().await {
+            if frame_tx
+                .send(event("PayloadChunk", "application/octet-stream", chunk))
+                .await
+                .is_err()
+            {
+                // The caller went away: keep draining so the function can finish.
+                continue;
+            }
+        }
+        let mut complete = serde_json::Map::new();
+        match invocation.await {
+            Ok(Ok(result)) => {
+                if let Some(code) = result.function_error {
+                    complete.insert("ErrorCode".into(), json!(code));
+                    complete.insert(
+                        "ErrorDetails".into(),
+                        json!(String::from_utf8_lossy(&result.payload)),
+                    );
+                }
+                if tail {
+                    complete.insert("LogResult".into(), json!(tail_base64(&result.log)));
+                }
+            }
+            Ok(Err(error)) => {
+                complete.insert("ErrorCode".into(), json!("InvalidRuntimeException"));
+                complete.insert(
+                    "ErrorDetails".into(),
+                    json!(format!("The function could not be started: {error}")),
+                );
+            }
+            Err(_) => {
+                complete.insert("ErrorCode".into(), json!("ServiceException"));
+            }
+        }
+        let _ = frame_tx
+            .send(event(
+                "InvokeComplete",
+                "application/json",
+                Bytes::from(Value::Object(complete).to_string()),
+            ))
+            .await;
+    });
+    let stream = futures::stream::unfold(frames, |mut frames| async move {
+        frames
+            .recv()
+            .await
+            .map(|frame| (Ok::<_, std::convert::Infallible>(frame), frames))
+    });
+    let mut response = axum::body::Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/vnd.amazon.eventstream"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&version) {
+        headers.insert("x-amz-executed-version", v);
+    }
+    response
+}
