@@ -8,7 +8,7 @@ use power_tuning_core::marker::{Marker, RunId};
 use power_tuning_emulator::{FunctionSpec, Options};
 use serde_json::Value;
 
-use crate::support::{example, patient_lambda_client, target_dir, wait_updated};
+use crate::support::{RecordingProxy, example, patient_lambda_client, target_dir, wait_updated};
 
 fn cli(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(target_dir().join("power-tuning"));
@@ -292,5 +292,57 @@ async fn verbose_cleanup_shows_the_cores_warnings() {
         String::from_utf8_lossy(&out.stdout).contains("Nothing left by power-tuning runs"),
         "stdout keeps the result only"
     );
+    stack.shutdown().await;
+}
+
+/// Proxies as the SDK's default client honours them (SPEC §14): with `HTTP_PROXY` every call of
+/// `power-tuning run` goes through the proxy; with `NO_PROXY` naming the host, none does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_goes_through_http_proxy_unless_no_proxy_says_otherwise() {
+    let stack = stack().await;
+    let proxy = RecordingProxy::start().await;
+    let function = stack.emulator.arn("fn");
+    let sfn = stack.sfn_endpoint().to_string();
+    let args = [
+        "run",
+        "--state-machine-arn",
+        &stack.state_machine_arn,
+        "--function",
+        &function,
+        "--power-values",
+        "128",
+        "--num",
+        "5",
+        "--json",
+    ];
+    let through = cli(
+        &args,
+        &[
+            ("AWS_ENDPOINT_URL_SFN", &sfn),
+            ("HTTP_PROXY", &proxy.url),
+            ("NO_PROXY", ""),
+        ],
+    );
+    assert_eq!(
+        through.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&through.stderr)
+    );
+    let seen = proxy.take();
+    assert!(
+        seen.iter().any(|r| r.starts_with(&format!("POST {sfn}/"))),
+        "the Step Functions calls went through the proxy: {seen:?}"
+    );
+    let direct = cli(
+        &args,
+        &[
+            ("AWS_ENDPOINT_URL_SFN", &sfn),
+            ("HTTP_PROXY", &proxy.url),
+            ("NO_PROXY", "localhost,127.0.0.1"),
+        ],
+    );
+    assert_eq!(direct.status.code(), Some(0));
+    assert_eq!(proxy.take(), Vec::<String>::new(), "NO_PROXY matched");
     stack.shutdown().await;
 }

@@ -13,11 +13,19 @@ use power_tuning_core::fake::{
     FakeClock, FakeInvocation, FakeLambda, FakeLogFormat, FakeOutcome, cpu_bound,
 };
 use power_tuning_core::logs::parse_log_result;
-use power_tuning_core::ports::{Clock, FunctionConfig, LambdaApi, LambdaError, UpdateStatus};
+use power_tuning_core::ports::{
+    Clock, FunctionConfig, InvokeOptions, LambdaApi, LambdaError, UpdateStatus,
+};
 use power_tuning_core::update;
 use power_tuning_emulator::{Emulator, FunctionSpec, LogLevel, Logging, Options};
 
 use crate::support::{example, lambda_client, wait_updated};
+
+/// An `Invoke` with the log tail.
+const TAIL: InvokeOptions = InvokeOptions {
+    tail_logs: true,
+    whole_response: false,
+};
 
 /// How long an update stays `InProgress` in both models.
 const UPDATE_DELAY: Duration = Duration::from_millis(1500);
@@ -143,7 +151,7 @@ async fn scenario(lambda: &impl LambdaApi, clock: &impl Clock, arn: &str) -> Vec
             .join(",")
     }));
     t.push(outcome(
-        lambda.invoke(arn, Some("1"), b"{}", true).await,
+        lambda.invoke(arn, Some("1"), b"{}", TAIL).await,
         |out| format!("invoked {}", out.executed_version.as_deref().unwrap_or("?")),
     ));
     let missing = arn.replace(":target", ":missing");
@@ -227,7 +235,7 @@ const LOG_SETTINGS: [(&str, FakeLogFormat); 3] = [
 /// the tail's whole lines are JSON objects, and whether the rest are plain lines that filled it
 /// (their exact number depends on the records' lengths).
 async fn log_outcome(lambda: &impl LambdaApi, arn: &str) -> String {
-    let out = match lambda.invoke(arn, None, b"{}", true).await {
+    let out = match lambda.invoke(arn, None, b"{}", TAIL).await {
         Ok(out) => out,
         Err(e) => return format!("unexpected {e}"),
     };
@@ -317,7 +325,7 @@ async fn fake_and_emulator_write_the_same_logs() {
             .expect("logging config");
         wait_updated(&client, "chatty").await;
         // A warm invocation, as the fake's.
-        let _ = sdk.invoke(&arn, None, b"{}", true).await;
+        let _ = sdk.invoke(&arn, None, b"{}", TAIL).await;
         from_emulator.push(format!("{label}: {}", log_outcome(&sdk, &arn).await));
     }
     emulator.shutdown().await;

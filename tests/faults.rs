@@ -131,8 +131,20 @@ async fn check(name: &str, fault: &str, stack: LocalStack, outcome: &Outcome, ex
         busiest <= 15,
         "{name}: {busiest} control-plane calls in one second"
     );
+    // The run's time: from the Initializer's invocation to the last handler's.
+    let handler_calls: Vec<f64> = stack
+        .emulator
+        .calls()
+        .iter()
+        .filter(|c| c.operation == "Invoke" && c.function != TARGET)
+        .map(|c| c.at_ms)
+        .collect();
+    let seconds = match (handler_calls.first(), handler_calls.last()) {
+        (Some(first), Some(last)) => (last - first) / 1000.0,
+        _ => 0.0,
+    };
     let row = json!({
-        "scenario": name, "fault": fault, "ended": ended,
+        "scenario": name, "fault": fault, "ended": ended, "seconds": seconds,
         "cause": if outcome.succeeded() { String::new() } else { outcome.failure() },
         "versionsLeft": versions_left, "latestRestored": restored,
         "functionExists": left.is_some(), "maxControlPlaneCallsPerSecond": busiest,
@@ -151,7 +163,9 @@ async fn check(name: &str, fault: &str, stack: LocalStack, outcome: &Outcome, ex
     };
     std::fs::write(
         dir.join(format!("{name}.md")),
-        format!("| {fault} | {ended} | {versions_left} | {function} | {busiest} |\n"),
+        format!(
+            "| {fault} | {ended} | {seconds:.1} | {versions_left} | {function} | {busiest} |\n"
+        ),
     )
     .expect("markdown row");
     stack.shutdown().await;
@@ -459,6 +473,129 @@ async fn an_execution_killed_mid_run_is_cleaned_by_power_tuning_cleanup() {
         stack,
         &outcome,
         "ExecutionKilled",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_invoke_error_fails_at_once_with_its_code() {
+    let stack = stack(spec("io_bound"), Options::default(), 300).await;
+    stack.emulator.inject(Fault::Errors {
+        operation: Some("Invoke".to_string()),
+        function: Some(TARGET.to_string()),
+        status: 502,
+        code: Some("KMSDisabledException".to_string()),
+        count: 1000,
+    });
+    let outcome = run(&stack, json!({})).await;
+    assert!(
+        outcome.failure().contains("KMSDisabledException"),
+        "{}",
+        outcome.failure()
+    );
+    // One invocation per size, none retried by the Executor or the state machine.
+    let invokes = stack
+        .emulator
+        .calls()
+        .iter()
+        .filter(|c| c.function == TARGET && c.operation == "Invoke")
+        .count();
+    assert!((1..=3).contains(&invokes), "{invokes} invocations");
+    check(
+        "permanent_invoke_error",
+        "502 KMSDisabledException on every Invoke",
+        stack,
+        &outcome,
+        "KMSDisabledException",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserved_concurrency_zero_is_refused_before_any_change() {
+    let stack = stack(spec("io_bound"), Options::default(), 300).await;
+    lambda_client(stack.emulator.endpoint())
+        .put_function_concurrency()
+        .function_name(TARGET)
+        .reserved_concurrent_executions(0)
+        .send()
+        .await
+        .expect("reserve 0");
+    let outcome = run(&stack, json!({})).await;
+    assert!(
+        outcome
+            .failure()
+            .contains("has reserved concurrency 0: it cannot be invoked"),
+        "{}",
+        outcome.failure()
+    );
+    assert!(
+        stack.emulator.calls().iter().all(|c| c.function != TARGET
+            || matches!(
+                c.operation.as_str(),
+                "GetFunctionConfiguration" | "GetFunctionConcurrency" | "PutFunctionConcurrency"
+            )),
+        "only reads before the refusal"
+    );
+    check(
+        "reserved_concurrency_zero",
+        "reserved concurrency 0",
+        stack,
+        &outcome,
+        "InvalidInput",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_accounts_concurrency_is_not_exceeded_in_parallel() {
+    // A new account: 10 concurrent executions, handlers and targets together.
+    let options = Options {
+        concurrency: 10,
+        ..Options::default()
+    };
+    let stack = stack(spec("io_bound"), options, 300).await;
+    let outcome = run(
+        &stack,
+        json!({"parallelInvocation": true, "num": 50, "powerValues": [128, 256], "payload": {"sleepMs": 20}}),
+    )
+    .await;
+    let throttled = stack
+        .emulator
+        .calls()
+        .iter()
+        .filter(|c| c.status == 429)
+        .count();
+    assert_eq!(throttled, 0, "no throttling");
+    let peak = stack.emulator.peak_concurrency();
+    assert!(peak <= 10, "{peak} in flight");
+    check(
+        "account_concurrency_10",
+        "account concurrency 10, parallelInvocation, num 50",
+        stack,
+        &outcome,
+        "SUCCEEDED",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_503s_on_invoke_is_retried() {
+    let stack = stack(spec("io_bound"), Options::default(), 300).await;
+    stack.emulator.inject(Fault::Errors {
+        operation: Some("Invoke".to_string()),
+        function: Some(TARGET.to_string()),
+        status: 503,
+        code: None,
+        count: 6,
+    });
+    let outcome = run(&stack, json!({})).await;
+    check(
+        "invoke_503_burst",
+        "6 × 503 ServiceException on Invoke",
+        stack,
+        &outcome,
+        "SUCCEEDED",
     )
     .await;
 }

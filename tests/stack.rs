@@ -169,12 +169,18 @@ fn granted_actions(function: &Yaml) -> BTreeSet<String> {
                 _ => Vec::new(),
             };
             for action in list.into_iter().filter(|a| a.starts_with("lambda:")) {
-                // Qualified ARNs must be covered: '*', or lambdaResource and lambdaResource:*.
                 let resource = serde_norway::to_string(get(&statement, "Resource")).expect("yaml");
-                assert!(
-                    resource.contains("lambdaResource") && resource.contains("${lambdaResource}:*"),
-                    "{action}: {resource}"
-                );
+                if power_tuning_core::iam::ACCOUNT_ACTIONS.contains(&action.as_str()) {
+                    // Account-level: only "*" names it.
+                    assert_eq!(resource.trim(), "'*'", "{action}: {resource}");
+                } else {
+                    // Qualified ARNs must be covered: '*', or lambdaResource and lambdaResource:*.
+                    assert!(
+                        resource.contains("lambdaResource")
+                            && resource.contains("${lambdaResource}:*"),
+                        "{action}: {resource}"
+                    );
+                }
                 out.insert(action);
             }
         }
@@ -260,22 +266,42 @@ fn the_cross_account_role_allows_exactly_what_the_handlers_call() {
         get(&get(properties, "Policies")[0], "PolicyDocument"),
         "Statement",
     );
-    let actions: BTreeSet<String> = get(&statements[0], "Action")
-        .as_sequence()
-        .expect("actions")
-        .iter()
-        .filter_map(|a| a.as_str().map(str::to_string))
-        .collect();
+    let statements = statements.as_sequence().expect("statements");
+    let actions_of = |statement: &Yaml| -> Vec<String> {
+        get(statement, "Action")
+            .as_sequence()
+            .expect("actions")
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect()
+    };
+    let actions: BTreeSet<String> = statements.iter().flat_map(actions_of).collect();
     let expected: BTreeSet<String> = power_tuning_core::iam::target_actions()
         .into_iter()
         .map(str::to_string)
         .collect();
     assert_eq!(actions, expected);
-    let resources = serde_norway::to_string(get(&statements[0], "Resource")).expect("yaml");
-    assert!(
-        resources.contains("function:${FunctionPattern}:*"),
-        "qualified ARNs covered"
-    );
+    for statement in statements {
+        let resources = serde_norway::to_string(get(statement, "Resource")).expect("yaml");
+        let account_level = actions_of(statement)
+            .iter()
+            .all(|a| power_tuning_core::iam::ACCOUNT_ACTIONS.contains(&a.as_str()));
+        if account_level {
+            assert_eq!(resources.trim(), "'*'");
+            continue;
+        }
+        // Every region of the account (the region part is `*`), qualified ARNs too.
+        assert!(
+            resources.contains(
+                "arn:${AWS::Partition}:lambda:*:${AWS::AccountId}:function:${FunctionPattern}\n"
+            ) && resources.contains("function:${FunctionPattern}:*"),
+            "{resources}"
+        );
+        assert!(!resources.contains("${AWS::Region}"), "{resources}");
+    }
+    // No fixed role name by default: a second deployment does not collide.
+    let name = serde_norway::to_string(get(properties, "RoleName")).expect("yaml");
+    assert!(name.contains("AWS::NoValue"), "{name}");
     let trust = serde_norway::to_string(get(properties, "AssumeRolePolicyDocument")).expect("yaml");
     assert!(
         trust.contains("sts:RoleSessionName: power-tuning-*"),

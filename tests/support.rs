@@ -91,3 +91,89 @@ pub async fn wait_updated(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// An HTTP proxy on 127.0.0.1 that forwards every request and records it (`METHOD URI`).
+pub struct RecordingProxy {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl RecordingProxy {
+    /// Starts it.
+    pub async fn start() -> RecordingProxy {
+        use axum::extract::State;
+        use axum::response::IntoResponse;
+        type Seen = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+        async fn forward(
+            State(seen): State<Seen>,
+            request: axum::extract::Request,
+        ) -> axum::response::Response {
+            let (parts, body) = request.into_parts();
+            // A proxied request names its whole URL (absolute form).
+            seen.lock()
+                .expect("lock")
+                .push(format!("{} {}", parts.method, parts.uri));
+            let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+                return axum::http::StatusCode::BAD_REQUEST.into_response();
+            };
+            let client = reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("client");
+            let mut forwarded = client
+                .request(parts.method.clone(), parts.uri.to_string())
+                .body(body);
+            for (name, value) in &parts.headers {
+                if !matches!(
+                    name.as_str(),
+                    "host" | "connection" | "proxy-connection" | "proxy-authorization"
+                ) {
+                    forwarded = forwarded.header(name, value);
+                }
+            }
+            match forwarded.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    let bytes = response.bytes().await.unwrap_or_default();
+                    let mut out = (status, bytes).into_response();
+                    for (name, value) in &headers {
+                        if !matches!(
+                            name.as_str(),
+                            "connection" | "transfer-encoding" | "content-length"
+                        ) {
+                            out.headers_mut().insert(name, value.clone());
+                        }
+                    }
+                    out
+                }
+                Err(_) => axum::http::StatusCode::BAD_GATEWAY.into_response(),
+            }
+        }
+        let seen: Seen = Default::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let app = axum::Router::new()
+            .fallback(forward)
+            .with_state(seen.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        RecordingProxy { url, seen, server }
+    }
+
+    /// What went through it so far, and forgets it.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.seen.lock().expect("lock"))
+    }
+}
+
+impl Drop for RecordingProxy {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}

@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::ConnectorBuilder;
+use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::retry::RetryConfig;
@@ -23,11 +25,30 @@ pub fn retry_config() -> RetryConfig {
 }
 
 /// The HTTP client of every SDK client: hyper on rustls with ring, the platform's trusted
-/// roots (the SDK's default client, with ring instead of aws-lc).
+/// roots, and proxies from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
+/// `NO_PROXY`, either case): the SDK's default client, built the same way, with ring instead of
+/// aws-lc. A loopback endpoint is not exempt by itself: `NO_PROXY` says which hosts are.
 pub fn http_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+    client_with(ProxyConfig::from_env())
+}
+
+/// [`http_client`] without any proxy: for endpoints on this machine that the tool starts
+/// itself (the local stack), which a proxy could not reach.
+pub fn direct_http_client() -> SharedHttpClient {
+    client_with(ProxyConfig::disabled())
+}
+
+fn client_with(proxy: ProxyConfig) -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(proxy.clone()));
+        connector.build()
+    })
 }
 
 /// Timeouts: short connect, read long enough for a 15-minute synchronous invoke.

@@ -18,7 +18,7 @@ where
                 .message()
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("HTTP {status}"));
-            classify_code(&code, status, message)
+            LambdaError::from_code(&code, status, message)
         }
         SdkError::TimeoutError(_) => LambdaError::Timeout(display_chain(&error)),
         SdkError::DispatchFailure(failure) if failure.is_timeout() => {
@@ -30,29 +30,6 @@ where
         _ => LambdaError::InvalidRequest {
             code: "ClientError".to_string(),
             message: display_chain(&error),
-        },
-    }
-}
-
-/// Classifies an error code and HTTP status.
-pub fn classify_code(code: &str, status: u16, message: String) -> LambdaError {
-    match (code, status) {
-        ("ResourceNotFoundException", _) | (_, 404) => LambdaError::NotFound(message),
-        ("ResourceConflictException", _) | (_, 409) => LambdaError::Conflict(message),
-        ("TooManyRequestsException" | "ThrottlingException" | "Throttling", _) | (_, 429) => {
-            LambdaError::Throttled(message)
-        }
-        ("AccessDeniedException" | "AccessDenied", _) | (_, 403) => {
-            LambdaError::AccessDenied(message)
-        }
-        ("PreconditionFailedException", _) | (_, 412) => LambdaError::PreconditionFailed(message),
-        (_, 500..=599) => LambdaError::Service {
-            code: code.to_string(),
-            message,
-        },
-        _ => LambdaError::InvalidRequest {
-            code: code.to_string(),
-            message,
         },
     }
 }

@@ -1,38 +1,48 @@
-//! [`LambdaApi`] on aws-sdk-lambda.
+//! [`LambdaApi`] on aws-sdk-lambda: every call, `Invoke` included, is the SDK's own operation
+//! (SPEC §14), so its signing, endpoint rules, connection poisoning after 5xx and timeouts,
+//! `X-Amzn-Trace-Id` forwarding from inside Lambda, clock-skew handling and new parameters
+//! come with SDK updates.
 //!
-//! One client per region, built lazily from the shared configuration and signed for the region
-//! of the ARN it calls (targets and processors may live in other regions than the tuner). The
-//! clients share the configuration's HTTP client, so one process keeps one connection pool.
-//! `Invoke`, the executor's hot call, goes through [`SignedInvoke`](crate::invoke) instead:
-//! the same signer, credentials, endpoint rules and timeouts without the SDK's per-request
-//! orchestration, on its own keep-alive pool (one connection for a series of invokes). SDK
-//! retries are disabled here because the core's `Resilient` wrapper retries with backoff and
-//! paces every attempt, retries included, under the control-plane limit.
+//! One client per region, role and response handling, built lazily from the shared
+//! configuration and signed for the region of the ARN it calls (targets and processors may live
+//! in other regions than the tuner). The clients share the configuration's HTTP client, so one
+//! process keeps one connection pool. The clients that invoke targets keep only the first
+//! 64 KiB of a response ([`ResponseHead`]); a post-processor's call keeps it whole. SDK retries
+//! are disabled here because the core's `Resilient` wrapper retries with backoff and paces
+//! every attempt, retries included, under the control-plane limit.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
-
-use aws_config::sts::AssumeRoleProvider;
-use aws_credential_types::provider::{ProvideCredentials as _, SharedCredentialsProvider};
+use std::sync::Mutex;
+use std::time::Instant;
 
 use aws_config::SdkConfig;
+use aws_config::sts::AssumeRoleProvider;
+use aws_credential_types::provider::{ProvideCredentials as _, SharedCredentialsProvider};
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::config::Region;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvokeWithResponseStreamResponseEvent;
 use aws_sdk_lambda::types::{InvocationType, LastUpdateStatus, LogType};
-use aws_smithy_async::time::SharedTimeSource;
 use aws_smithy_types::retry::RetryConfig;
 use power_tuning_core::arn::region_of;
 use power_tuning_core::ports::{
-    AliasConfig, AssumedRole, FunctionConfig, InvokeOutput, LambdaApi, LambdaError, StreamedOutput,
-    UpdateStatus, VersionsPage,
+    AccountConcurrency, AliasConfig, AssumedRole, FunctionConfig, InvokeOptions, InvokeOutput,
+    LambdaApi, LambdaError, StreamedOutput, UpdateStatus, VersionsPage,
 };
 
-use crate::config::endpoint_override;
+use crate::config::{READ_TIMEOUT, endpoint_override};
 use crate::errors::classify;
-use crate::invoke::{InvokeTarget, SignedInvoke, TargetKey, Targets};
+use crate::interceptors::{FirstPoll, ResponseHead};
 use crate::lock;
+
+/// What a client is for: its region, the role it signs with, and whether it keeps whole
+/// responses.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ClientKey {
+    region: String,
+    role: Option<String>,
+    whole_responses: bool,
+}
 
 /// A role in use: its account, a key for its clients, and its credentials.
 #[derive(Clone)]
@@ -47,21 +57,13 @@ pub struct SdkLambda {
     base: aws_sdk_lambda::config::Builder,
     /// What roles are assumed with (the tuner's own credentials, STS endpoint override).
     config: Option<SdkConfig>,
-    /// Clients by (region, role key), built on first use and kept.
-    clients: Mutex<HashMap<TargetKey, Client>>,
+    /// Clients by region, role and response handling, built on first use and kept.
+    clients: Mutex<HashMap<ClientKey, Client>>,
     /// Roles by key: a run's role is assumed once per process and its credentials refreshed
     /// by the clients' identity cache before they expire.
     roles: Mutex<HashMap<String, ActiveRole>>,
     role: Mutex<Option<ActiveRole>>,
     fixed: Option<Client>,
-    /// The signing time of the lean `Invoke` path; `None` with a fixed client, whose tests
-    /// mock the SDK's `Invoke`.
-    invoke_time: Option<SharedTimeSource>,
-    /// The lean `Invoke` path, built on the first invoke (its TLS configuration is work that
-    /// handlers which never invoke should not do).
-    invoker: OnceLock<SignedInvoke>,
-    /// Invoke endpoints and credentials by (region, role key).
-    targets: Targets,
 }
 
 impl SdkLambda {
@@ -80,9 +82,6 @@ impl SdkLambda {
             roles: Mutex::new(HashMap::new()),
             role: Mutex::new(None),
             fixed: None,
-            invoke_time: Some(config.time_source().unwrap_or_default()),
-            invoker: OnceLock::new(),
-            targets: Targets::default(),
         }
     }
 
@@ -95,15 +94,16 @@ impl SdkLambda {
             roles: Mutex::new(HashMap::new()),
             role: Mutex::new(None),
             fixed: Some(client),
-            invoke_time: None,
-            invoker: OnceLock::new(),
-            targets: Targets::default(),
         }
     }
 
-    /// The region of an ARN (of the configuration for a plain function name) and the role in
-    /// use for its account.
-    fn key_for(&self, arn: &str) -> (TargetKey, Option<ActiveRole>) {
+    /// The client for an ARN: signed for its region (the configuration's for a plain function
+    /// name), with the role in use when the function is in the role's account; it keeps only
+    /// the head of responses unless `whole_responses`.
+    fn client(&self, arn: &str, whole_responses: bool) -> Client {
+        if let Some(client) = &self.fixed {
+            return client.clone();
+        }
         let region = region_of(arn)
             .map(str::to_string)
             .or_else(|| Some(self.config.as_ref()?.region()?.to_string()))
@@ -112,41 +112,11 @@ impl SdkLambda {
         let role = lock(&self.role)
             .clone()
             .filter(|role| role.account == account);
-        ((region, role.as_ref().map(|r| r.key.clone())), role)
-    }
-
-    /// Where `Invoke` on an ARN goes, and with which credentials (resolved once per key).
-    async fn invoke_target(&self, arn: &str) -> Result<std::sync::Arc<InvokeTarget>, LambdaError> {
-        let (key, role) = self.key_for(arn);
-        if let Some(target) = self.targets.get(&key) {
-            return Ok(target);
-        }
-        let config = self.config.as_ref();
-        let endpoint_url =
-            endpoint_override("LAMBDA").or_else(|| config?.endpoint_url().map(str::to_string));
-        let endpoint = InvokeTarget::resolve_endpoint(
-            &key.0,
-            endpoint_url.as_deref(),
-            config.and_then(SdkConfig::use_fips),
-            config.and_then(SdkConfig::use_dual_stack),
-        )
-        .await?;
-        let credentials = match role {
-            Some(role) => Some(role.credentials),
-            None => config.and_then(SdkConfig::credentials_provider),
+        let key = ClientKey {
+            region: region.clone(),
+            role: role.as_ref().map(|r| r.key.clone()),
+            whole_responses,
         };
-        let target = InvokeTarget::new(&endpoint, &key.0, credentials);
-        Ok(self.targets.insert(key, target))
-    }
-
-    /// The client for an ARN: signed for its region, with the role in use when the function
-    /// is in the role's account.
-    pub fn client_for(&self, arn: &str) -> Client {
-        if let Some(client) = &self.fixed {
-            return client.clone();
-        }
-        let (key, role) = self.key_for(arn);
-        let region = key.0.clone();
         lock(&self.clients)
             .entry(key)
             .or_insert_with(|| {
@@ -154,9 +124,17 @@ impl SdkLambda {
                 if let Some(role) = role {
                     builder = builder.credentials_provider(role.credentials);
                 }
+                if !whole_responses {
+                    builder = builder.interceptor(ResponseHead);
+                }
                 Client::from_conf(builder.build())
             })
             .clone()
+    }
+
+    /// The client for an ARN's control-plane calls.
+    pub fn client_for(&self, arn: &str) -> Client {
+        self.client(arn, true)
     }
 
     /// Assumes `role` (once per role and session in this process) and checks it works.
@@ -376,26 +354,20 @@ impl LambdaApi for SdkLambda {
         function: &str,
         qualifier: Option<&str>,
         payload: &[u8],
-        tail_logs: bool,
+        options: InvokeOptions,
     ) -> Result<InvokeOutput, LambdaError> {
-        if let Some(time) = &self.invoke_time {
-            let invoker = self.invoker.get_or_init(|| SignedInvoke::new(time.clone()));
-            let target = self.invoke_target(function).await?;
-            return invoker
-                .invoke(&target, function, qualifier, payload, tail_logs)
-                .await;
-        }
         let out = self
-            .client_for(function)
+            .client(function, options.whole_response)
             .invoke()
             .function_name(function)
             .set_qualifier(qualifier.map(str::to_string))
             .invocation_type(InvocationType::RequestResponse)
-            .log_type(if tail_logs {
+            .log_type(if options.tail_logs {
                 LogType::Tail
             } else {
                 LogType::None
             })
+            // The SDK's request body owns its bytes: the one copy of the payload.
             .payload(Blob::new(payload))
             .send()
             .await
@@ -405,6 +377,40 @@ impl LambdaApi for SdkLambda {
             log_result: out.log_result,
             executed_version: out.executed_version,
             payload: out.payload.map(Blob::into_inner).unwrap_or_default(),
+        })
+    }
+
+    async fn get_function_concurrency(&self, function: &str) -> Result<Option<u32>, LambdaError> {
+        let out = self
+            .client_for(function)
+            .get_function_concurrency()
+            .function_name(function)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out
+            .reserved_concurrent_executions()
+            .map(|n| u32::try_from(n).unwrap_or(0)))
+    }
+
+    async fn get_account_concurrency(
+        &self,
+        function: &str,
+    ) -> Result<AccountConcurrency, LambdaError> {
+        let out = self
+            .client_for(function)
+            .get_account_settings()
+            .send()
+            .await
+            .map_err(classify)?;
+        let limit = out.account_limit();
+        let count = |n: Option<i32>| n.map_or(0, |n| u32::try_from(n).unwrap_or(0));
+        let concurrent = count(limit.map(|l| l.concurrent_executions()));
+        Ok(AccountConcurrency {
+            limit: concurrent,
+            unreserved: limit
+                .and_then(|l| l.unreserved_concurrent_executions())
+                .map_or(concurrent, |n| count(Some(n))),
         })
     }
 
@@ -423,7 +429,8 @@ impl LambdaApi for SdkLambda {
         qualifier: Option<&str>,
         payload: &[u8],
     ) -> Result<StreamedOutput, LambdaError> {
-        let started = std::time::Instant::now();
+        let first_poll = FirstPoll::default();
+        let called = Instant::now();
         let mut out = self
             .client_for(function)
             .invoke_with_response_stream()
@@ -431,19 +438,30 @@ impl LambdaApi for SdkLambda {
             .set_qualifier(qualifier.map(str::to_string))
             .log_type(LogType::Tail)
             .payload(Blob::new(payload))
+            .customize()
+            .interceptor(first_poll.clone())
             .send()
             .await
             .map_err(classify)?;
+        // Time to first byte from the request sent on a ready connection (SPEC §14).
+        let sent = first_poll.at().unwrap_or(called);
         let mut streamed = StreamedOutput {
             executed_version: out.executed_version().map(str::to_string),
             ..StreamedOutput::default()
         };
         loop {
-            match out.event_stream.recv().await {
+            // The read timeout covers the response's head only: a stream that stalls longer
+            // than any invocation can last is broken.
+            let event = tokio::time::timeout(READ_TIMEOUT, out.event_stream.recv())
+                .await
+                .map_err(|_| {
+                    LambdaError::Timeout(format!("the response stream of {function} stalled"))
+                })?;
+            match event {
                 Ok(Some(InvokeWithResponseStreamResponseEvent::PayloadChunk(chunk))) => {
                     let size = chunk.payload().map(|p| p.as_ref().len()).unwrap_or(0);
                     if size > 0 && streamed.time_to_first_byte.is_none() {
-                        streamed.time_to_first_byte = Some(started.elapsed());
+                        streamed.time_to_first_byte = Some(sent.elapsed());
                     }
                     // Counted, not kept: memory does not grow with the response.
                     streamed.response_bytes += size as u64;
@@ -452,8 +470,11 @@ impl LambdaApi for SdkLambda {
                     streamed.error_code = complete.error_code().map(str::to_string);
                     streamed.error_details = complete.error_details().map(str::to_string);
                     streamed.log_result = complete.log_result().map(str::to_string);
+                    streamed.completed = true;
                 }
                 Ok(Some(_)) => {}
+                // Without InvokeComplete, `completed` stays false: the Executor counts it as a
+                // failed invocation, never as a 0 ms success.
                 Ok(None) => return Ok(streamed),
                 Err(error) => {
                     return Err(LambdaError::Transport(format!(

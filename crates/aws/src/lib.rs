@@ -4,10 +4,10 @@
 //!   timeout long enough for 15-minute synchronous invokes, endpoint overrides honoured).
 //! - [`SdkLambda`]: [`LambdaApi`](power_tuning_core::ports::LambdaApi) on aws-sdk-lambda, one
 //!   client per region (calls go to the ARN's region, signed for it), SDK errors mapped to
-//!   [`LambdaError`](power_tuning_core::ports::LambdaError). Its SDK retries are off: the core's
-//!   `Resilient` wrapper retries and paces every attempt (see [`lambda`]).
-//! - [`invoke`]: the lean signed `Invoke` the executor's hot loop uses (aws-sigv4, the SDK's
-//!   endpoint rules, one keep-alive pool) instead of the SDK's per-request orchestration.
+//!   [`LambdaError`](power_tuning_core::ports::LambdaError) by their code. Its SDK retries are
+//!   off: the core's `Resilient` wrapper retries and paces every attempt (see [`lambda`]).
+//! - [`interceptors`]: the SDK hooks that bound an Executor's memory (a response's first
+//!   64 KiB kept) and time a streamed response's first byte from a ready connection.
 //! - [`S3Payloads`]: [`PayloadSource`](power_tuning_core::ports::PayloadSource) on aws-sdk-s3,
 //!   path-style when the endpoint is overridden.
 //! - [`TokioClock`]: [`Clock`](power_tuning_core::ports::Clock) on tokio's timer.
@@ -15,7 +15,7 @@
 pub mod clock;
 pub mod config;
 pub mod errors;
-pub mod invoke;
+pub mod interceptors;
 pub mod lambda;
 pub mod s3;
 

@@ -14,10 +14,9 @@ use aws_sdk_lambda::types::{
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use power_tuning_aws::errors::classify_code;
 use power_tuning_aws::{S3Payloads, SdkLambda, TokioClock};
 use power_tuning_core::ports::{
-    LambdaApi, LambdaError, PayloadSource, PayloadSourceError, UpdateStatus,
+    InvokeOptions, LambdaApi, LambdaError, PayloadSource, PayloadSourceError, UpdateStatus,
 };
 use power_tuning_core::resilient::Resilient;
 
@@ -126,7 +125,15 @@ async fn invoke_sends_qualifier_and_tail_and_maps_the_response() {
         });
     let lambda = SdkLambda::with_client(lambda_mock!([&rule]));
     let out = lambda
-        .invoke(ARN, Some("7"), b"{\"a\":1}", true)
+        .invoke(
+            ARN,
+            Some("7"),
+            b"{\"a\":1}",
+            InvokeOptions {
+                tail_logs: true,
+                whole_response: true,
+            },
+        )
         .await
         .expect("invoke");
     assert_eq!(out.function_error.as_deref(), Some("Unhandled"));
@@ -192,6 +199,15 @@ async fn service_errors_are_classified() {
             "InvalidParameterValueException",
             |e| matches!(e, LambdaError::InvalidRequest { code, .. } if code == "InvalidParameterValueException"),
         ),
+        // A 502 that retrying cannot fix: classified by its code, not its status.
+        (
+            502,
+            "KMSDisabledException",
+            |e| matches!(e, LambdaError::Permanent { code: "KMSDisabledException", message } if message == "nope"),
+        ),
+        (502, "EC2UnexpectedException", |e| {
+            matches!(e, LambdaError::Service { .. })
+        }),
     ];
     for (status, code, check) in cases {
         let rule = mock!(aws_sdk_lambda::Client::get_function_configuration)
@@ -205,7 +221,11 @@ async fn service_errors_are_classified() {
             .expect_err("error");
         assert!(check(&error), "{status} {code} → {error:?}");
         assert!(
-            error.is_transient() == matches!(status, 429 | 500),
+            error.is_transient()
+                == matches!(
+                    code,
+                    "TooManyRequestsException" | "ServiceException" | "EC2UnexpectedException"
+                ),
             "{error:?}"
         );
     }
@@ -248,24 +268,20 @@ async fn resilient_does_not_retry_client_errors() {
     assert_eq!(rule.num_calls(), 1);
 }
 
-#[test]
-fn codes_and_statuses() {
-    assert!(matches!(
-        classify_code("ThrottlingException", 400, String::new()),
-        LambdaError::Throttled(_)
-    ));
-    assert!(matches!(
-        classify_code("Whatever", 502, String::new()),
-        LambdaError::Service { .. }
-    ));
-    assert!(matches!(
-        classify_code("Whatever", 404, String::new()),
-        LambdaError::NotFound(_)
-    ));
-    assert!(matches!(
-        classify_code("PreconditionFailedException", 412, String::new()),
-        LambdaError::PreconditionFailed(_)
-    ));
+#[tokio::test(start_paused = true)]
+async fn resilient_fails_at_once_on_a_permanent_502() {
+    let rule = mock!(aws_sdk_lambda::Client::invoke)
+        .sequence()
+        .http_status(502, error_body("KMSDisabledException", "key disabled"))
+        .repeatedly()
+        .build();
+    let lambda = Resilient::new(SdkLambda::with_client(lambda_mock!([&rule])), TokioClock);
+    let error = lambda
+        .invoke(ARN, Some("1"), b"{}", InvokeOptions::default())
+        .await
+        .expect_err("permanent");
+    assert_eq!(error.to_string(), "KMSDisabledException: key disabled");
+    assert_eq!(rule.num_calls(), 1, "no retry");
 }
 
 #[tokio::test]
@@ -321,4 +337,72 @@ async fn s3_payloads_map_statuses() {
         s3.fetch("b", "odd").await,
         Err(PayloadSourceError::Other("weird request".into()))
     );
+}
+
+/// A local Lambda endpoint answering every `Invoke` with `size` bytes; counts connections.
+async fn big_responses(size: usize) -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let counter = connections.clone();
+    let listener = axum::serve::ListenerExt::tap_io(listener, move |_| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    let app = axum::Router::new().fallback(move || async move {
+        (
+            [
+                ("content-type", "application/json"),
+                ("x-amz-executed-version", "1"),
+            ],
+            vec![b'x'; size],
+        )
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, connections)
+}
+
+/// SPEC §14: an Executor keeps a response's first 64 KiB unless a post-processor needs it
+/// whole; the rest is read off the connection, which is then reused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_are_kept_to_their_head_unless_asked_whole() {
+    let (url, connections) = big_responses(3 * 1024 * 1024).await;
+    let config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .http_client(power_tuning_aws::config::http_client())
+        .region(aws_config::Region::new("eu-west-1"))
+        .endpoint_url(url)
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("ak", "sk", None, None, "test"),
+            ),
+        )
+        .build();
+    let lambda = SdkLambda::new(&config);
+    for _ in 0..3 {
+        let head = lambda
+            .invoke(ARN, Some("1"), b"{}", InvokeOptions::default())
+            .await
+            .expect("invoke");
+        assert_eq!(head.payload.len(), power_tuning_core::ports::RESPONSE_HEAD);
+    }
+    let whole = lambda
+        .invoke(
+            ARN,
+            Some("1"),
+            b"{}",
+            InvokeOptions {
+                tail_logs: false,
+                whole_response: true,
+            },
+        )
+        .await
+        .expect("invoke");
+    assert_eq!(whole.payload.len(), 3 * 1024 * 1024);
+    // Three cut responses on one connection (each read to its end); the whole-response client
+    // is another client on the same pool.
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
 }

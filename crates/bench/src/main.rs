@@ -1,4 +1,4 @@
-//! `power-tuning-bench`: the tuner's own cost and speed (B1–B8), measured on the local
+//! `power-tuning-bench`: the tuner's own cost and speed (B1–B9), measured on the local
 //! emulator with emulated target work, so only the tuner's overhead shows. Writes a markdown
 //! table and a JSON file with the method and the machine. It lives outside the `power-tuning`
 //! command so users do not ship its probes.
@@ -70,11 +70,11 @@ async fn run(args: BenchArgs) -> BenchResult<()> {
         .as_ref()
         .map(|o| o.iter().map(|s| s.trim().to_uppercase()).collect());
     if let Some(ids) = &wanted
-        && let Some(bad) = ids
-            .iter()
-            .find(|id| !["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8"].contains(&id.as_str()))
+        && let Some(bad) = ids.iter().find(|id| {
+            !["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9"].contains(&id.as_str())
+        })
     {
-        return Err(format!("unknown benchmark {bad} (B1..B8)"));
+        return Err(format!("unknown benchmark {bad} (B1..B9)"));
     }
     let only = |id: &str| wanted.as_ref().is_none_or(|w| w.iter().any(|x| x == id));
     let exe_dir = binaries::exe_dir()?;
@@ -120,6 +120,9 @@ async fn run(args: BenchArgs) -> BenchResult<()> {
         }
         if only("B7") {
             bench.whole_runs(mode).await?;
+        }
+        if only("B9") {
+            bench.response_memory(mode).await?;
         }
     }
     if only("B8") {

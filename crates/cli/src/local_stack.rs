@@ -86,11 +86,12 @@ pub struct LocalStack {
     pub state_machine_arn: String,
 }
 
-/// SDK configuration for a local endpoint: us-east-1 and throwaway credentials.
+/// SDK configuration for a local endpoint: us-east-1, throwaway credentials, and no proxy (the
+/// endpoint is on this machine, started by this tool).
 pub fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(power_tuning_aws::config::http_client())
+        .http_client(power_tuning_aws::config::direct_http_client())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(

@@ -66,7 +66,11 @@ impl MotoServer {
     }
 
     async fn configure(&mut self) -> Result<(), MotoError> {
-        let client = reqwest::Client::new();
+        // moto is on this machine: never through a proxy.
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(|e| MotoError::Start(format!("no HTTP client: {e}")))?;
         let url = format!("{}/moto-api/config", self.endpoint);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {

@@ -64,6 +64,8 @@ impl HandlerError {
                 LambdaError::PreconditionFailed(_) => "ConcurrentRun",
                 LambdaError::Service { .. } | LambdaError::Transport(_) => "LambdaServiceError",
                 LambdaError::Timeout(_) => "LambdaTimeout",
+                // Lambda's own code: the function cannot run as configured.
+                LambdaError::Permanent { code, .. } => code,
             },
             HandlerError::UpdateFailed(_) => "UpdateFailed",
             HandlerError::UpdateTimeout(_) => "UpdateTimeout",
@@ -78,8 +80,9 @@ impl HandlerError {
         }
     }
 
-    /// Every error type name a handler reports (README "Errors"), in the order of the variants.
-    pub const ALL_TYPES: [&'static str; 18] = [
+    /// Every error type name a handler reports (README "Errors"), in the order of the variants
+    /// (a permanent Lambda error is named by its code).
+    pub const ALL_TYPES: [&'static str; 32] = [
         "InvalidInput",
         "ResourceNotFound",
         "ResourceConflict",
@@ -88,6 +91,20 @@ impl HandlerError {
         "AccessDenied",
         "LambdaServiceError",
         "LambdaTimeout",
+        "KMSAccessDeniedException",
+        "KMSDisabledException",
+        "KMSInvalidStateException",
+        "KMSNotFoundException",
+        "EC2AccessDeniedException",
+        "InvalidSubnetIDException",
+        "InvalidSecurityGroupIDException",
+        "InvalidZipFileException",
+        "InvalidRuntimeException",
+        "SubnetIPAddressLimitReachedException",
+        "ENILimitReachedException",
+        "EFSMountFailureException",
+        "EFSMountConnectivityException",
+        "EFSIOException",
         "UpdateFailed",
         "UpdateTimeout",
         "UnsupportedArchitecture",
@@ -100,7 +117,8 @@ impl HandlerError {
         "ConcurrentRun",
     ];
 
-    /// Error types the state machine retries (transient service conditions only).
+    /// Error types the state machine retries (transient service conditions only, SPEC §14: a
+    /// permanent Lambda error fails at once).
     pub const TRANSIENT_TYPES: [&'static str; 2] = ["Throttled", "LambdaServiceError"];
 
     /// Wraps a Lambda API error with what the handler was doing.
@@ -135,6 +153,14 @@ mod tests {
                 message: s(),
             }),
             lambda(LambdaError::Timeout(s())),
+        ]
+        .into_iter()
+        .chain(
+            crate::ports::PERMANENT_SERVICE_CODES
+                .iter()
+                .map(|code| lambda(LambdaError::Permanent { code, message: s() })),
+        )
+        .chain([
             HandlerError::UpdateFailed(s()),
             HandlerError::UpdateTimeout(s()),
             HandlerError::UnsupportedArchitecture(s()),
@@ -145,8 +171,9 @@ mod tests {
             HandlerError::InvalidState(s()),
             HandlerError::UnexpectedVersion(s()),
             HandlerError::ConcurrentRun(s()),
-        ];
-        assert_eq!(all.map(|e| e.error_type()), HandlerError::ALL_TYPES);
+        ]);
+        let names: Vec<&str> = all.map(|e| e.error_type()).collect();
+        assert_eq!(names, HandlerError::ALL_TYPES);
         assert_eq!(
             lambda(LambdaError::Transport(s())).error_type(),
             "LambdaServiceError"

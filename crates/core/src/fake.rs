@@ -16,8 +16,8 @@ use std::time::Duration;
 use base64::Engine as _;
 
 use crate::ports::{
-    AliasConfig, Clock, FunctionConfig, InvokeOutput, LambdaApi, LambdaError, PayloadSource,
-    PayloadSourceError, StreamedOutput, UpdateStatus, VersionsPage,
+    AccountConcurrency, AliasConfig, Clock, FunctionConfig, InvokeOptions, InvokeOutput, LambdaApi,
+    LambdaError, PayloadSource, PayloadSourceError, StreamedOutput, UpdateStatus, VersionsPage,
 };
 
 /// A virtual monotonic clock: `sleep` advances it and yields once.
@@ -98,6 +98,10 @@ pub enum Op {
     Invoke,
     /// InvokeWithResponseStream.
     InvokeStreaming,
+    /// GetFunctionConcurrency.
+    GetFunctionConcurrency,
+    /// GetAccountSettings.
+    GetAccountSettings,
 }
 
 impl Op {
@@ -113,6 +117,8 @@ impl Op {
             Op::CreateAlias => "lambda:CreateAlias",
             Op::UpdateAlias => "lambda:UpdateAlias",
             Op::Invoke | Op::InvokeStreaming => "lambda:InvokeFunction",
+            Op::GetFunctionConcurrency => "lambda:GetFunctionConcurrency",
+            Op::GetAccountSettings => "lambda:GetAccountSettings",
         }
     }
 
@@ -175,6 +181,8 @@ pub struct FakeOutcome {
     pub first_byte_ms: f64,
     /// What the function prints (plain lines, as a custom runtime writes them).
     pub lines: Vec<String>,
+    /// A streamed response that ends without `InvokeComplete` (the connection dropped).
+    pub incomplete_stream: bool,
 }
 
 /// How a fake function's log is written: its `LoggingConfig`'s format and `SystemLogLevel`.
@@ -201,6 +209,7 @@ impl FakeOutcome {
             max_memory_mb: 40,
             first_byte_ms: 0.0,
             lines: Vec::new(),
+            incomplete_stream: false,
         }
     }
 
@@ -241,6 +250,10 @@ struct Function {
     idle_environments: HashMap<String, u32>,
     behavior: Behavior,
     log_format: FakeLogFormat,
+    /// Reserved concurrency, when set.
+    reserved: Option<u32>,
+    /// Invocations in flight.
+    in_flight: u32,
 }
 
 struct Injection {
@@ -278,6 +291,10 @@ struct State {
     assumed: Vec<(String, String)>,
     in_flight: u32,
     max_in_flight: u32,
+    /// The account's concurrency limit (Lambda's default quota, 1000, unless set).
+    account_limit: Option<u32>,
+    /// Invocations in flight of functions without a reservation.
+    unreserved_in_flight: u32,
 }
 
 impl Function {
@@ -395,6 +412,8 @@ impl FakeLambda {
                 idle_environments: HashMap::new(),
                 behavior,
                 log_format: FakeLogFormat::Text,
+                reserved: None,
+                in_flight: 0,
             },
         );
         arn
@@ -405,6 +424,18 @@ impl FakeLambda {
         if let Some(f) = self.lock().functions.get_mut(name) {
             f.log_format = format;
         }
+    }
+
+    /// A function's reserved concurrency (`None`: no reservation).
+    pub fn set_reserved_concurrency(&self, name: &str, reserved: Option<u32>) {
+        if let Some(f) = self.lock().functions.get_mut(name) {
+            f.reserved = reserved;
+        }
+    }
+
+    /// The account's concurrency limit (1000 unless set).
+    pub fn set_account_concurrency(&self, limit: u32) {
+        self.lock().account_limit = Some(limit);
     }
 
     /// Updates stay `InProgress` for `delay` of virtual time.
@@ -855,14 +886,50 @@ impl LambdaApi for FakeLambda {
         function: &str,
         qualifier: Option<&str>,
         payload: &[u8],
-        tail_logs: bool,
+        options: InvokeOptions,
     ) -> Result<InvokeOutput, LambdaError> {
         let ran = self.run(Op::Invoke, function, qualifier, payload).await?;
+        let mut body = ran.body;
+        if !options.whole_response {
+            body.truncate(crate::ports::RESPONSE_HEAD);
+        }
         Ok(InvokeOutput {
             function_error: ran.function_error,
-            log_result: tail_logs.then_some(ran.log_result),
-            payload: ran.body,
+            log_result: options.tail_logs.then_some(ran.log_result),
+            payload: body,
             executed_version: Some(ran.version),
+        })
+    }
+
+    async fn get_function_concurrency(&self, function: &str) -> Result<Option<u32>, LambdaError> {
+        self.on_function(
+            Op::GetFunctionConcurrency,
+            function,
+            None,
+            None,
+            None,
+            |f, _, _| Ok(f.reserved),
+        )
+    }
+
+    async fn get_account_concurrency(
+        &self,
+        function: &str,
+    ) -> Result<AccountConcurrency, LambdaError> {
+        let mut state = self.lock();
+        self.begin(
+            &mut state,
+            Op::GetAccountSettings,
+            function,
+            None,
+            None,
+            None,
+        )?;
+        let limit = state.account_limit.unwrap_or(1000);
+        let reserved: u32 = state.functions.values().filter_map(|f| f.reserved).sum();
+        Ok(AccountConcurrency {
+            limit,
+            unreserved: limit.saturating_sub(reserved),
         })
     }
 
@@ -892,27 +959,16 @@ impl LambdaApi for FakeLambda {
         let ran = self
             .run(Op::InvokeStreaming, function, qualifier, payload)
             .await?;
-        let error: Option<serde_json::Value> = ran
-            .function_error
-            .as_ref()
-            .and_then(|_| serde_json::from_slice(&ran.body).ok());
-        let field = |name: &str| {
-            error
-                .as_ref()
-                .and_then(|e| e.get(name))
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_string)
-        };
+        // As Lambda answers it: `ErrorCode` `Unhandled`, the function's error document in
+        // `ErrorDetails`.
+        let failed = ran.function_error.is_some();
         Ok(StreamedOutput {
-            time_to_first_byte: (ran.function_error.is_none() && !ran.body.is_empty())
+            time_to_first_byte: (!failed && !ran.body.is_empty())
                 .then(|| Duration::from_secs_f64(ran.first_byte_ms / 1000.0)),
-            response_bytes: if ran.function_error.is_none() {
-                ran.body.len() as u64
-            } else {
-                0
-            },
-            error_code: field("errorType"),
-            error_details: field("errorMessage"),
+            response_bytes: if failed { 0 } else { ran.body.len() as u64 },
+            error_code: ran.function_error.clone(),
+            error_details: failed.then(|| String::from_utf8_lossy(&ran.body).into_owned()),
+            completed: !ran.incomplete_stream,
             log_result: Some(ran.log_result),
             executed_version: Some(ran.version),
         })
@@ -927,6 +983,7 @@ struct Ran {
     log_result: String,
     version: String,
     first_byte_ms: f64,
+    incomplete_stream: bool,
 }
 
 impl FakeLambda {
@@ -940,8 +997,23 @@ impl FakeLambda {
     ) -> Result<Ran, LambdaError> {
         let (name, embedded) = split_function(function);
         let qualifier = qualifier.or(embedded.as_deref());
+        let (unreserved, unreserved_in_flight) = {
+            let state = self.lock();
+            let limit = state.account_limit.unwrap_or(1000);
+            let reserved: u32 = state.functions.values().filter_map(|f| f.reserved).sum();
+            (limit.saturating_sub(reserved), state.unreserved_in_flight)
+        };
         let (invocation, behavior) =
             self.on_function(op, function, qualifier, None, Some(payload), |f, _, _| {
+                // Lambda's throttling past the reserved, else the unreserved, concurrency.
+                let throttled = match f.reserved {
+                    Some(reserved) => f.in_flight >= reserved,
+                    None => unreserved_in_flight >= unreserved,
+                };
+                if throttled {
+                    return Err(LambdaError::Throttled("Rate Exceeded.".to_string()));
+                }
+                f.in_flight += 1;
                 let (version, conf) = Self::resolve(f, qualifier)?;
                 let idle = f.idle_environments.entry(version.clone()).or_insert(0);
                 let cold = *idle == 0;
@@ -955,13 +1027,19 @@ impl FakeLambda {
                     payload: payload.to_vec(),
                     cold,
                 };
-                Ok((invocation, (f.behavior.clone(), f.log_format)))
+                Ok((
+                    invocation,
+                    (f.behavior.clone(), f.log_format, f.reserved.is_some()),
+                ))
             })?;
-        let (behavior, log_format) = behavior;
+        let (behavior, log_format, reserved) = behavior;
         {
             let mut state = self.lock();
             state.in_flight += 1;
             state.max_in_flight = state.max_in_flight.max(state.in_flight);
+            if !reserved {
+                state.unreserved_in_flight += 1;
+            }
         }
         let outcome = behavior(&invocation);
         self.clock
@@ -972,7 +1050,11 @@ impl FakeLambda {
         {
             let mut state = self.lock();
             state.in_flight -= 1;
+            if !reserved {
+                state.unreserved_in_flight -= 1;
+            }
             if let Some(f) = state.functions.get_mut(&invocation.function) {
+                f.in_flight -= 1;
                 *f.idle_environments
                     .entry(invocation.version.clone())
                     .or_insert(0) += 1;
@@ -996,6 +1078,7 @@ impl FakeLambda {
                 .encode(&log.as_bytes()[log.len().saturating_sub(4096)..]),
             version: invocation.version,
             first_byte_ms: outcome.first_byte_ms,
+            incomplete_stream: outcome.incomplete_stream,
         })
     }
 }

@@ -13,6 +13,9 @@ pub const HANDLER_LAMBDA_ACTIONS: [(&str, &[&str]); 5] = [
             // Rollback on error (shared with the Cleaner).
             "lambda:ListVersionsByFunction",
             "lambda:DeleteFunction",
+            // Concurrency read up front (SPEC §14).
+            "lambda:GetFunctionConcurrency",
+            "lambda:GetAccountSettings",
         ],
     ),
     ("executor", &["lambda:InvokeFunction"]),
@@ -38,6 +41,11 @@ pub const HANDLER_LAMBDA_ACTIONS: [(&str, &[&str]); 5] = [
         ],
     ),
 ];
+
+/// The actions of the table that act on the account, not on a function: IAM grants them on
+/// `Resource: "*"` only (Lambda's service authorization reference lists no resource type for
+/// `GetAccountSettings`).
+pub const ACCOUNT_ACTIONS: [&str; 1] = ["lambda:GetAccountSettings"];
 
 /// The handlers that call the targets, and so assume `assumeRoleARN` (SPEC §11): the template
 /// grants them `sts:AssumeRole` on `assumableRoleARNs`, and only them.

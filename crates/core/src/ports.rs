@@ -45,6 +45,21 @@ pub struct VersionsPage {
     pub next_marker: Option<String>,
 }
 
+/// Bytes of a response kept when the whole of it is not needed: enough for any error
+/// document's `errorType` and `errorMessage` (SPEC §14: memory bounded whatever the response
+/// size).
+pub const RESPONSE_HEAD: usize = 64 * 1024;
+
+/// How an `Invoke` is made and its answer kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InvokeOptions {
+    /// `LogType: Tail`: the last 4 KB of the log in `LogResult`.
+    pub tail_logs: bool,
+    /// Keep the whole response (a pre-processor's becomes the payload, a post-processor gets
+    /// the target's); else only its first [`RESPONSE_HEAD`] bytes, the rest read and dropped.
+    pub whole_response: bool,
+}
+
 /// What `Invoke` returned.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct InvokeOutput {
@@ -52,7 +67,7 @@ pub struct InvokeOutput {
     pub function_error: Option<String>,
     /// Base64 log tail, when requested.
     pub log_result: Option<String>,
-    /// The function's response.
+    /// The function's response (its first [`RESPONSE_HEAD`] bytes unless the whole was asked).
     pub payload: Vec<u8>,
     /// `X-Amz-Executed-Version`.
     pub executed_version: Option<String>,
@@ -61,7 +76,8 @@ pub struct InvokeOutput {
 /// What `InvokeWithResponseStream` returned: the response was read to its end and not kept.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StreamedOutput {
-    /// From the request being sent to the first payload chunk (none without a chunk).
+    /// From the request being sent on a ready connection (signing and connection set-up
+    /// excluded) to the first payload chunk (none without a chunk).
     pub time_to_first_byte: Option<Duration>,
     /// Bytes of the response.
     pub response_bytes: u64,
@@ -71,8 +87,19 @@ pub struct StreamedOutput {
     pub error_details: Option<String>,
     /// `InvokeComplete.LogResult`: base64 log tail.
     pub log_result: Option<String>,
+    /// Whether `InvokeComplete` came (a stream that ends without it did not complete).
+    pub completed: bool,
     /// `X-Amz-Executed-Version`.
     pub executed_version: Option<String>,
+}
+
+/// The account's concurrency in a region (`GetAccountSettings`' `AccountLimit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountConcurrency {
+    /// `ConcurrentExecutions`: the account's limit.
+    pub limit: u32,
+    /// `UnreservedConcurrentExecutions`: what functions without a reservation share.
+    pub unreserved: u32,
 }
 
 /// A role to call the functions of its account with (SPEC §11).
@@ -93,7 +120,8 @@ pub struct AliasConfig {
     pub function_version: String,
 }
 
-/// Lambda API errors, classified.
+/// Lambda API errors, classified by their code (SPEC §14), not their HTTP status: a KMS key
+/// that is disabled answers 502 but will not come back by retrying, a throttle 429 will.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LambdaError {
     /// 404 `ResourceNotFoundException`.
@@ -119,7 +147,18 @@ pub enum LambdaError {
     /// 412 `PreconditionFailedException`: the `RevisionId` given is not the latest.
     #[error("PreconditionFailedException: {0}")]
     PreconditionFailed(String),
-    /// 5xx service errors.
+    /// A function that cannot run as it is configured (its KMS key, subnet, security group,
+    /// network interfaces, file system, code or runtime): one of [`PERMANENT_SERVICE_CODES`].
+    /// Retrying changes nothing until someone fixes the function.
+    #[error("{code}: {message}")]
+    Permanent {
+        /// Lambda's error code.
+        code: &'static str,
+        /// Lambda's message.
+        message: String,
+    },
+    /// A transient service error: `ServiceException`, the other 5xx, and the transient codes
+    /// of [`TRANSIENT_CODES`].
     #[error("{code}: {message}")]
     Service {
         /// Error code.
@@ -135,8 +174,87 @@ pub enum LambdaError {
     Timeout(String),
 }
 
+/// Codes of a function that cannot run as configured (SPEC §14's permanent list, less the
+/// client errors that have classes of their own): these fail at once with Lambda's code.
+pub const PERMANENT_SERVICE_CODES: [&str; 14] = [
+    "KMSAccessDeniedException",
+    "KMSDisabledException",
+    "KMSInvalidStateException",
+    "KMSNotFoundException",
+    "EC2AccessDeniedException",
+    "InvalidSubnetIDException",
+    "InvalidSecurityGroupIDException",
+    "InvalidZipFileException",
+    "InvalidRuntimeException",
+    "SubnetIPAddressLimitReachedException",
+    "ENILimitReachedException",
+    "EFSMountFailureException",
+    "EFSMountConnectivityException",
+    "EFSIOException",
+];
+
+/// Client errors (SPEC §14's permanent list): the request itself is wrong.
+pub const INVALID_REQUEST_CODES: [&str; 4] = [
+    "InvalidParameterValueException",
+    "RequestTooLargeException",
+    "InvalidRequestContentException",
+    "UnsupportedMediaTypeException",
+];
+
+/// Transient codes whose HTTP status would not say so (SPEC §14): retried with backoff.
+pub const TRANSIENT_CODES: [&str; 7] = [
+    "ServiceException",
+    "EC2ThrottledException",
+    "EC2UnexpectedException",
+    "EFSMountTimeoutException",
+    "SnapStartNotReadyException",
+    "SnapStartTimeoutException",
+    "ResourceNotReadyException",
+];
+
 impl LambdaError {
-    /// Worth retrying with backoff: throttling, 5xx, transport failures.
+    /// Classifies an error Lambda answered: by its code first, by its HTTP status only for a
+    /// code not listed (another 5xx is transient, another 4xx is not).
+    pub fn from_code(code: &str, status: u16, message: String) -> LambdaError {
+        if let Some(code) = PERMANENT_SERVICE_CODES.iter().find(|c| **c == code) {
+            return LambdaError::Permanent { code, message };
+        }
+        if INVALID_REQUEST_CODES.contains(&code) {
+            return LambdaError::InvalidRequest {
+                code: code.to_string(),
+                message,
+            };
+        }
+        if TRANSIENT_CODES.contains(&code) {
+            return LambdaError::Service {
+                code: code.to_string(),
+                message,
+            };
+        }
+        match (code, status) {
+            ("ResourceNotFoundException", _) | (_, 404) => LambdaError::NotFound(message),
+            ("ResourceConflictException", _) | (_, 409) => LambdaError::Conflict(message),
+            ("TooManyRequestsException" | "ThrottlingException" | "Throttling", _) | (_, 429) => {
+                LambdaError::Throttled(message)
+            }
+            ("AccessDeniedException" | "AccessDenied", _) | (_, 403) => {
+                LambdaError::AccessDenied(message)
+            }
+            ("PreconditionFailedException", _) | (_, 412) => {
+                LambdaError::PreconditionFailed(message)
+            }
+            (_, 500..=599) => LambdaError::Service {
+                code: code.to_string(),
+                message,
+            },
+            _ => LambdaError::InvalidRequest {
+                code: code.to_string(),
+                message,
+            },
+        }
+    }
+
+    /// Worth retrying with backoff: throttling, transient service errors, transport failures.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
@@ -208,14 +326,26 @@ pub trait LambdaApi: Send + Sync {
         version: &str,
     ) -> impl Future<Output = Result<AliasConfig, LambdaError>> + Send;
 
-    /// Synchronous `Invoke` (`RequestResponse`), with the log tail when `tail_logs`.
+    /// Synchronous `Invoke` (`RequestResponse`).
     fn invoke(
         &self,
         function: &str,
         qualifier: Option<&str>,
         payload: &[u8],
-        tail_logs: bool,
+        options: InvokeOptions,
     ) -> impl Future<Output = Result<InvokeOutput, LambdaError>> + Send;
+
+    /// `GetFunctionConcurrency`: the function's reserved concurrency, `None` when it has none.
+    fn get_function_concurrency(
+        &self,
+        function: &str,
+    ) -> impl Future<Output = Result<Option<u32>, LambdaError>> + Send;
+
+    /// `GetAccountSettings` of the account and region of `function`: its concurrency.
+    fn get_account_concurrency(
+        &self,
+        function: &str,
+    ) -> impl Future<Output = Result<AccountConcurrency, LambdaError>> + Send;
 
     /// From now on, calls on functions in `role`'s account use its credentials (STS
     /// `AssumeRole`, refreshed before they expire); `None` goes back to the tuner's own. The
@@ -278,5 +408,96 @@ impl PayloadSource for NoPayloads {
         Err(PayloadSourceError::Other(
             "no payload source configured".to_string(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class(code: &str, status: u16) -> (String, bool) {
+        let e = LambdaError::from_code(code, status, "m".to_string());
+        let name = match &e {
+            LambdaError::NotFound(_) => "NotFound".to_string(),
+            LambdaError::Conflict(_) => "Conflict".to_string(),
+            LambdaError::Throttled(_) => "Throttled".to_string(),
+            LambdaError::InvalidRequest { code, .. } => format!("InvalidRequest {code}"),
+            LambdaError::AccessDenied(_) => "AccessDenied".to_string(),
+            LambdaError::PreconditionFailed(_) => "PreconditionFailed".to_string(),
+            LambdaError::Permanent { code, .. } => format!("Permanent {code}"),
+            LambdaError::Service { code, .. } => format!("Service {code}"),
+            LambdaError::Transport(_) | LambdaError::Timeout(_) => "other".to_string(),
+        };
+        (name, e.is_transient())
+    }
+
+    #[test]
+    fn errors_are_classified_by_code_not_status() {
+        let permanent = |code: &str| (format!("Permanent {code}"), false);
+        // 5xx that retrying cannot fix (the API reference's Invoke errors and their statuses).
+        assert_eq!(
+            class("KMSDisabledException", 502),
+            permanent("KMSDisabledException")
+        );
+        assert_eq!(
+            class("SubnetIPAddressLimitReachedException", 502),
+            permanent("SubnetIPAddressLimitReachedException")
+        );
+        assert_eq!(
+            class("EFSMountFailureException", 403),
+            permanent("EFSMountFailureException")
+        );
+        assert_eq!(class("EFSIOException", 410), permanent("EFSIOException"));
+        // Transient whatever their status.
+        assert_eq!(
+            class("ServiceException", 500),
+            ("Service ServiceException".into(), true)
+        );
+        assert_eq!(
+            class("SnapStartNotReadyException", 409),
+            ("Service SnapStartNotReadyException".into(), true)
+        );
+        assert_eq!(
+            class("EFSMountTimeoutException", 408),
+            ("Service EFSMountTimeoutException".into(), true)
+        );
+        assert_eq!(
+            class("ResourceNotReadyException", 502),
+            ("Service ResourceNotReadyException".into(), true)
+        );
+        assert_eq!(
+            class("TooManyRequestsException", 429),
+            ("Throttled".into(), true)
+        );
+        // Client errors and the rest.
+        assert_eq!(
+            class("InvalidRequestContentException", 400),
+            (
+                "InvalidRequest InvalidRequestContentException".into(),
+                false
+            )
+        );
+        assert_eq!(
+            class("RequestTooLargeException", 413),
+            ("InvalidRequest RequestTooLargeException".into(), false)
+        );
+        assert_eq!(
+            class("ResourceNotFoundException", 404),
+            ("NotFound".into(), false)
+        );
+        assert_eq!(
+            class("ResourceConflictException", 409),
+            ("Conflict".into(), false)
+        );
+        assert_eq!(
+            class("AccessDeniedException", 403),
+            ("AccessDenied".into(), false)
+        );
+        // A code not listed: the status decides.
+        assert_eq!(class("Whatever", 503), ("Service Whatever".into(), true));
+        assert_eq!(
+            class("Whatever", 418),
+            ("InvalidRequest Whatever".into(), false)
+        );
     }
 }

@@ -7,8 +7,10 @@
 //!   `1 + (w + 0.2) / 0.1` calls: 13 in a second as sent, and 15 in a second as seen by Lambda
 //!   even with 200 ms of network jitter. A handler invocation starts with no burst credit
 //!   ([`Resilient::begin_invocation`]), so the bound also holds across consecutive handlers.
-//! - Throttling, 5xx and transport errors are retried with exponential backoff and equal
-//!   jitter; `Invoke` also retries `ResourceConflictException` (a version still `Pending`).
+//! - Throttling, transient service errors and transport errors are retried with exponential
+//!   backoff and equal jitter; `Invoke` also retries `ResourceConflictException` (a version
+//!   still `Pending`). Errors are classified by Lambda's code (SPEC §14): a permanent one (a
+//!   disabled KMS key answers 502) fails at once.
 //! - An update is sent only when its first status check may follow within
 //!   [`UPDATE_FIRST_CHECK`] (SPEC §3.1: first poll ≤ 100 ms), waiting up to
 //!   `UPDATE_FIRST_CHECK` itself for the burst credit that takes.
@@ -21,8 +23,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::ports::{
-    AliasConfig, Clock, FunctionConfig, InvokeOutput, LambdaApi, LambdaError, StreamedOutput,
-    VersionsPage,
+    AccountConcurrency, AliasConfig, Clock, FunctionConfig, InvokeOptions, InvokeOutput, LambdaApi,
+    LambdaError, StreamedOutput, VersionsPage,
 };
 
 /// Average spacing of control-plane calls (10 a second).
@@ -275,10 +277,27 @@ impl<L: LambdaApi, C: Clock> LambdaApi for Resilient<L, C> {
         function: &str,
         qualifier: Option<&str>,
         payload: &[u8],
-        tail_logs: bool,
+        options: InvokeOptions,
     ) -> Result<InvokeOutput, LambdaError> {
         self.call(Kind::DataPlane, || {
-            self.inner.invoke(function, qualifier, payload, tail_logs)
+            self.inner.invoke(function, qualifier, payload, options)
+        })
+        .await
+    }
+
+    async fn get_function_concurrency(&self, function: &str) -> Result<Option<u32>, LambdaError> {
+        self.call(Kind::ControlPlane, || {
+            self.inner.get_function_concurrency(function)
+        })
+        .await
+    }
+
+    async fn get_account_concurrency(
+        &self,
+        function: &str,
+    ) -> Result<AccountConcurrency, LambdaError> {
+        self.call(Kind::ControlPlane, || {
+            self.inner.get_account_concurrency(function)
         })
         .await
     }

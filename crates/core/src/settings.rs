@@ -17,6 +17,8 @@ pub const DEFAULT_SF_COSTS: &str = r#"{"default": 0.000025, "us-gov-west-1": 0.0
 pub const DEFAULT_REQUEST_COST: f64 = 2e-7;
 /// Default `totalExecutionTimeout` (s), the template's.
 pub const DEFAULT_TOTAL_EXECUTION_TIMEOUT: u64 = 300;
+/// The handlers' memory when `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` is not set (the template's).
+pub const DEFAULT_MEMORY_MB: u32 = 128;
 /// Region used when `AWS_REGION` is not set (only outside Lambda).
 pub const DEFAULT_REGION: &str = "us-east-1";
 
@@ -41,6 +43,9 @@ pub struct Settings {
     /// The deployment's `totalExecutionTimeout` (s): a run marker younger than this may belong
     /// to a live run.
     pub total_execution_timeout: u64,
+    /// The handler's own memory (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, MB): what an Executor's
+    /// kept responses must fit in.
+    pub memory_mb: u32,
 }
 
 /// A malformed environment variable.
@@ -69,6 +74,7 @@ fn unreachable_defaults() -> Settings {
         region: DEFAULT_REGION.to_string(),
         request_cost: DEFAULT_REQUEST_COST,
         total_execution_timeout: DEFAULT_TOTAL_EXECUTION_TIMEOUT,
+        memory_mb: DEFAULT_MEMORY_MB,
     }
 }
 
@@ -123,6 +129,10 @@ impl Settings {
                     reason: format!("not a number of seconds: {text}"),
                 })?,
             },
+            memory_mb: get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+                .and_then(|text| text.trim().parse::<u32>().ok())
+                .filter(|mb| *mb >= crate::input::MIN_POWER)
+                .unwrap_or(DEFAULT_MEMORY_MB),
         })
     }
 

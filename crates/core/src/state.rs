@@ -50,6 +50,11 @@ pub struct TargetState {
     /// Its memory sizes, in the order they are measured (the input's, then its current size
     /// with `includeCurrent`).
     pub power_values: Vec<u32>,
+    /// With `parallelInvocation`: how many invocations each of its Executors may have in
+    /// flight, from its reserved concurrency, else the account's unreserved concurrency, shared
+    /// by every Executor of the run (SPEC §14).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<u32>,
 }
 
 /// Progress of the publishing loop.

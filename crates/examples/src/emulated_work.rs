@@ -2,7 +2,7 @@
 //!
 //! It sleeps `FIXED_MS + WORK_MS_AT_128 × 128 / memory` milliseconds (the shape of a function
 //! with a fixed part, an I/O wait, and a CPU-bound part, without using the CPU the tuner is
-//! measured on) and answers `{}`. Both unset or 0 make it a zero-work target that answers at
+//! measured on) and answers `{}`, or a JSON string of `RESPONSE_BYTES` bytes. Both unset or 0 make it a zero-work target that answers at
 //! once. The durations do not depend on the machine's load or on cgroups, so tests can rely on
 //! them.
 
@@ -25,11 +25,19 @@ pub(crate) fn sleep_from_env() -> Duration {
 /// Serves the function under the Lambda Runtime API.
 pub async fn run() -> Result<(), Error> {
     let sleep = sleep_from_env();
+    let response_bytes = std::env::var("RESPONSE_BYTES")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
         if !sleep.is_zero() {
             tokio::time::sleep(sleep).await;
         }
-        Ok::<_, Error>(json!({}))
+        Ok::<_, Error>(if response_bytes >= 2 {
+            Value::String("x".repeat(response_bytes - 2))
+        } else {
+            json!({})
+        })
     }))
     .await
 }

@@ -15,7 +15,10 @@ use crate::logs::{self, Report};
 use crate::measurement::{self, PriceModel, Streamed};
 use crate::output::{Stat, StatError};
 use crate::payload::{self, Payload, PayloadSpec, S3Location};
-use crate::ports::{Clock, InvokeOutput, LambdaApi, PayloadSource, PayloadSourceError};
+use crate::ports::{
+    Clock, InvokeOptions, InvokeOutput, LambdaApi, PayloadSource, PayloadSourceError,
+    StreamedOutput,
+};
 use crate::pricing;
 use crate::state::{Configuration, LambdaConfigurations};
 
@@ -28,6 +31,37 @@ struct Outcome {
     error: Option<StatError>,
     /// With `responseStreaming`: time to first byte and response size.
     streamed: Option<Streamed>,
+}
+
+/// Memory one invocation in flight may hold beside its response: its connection's buffers
+/// (hyper's read buffer grows to about 400 KiB while a large response streams in) and task;
+/// benchmark B9 measured about 0.6–0.8 MiB per invocation in flight with 6 MB responses.
+const CONNECTION_BUFFERS: usize = 1024 * 1024;
+/// The largest response `Invoke` returns (6 MB).
+const MAX_RESPONSE: usize = 6 * 1024 * 1024;
+
+/// How many invocations run at once in parallel mode (SPEC §14): `maxParallelInvocations`,
+/// within the concurrency the Initializer found for the target (`parallelism`), and within
+/// what the Executor's memory holds: half of it for the responses kept, each its first 64 KiB,
+/// or whole (up to 6 MB) when a post-processor needs it.
+fn parallelism(
+    input: &TuningInput,
+    concurrency: Option<u32>,
+    memory_mb: u32,
+    count: usize,
+) -> usize {
+    let kept = if input.post_processor_arn.is_some() {
+        MAX_RESPONSE
+    } else {
+        crate::ports::RESPONSE_HEAD
+    };
+    let budget = memory_mb as usize * 1024 * 1024 / 2;
+    let memory = (budget / (kept + CONNECTION_BUFFERS)).max(1);
+    let concurrency = concurrency.map_or(usize::MAX, |c| c as usize);
+    (input.max_parallel_invocations as usize)
+        .min(concurrency)
+        .min(memory)
+        .clamp(1, count.max(1))
 }
 
 /// `Invocation error (running in series|parallel)[ with payload <json>] - original error type: "<t>", original error message: "<m>"`
@@ -56,6 +90,45 @@ fn error_fields(output: &InvokeOutput, function_error: &str) -> (String, String)
         field("errorMessage")
             .unwrap_or_else(|| String::from_utf8_lossy(&output.payload).into_owned()),
     )
+}
+
+/// A streamed invocation as `Invoke` would have answered it (SPEC §14): `InvokeComplete`'s
+/// `ErrorCode` is a target error like `FunctionError`, and with `Unhandled` its `ErrorDetails`
+/// holds the function's error document (its `errorType` is what `allowedExceptions` matches);
+/// a stream that ended without `InvokeComplete` is a failed invocation, `StreamIncomplete`.
+fn stream_outcome(streamed: &StreamedOutput) -> InvokeOutput {
+    let document = |error_type: &str, message: &str| {
+        serde_json::json!({"errorType": error_type, "errorMessage": message})
+            .to_string()
+            .into_bytes()
+    };
+    let (function_error, payload) = if !streamed.completed {
+        (
+            Some("StreamIncomplete".to_string()),
+            document(
+                "StreamIncomplete",
+                "The response stream ended without InvokeComplete",
+            ),
+        )
+    } else if let Some(code) = &streamed.error_code {
+        let details = streamed.error_details.as_deref().unwrap_or_default();
+        let is_document = serde_json::from_str::<Value>(details)
+            .is_ok_and(|d| d.get("errorType").is_some_and(Value::is_string));
+        let payload = if is_document {
+            details.as_bytes().to_vec()
+        } else {
+            document(code, details)
+        };
+        (Some(code.clone()), payload)
+    } else {
+        (None, Vec::new())
+    };
+    InvokeOutput {
+        function_error,
+        log_result: streamed.log_result.clone(),
+        payload,
+        executed_version: streamed.executed_version.clone(),
+    }
 }
 
 /// Reads a `payloadS3` object with the contract's messages.
@@ -165,7 +238,7 @@ pub async fn handle<L: LambdaApi, P: PayloadSource, C: Clock>(
 
     let outcomes: Vec<Outcome> = if input.parallel_invocation {
         let stop = AtomicBool::new(false);
-        let cap = (input.max_parallel_invocations as usize).clamp(1, count.max(1));
+        let cap = parallelism(&input, target.parallelism, deps.settings.memory_mb, count);
         let results: Vec<(usize, Option<Result<Outcome, HandlerError>>)> =
             futures::stream::iter(0..count)
                 .map(|index| {
@@ -271,7 +344,16 @@ async fn invoke_one<L: LambdaApi, P, C>(
     if let Some(pre) = &input.pre_processor_arn {
         let output = deps
             .lambda
-            .invoke(pre.as_str(), None, payload.as_bytes(), false)
+            .invoke(
+                pre.as_str(),
+                None,
+                payload.as_bytes(),
+                InvokeOptions {
+                    tail_logs: false,
+                    // Its answer becomes the payload.
+                    whole_response: true,
+                },
+            )
             .await
             .map_err(|e| HandlerError::lambda(format!("Invoking pre-processor {pre}"), e))?;
         if let Some(function_error) = &output.function_error {
@@ -301,18 +383,7 @@ async fn invoke_one<L: LambdaApi, P, C>(
             .invoke_streaming(function, Some(version), actual.as_bytes())
             .await
             .map_err(|e| HandlerError::lambda(context(), e))?;
-        let output = InvokeOutput {
-            // `InvokeComplete.ErrorCode` is a target error like `FunctionError`.
-            function_error: streamed.error_code.clone(),
-            log_result: streamed.log_result.clone(),
-            payload: match &streamed.error_code {
-                Some(code) => serde_json::json!({"errorType": code, "errorMessage": streamed.error_details.clone().unwrap_or_default()})
-                    .to_string()
-                    .into_bytes(),
-                None => Vec::new(),
-            },
-            executed_version: streamed.executed_version.clone(),
-        };
+        let output = stream_outcome(&streamed);
         let measured = Streamed {
             first_byte_ms: streamed
                 .time_to_first_byte
@@ -323,7 +394,16 @@ async fn invoke_one<L: LambdaApi, P, C>(
     } else {
         let output = deps
             .lambda
-            .invoke(function, Some(version), actual.as_bytes(), true)
+            .invoke(
+                function,
+                Some(version),
+                actual.as_bytes(),
+                InvokeOptions {
+                    tail_logs: true,
+                    // A post-processor gets the whole response; else its head is enough.
+                    whole_response: input.post_processor_arn.is_some(),
+                },
+            )
             .await
             .map_err(|e| HandlerError::lambda(context(), e))?;
         (output, None)
@@ -354,7 +434,12 @@ async fn invoke_one<L: LambdaApi, P, C>(
     if let Some(post) = &input.post_processor_arn {
         let post_output = deps
             .lambda
-            .invoke(post.as_str(), None, &output.payload, false)
+            .invoke(
+                post.as_str(),
+                None,
+                &output.payload,
+                InvokeOptions::default(),
+            )
             .await
             .map_err(|e| HandlerError::lambda(format!("Invoking post-processor {post}"), e))?;
         if let Some(function_error) = &post_output.function_error {
@@ -373,4 +458,67 @@ async fn invoke_one<L: LambdaApi, P, C>(
         error,
         streamed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn input(extra: Value) -> TuningInput {
+        let mut state = json!({"lambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:f", "num": 1000, "parallelInvocation": true});
+        for (k, v) in extra.as_object().expect("object") {
+            state[k] = v.clone();
+        }
+        TuningInput::from_state(&state, &[128]).expect("valid")
+    }
+
+    #[test]
+    fn parallelism_fits_the_executors_memory_and_the_concurrency() {
+        // 128 MB: half for responses. Heads of 64 KiB + 1 MiB of buffers: 60 at once.
+        assert_eq!(parallelism(&input(json!({})), None, 128, 1000), 60);
+        // Whole responses for a post-processor: 64 MiB / (6 MiB + 1 MiB) = 9.
+        let post = input(
+            json!({"postProcessorARN": "arn:aws:lambda:us-east-1:123456789012:function:post"}),
+        );
+        assert_eq!(parallelism(&post, None, 128, 1000), 9);
+        assert_eq!(parallelism(&post, None, 1024, 1000), 73);
+        // The concurrency the Initializer found, maxParallelInvocations and num cap it too.
+        assert_eq!(parallelism(&input(json!({})), Some(4), 128, 1000), 4);
+        assert_eq!(
+            parallelism(
+                &input(json!({"maxParallelInvocations": 3})),
+                None,
+                128,
+                1000
+            ),
+            3
+        );
+        assert_eq!(parallelism(&input(json!({})), None, 128, 5), 5);
+        assert_eq!(parallelism(&input(json!({})), Some(0), 128, 5), 1);
+    }
+
+    #[test]
+    fn stream_outcomes() {
+        let complete = |code: Option<&str>, details: Option<&str>| StreamedOutput {
+            error_code: code.map(str::to_string),
+            error_details: details.map(str::to_string),
+            completed: true,
+            ..StreamedOutput::default()
+        };
+        let out = stream_outcome(&complete(None, None));
+        assert_eq!((out.function_error, out.payload.len()), (None, 0));
+        let out = stream_outcome(&complete(
+            Some("Unhandled"),
+            Some("{\"errorType\":\"E\",\"errorMessage\":\"m\"}"),
+        ));
+        assert_eq!(error_fields(&out, "Unhandled"), ("E".into(), "m".into()));
+        let out = stream_outcome(&complete(Some("Function.Timeout"), Some("late")));
+        assert_eq!(
+            error_fields(&out, "Function.Timeout"),
+            ("Function.Timeout".into(), "late".into())
+        );
+        let out = stream_outcome(&StreamedOutput::default());
+        assert_eq!(out.function_error.as_deref(), Some("StreamIncomplete"));
+    }
 }

@@ -120,6 +120,13 @@ async fn start<L: LambdaApi, P, C: Clock>(
         targets.push(target);
         revisions.push(revision);
     }
+    if input.parallel_invocation {
+        assign_parallelism(deps, &mut targets).await?;
+    } else {
+        for target in &mut targets {
+            target.parallelism = None;
+        }
+    }
     let configurations: Vec<Configuration> = targets
         .iter()
         .enumerate()
@@ -212,6 +219,17 @@ async fn read_target<L: LambdaApi, P, C: Clock>(
         }
         None => config.description.clone(),
     };
+    // A function that cannot be invoked fails now, before anything changes (SPEC §14).
+    let reserved = deps
+        .lambda
+        .get_function_concurrency(function)
+        .await
+        .map_err(|e| HandlerError::lambda(format!("Reading the concurrency of {function}"), e))?;
+    if reserved == Some(0) {
+        return Err(HandlerError::InvalidInput(format!(
+            "{function} has reserved concurrency 0: it cannot be invoked"
+        )));
+    }
     let mut power_values = input.power_values.clone();
     if input.include_current && !power_values.contains(&config.memory_size) {
         power_values.push(config.memory_size);
@@ -224,8 +242,74 @@ async fn read_target<L: LambdaApi, P, C: Clock>(
             architecture: config.architecture,
         },
         power_values,
+        // Set with the whole run's plan (`assign_parallelism`).
+        parallelism: reserved,
     };
     Ok((target, config.revision_id))
+}
+
+/// With `parallelInvocation`, how many invocations each target's Executors may have in flight
+/// (SPEC §14), so that a run does not throttle itself: the Map runs every Executor at once, so
+/// a target's reserved concurrency is shared by its sizes, and the account's unreserved
+/// concurrency by the sizes of every target without a reservation in that account and region,
+/// less the run's Executors themselves (they run in the tuner's account, usually the same).
+/// `targets[i].parallelism` holds the reserved concurrency read, and gets the cap.
+async fn assign_parallelism<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    targets: &mut [TargetState],
+) -> Result<(), HandlerError> {
+    let executors: u32 = targets.iter().map(|t| t.power_values.len() as u32).sum();
+    let pool_of = |arn: &str| {
+        let parts: Vec<&str> = arn.split(':').collect();
+        (
+            parts.get(4).copied().unwrap_or_default().to_string(),
+            parts.get(3).copied().unwrap_or_default().to_string(),
+        )
+    };
+    let mut accounts: Vec<((String, String), u32)> = Vec::new();
+    for target in targets.iter().filter(|t| t.parallelism.is_none()) {
+        let pool = pool_of(&target.lambda_arn);
+        if accounts.iter().any(|(p, _)| *p == pool) {
+            continue;
+        }
+        let function = target.lambda_arn.as_str();
+        let account = deps
+            .lambda
+            .get_account_concurrency(function)
+            .await
+            .map_err(|e| {
+                HandlerError::lambda(format!("Reading the account concurrency of {function}"), e)
+            })?;
+        accounts.push((pool, account.unreserved));
+    }
+    let sizes_in = |pool: &(String, String)| -> u32 {
+        targets
+            .iter()
+            .filter(|t| t.parallelism.is_none() && pool_of(&t.lambda_arn) == *pool)
+            .map(|t| t.power_values.len() as u32)
+            .sum()
+    };
+    let caps: Vec<u32> = targets
+        .iter()
+        .map(|t| {
+            let sizes = (t.power_values.len() as u32).max(1);
+            match t.parallelism {
+                Some(reserved) => (reserved / sizes).max(1),
+                None => {
+                    let pool = pool_of(&t.lambda_arn);
+                    let unreserved = accounts
+                        .iter()
+                        .find(|(p, _)| *p == pool)
+                        .map_or(0, |(_, u)| *u);
+                    (unreserved.saturating_sub(executors) / sizes_in(&pool).max(1)).max(1)
+                }
+            }
+        })
+        .collect();
+    for (target, cap) in targets.iter_mut().zip(caps) {
+        target.parallelism = Some(cap);
+    }
+    Ok(())
 }
 
 /// How often a `RevisionId` mismatch caused by this run itself is retried.

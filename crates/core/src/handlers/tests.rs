@@ -285,7 +285,7 @@ fn success_run_publishes_invokes_cleans_and_chooses() {
         .count();
     assert_eq!(
         control,
-        4 * 3 + 4,
+        4 * 3 + 5,
         "{:?}",
         h.fake.calls().iter().map(|c| c.op).collect::<Vec<_>>()
     );
@@ -826,6 +826,69 @@ fn parallel_invocations_respect_the_cap() {
 }
 
 #[test]
+fn reserved_concurrency_zero_is_invalid_input_before_any_change() {
+    let h = harness(with_overhead());
+    h.fake.set_reserved_concurrency("target", Some(0));
+    let (error_type, cause) = h.run(h.input(json!({}))).expect_err("cannot be invoked");
+    assert_eq!(error_type, "InvalidInput");
+    assert_eq!(
+        cause,
+        format!("{} has reserved concurrency 0: it cannot be invoked", h.arn)
+    );
+    let ops: Vec<Op> = h.fake.calls().iter().map(|c| c.op).collect();
+    assert_eq!(ops, [Op::GetConfiguration, Op::GetFunctionConcurrency]);
+    h.assert_clean(&[]);
+}
+
+#[test]
+fn parallel_runs_stay_within_the_accounts_and_the_reserved_concurrency() {
+    // A new account: 10 concurrent executions. Two sizes run their Executors at once, which
+    // take 2; each Executor may have (10 - 2) / 2 = 4 invocations in flight.
+    let h = harness(with_overhead());
+    h.fake.set_account_concurrency(10);
+    let out = h
+        .run(h.input(json!({"parallelInvocation": true, "num": 50, "powerValues": [128, 256], "includeOutputResults": true})))
+        .expect("no self-throttling");
+    assert_eq!(h.fake.max_in_flight(), 4);
+    assert_eq!(out["stats"][0]["invocations"], 50);
+    assert!(h.fake.calls().iter().all(|c| !c.failed));
+    assert_eq!(h.calls_of(Op::GetAccountSettings).len(), 1);
+    // Reserved 6 for 3 sizes: 2 each; the account is not read.
+    let h = harness(with_overhead());
+    h.fake.set_reserved_concurrency("target", Some(6));
+    h.run(h.input(json!({"parallelInvocation": true, "num": 10, "powerValues": [128, 256, 512]})))
+        .expect("success");
+    assert_eq!(h.fake.max_in_flight(), 2);
+    assert!(h.calls_of(Op::GetAccountSettings).is_empty());
+    // In series, no account read at all.
+    let h = harness(with_overhead());
+    h.run(h.input(json!({}))).expect("success");
+    assert!(h.calls_of(Op::GetAccountSettings).is_empty());
+}
+
+#[test]
+fn a_permanent_invoke_error_fails_at_once_with_lambdas_code() {
+    let h = harness(with_overhead());
+    h.fake.inject(
+        Op::Invoke,
+        LambdaError::from_code(
+            "KMSDisabledException",
+            502,
+            "Lambda was unable to decrypt the environment variables because the KMS key used is disabled.".into(),
+        ),
+        100,
+    );
+    let (error_type, cause) = h.run(h.input(json!({}))).expect_err("permanent");
+    assert_eq!(error_type, "KMSDisabledException");
+    assert!(
+        cause.contains("KMSDisabledException: Lambda was unable to decrypt"),
+        "{cause}"
+    );
+    assert_eq!(h.calls_of(Op::Invoke).len(), 1, "no retry");
+    h.assert_clean(&[]);
+}
+
+#[test]
 fn parallel_failure_stops_new_invocations() {
     let h = harness(Arc::new(|inv: &FakeInvocation| {
         if inv.memory == 256 {
@@ -1119,10 +1182,13 @@ fn handlers_call_only_the_actions_of_the_iam_table() {
             seen.insert((handler, op.iam_action()));
         }
     };
-    // Success with alias (optimizer's whole path) and an existing alias.
+    // Success with alias (optimizer's whole path) and an existing alias; a parallel run reads
+    // the account's concurrency.
     let h = harness(with_overhead());
     h.run(h.input(json!({"autoOptimize": true, "autoOptimizeAlias": "live"})))
         .expect("run");
+    h.run(h.input(json!({"parallelInvocation": true})))
+        .expect("parallel");
     h.run(h.input(json!({"autoOptimize": true, "autoOptimizeAlias": "live"})))
         .expect("again");
     record(&h);
@@ -1435,6 +1501,32 @@ fn response_streaming_measures_time_to_first_byte_and_size() {
         out["failures"],
         json!([{"value": 128, "errorType": "Function.ResponseSizeTooLarge", "errorMessage": "too large"}])
     );
+}
+
+#[test]
+fn streamed_errors_match_allowed_exceptions_and_an_incomplete_stream_fails() {
+    // InvokeComplete says `Unhandled`; the function's errorType is inside ErrorDetails.
+    let allowed: Behavior =
+        Arc::new(|_: &FakeInvocation| FakeOutcome::error("NotFoundYet", "the item is not there"));
+    let h = harness(allowed);
+    let out = h
+        .run(h.input(json!({"responseStreaming": true, "allowedExceptions": ["NotFoundYet"], "powerValues": [128]})))
+        .expect("allowed");
+    assert!(out.get("failures").is_none(), "{out}");
+    // A stream that ends without InvokeComplete is a failed invocation, not a 0 ms success.
+    let cut: Behavior = Arc::new(|inv: &FakeInvocation| FakeOutcome {
+        incomplete_stream: inv.memory == 128,
+        ..FakeOutcome::ok(10.0)
+    });
+    let h = harness(cut);
+    let out = h
+        .run(h.input(json!({"responseStreaming": true, "powerValues": [128, 256]})))
+        .expect("the other size is measured");
+    assert_eq!(
+        out["failures"],
+        json!([{"value": 128, "errorType": "StreamIncomplete", "errorMessage": "The response stream ended without InvokeComplete"}])
+    );
+    assert_eq!(out["power"], 256);
 }
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/tuner-access";

@@ -45,9 +45,17 @@ pub struct Knobs {
     pub region: String,
 }
 
+/// Who made the request being served: the access key that signed it and the X-Ray trace it
+/// carries.
+#[derive(Debug, Clone, Default)]
+struct Caller {
+    access_key: Option<String>,
+    trace_id: Option<String>,
+}
+
 tokio::task_local! {
-    /// The access key that signed the request being served (from its `Authorization` header).
-    static ACCESS_KEY: Option<String>;
+    /// The caller of the request being served.
+    static CALLER: Caller;
 }
 
 /// The access key of a SigV4 `Authorization` header (`Credential=AKID/date/region/...`).
@@ -57,10 +65,17 @@ fn access_key(headers: &HeaderMap) -> Option<String> {
     Some(credential.split('/').next()?.to_string())
 }
 
-/// Remembers who signed each request, for the call log.
+/// Remembers who signed each request and its `X-Amzn-Trace-Id`, for the call log.
 async fn signer(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let key = access_key(request.headers());
-    ACCESS_KEY.scope(key, next.run(request)).await
+    let caller = Caller {
+        access_key: access_key(request.headers()),
+        trace_id: request
+            .headers()
+            .get("x-amzn-trace-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    };
+    CALLER.scope(caller, next.run(request)).await
 }
 
 /// One API call, for tests and benchmarks.
@@ -81,6 +96,9 @@ pub struct CallRecord {
     pub access_key: Option<String>,
     /// The role of that key, when STS `AssumeRole` issued it.
     pub role: Option<String>,
+    /// The request's `X-Amzn-Trace-Id` (the SDK forwards the trace of the Lambda invocation
+    /// that makes the call).
+    pub trace_id: Option<String>,
 }
 
 /// The emulated Lambda service.
@@ -236,7 +254,10 @@ impl Service {
     }
 
     fn record(&self, operation: &str, function: &str, qualifier: Option<&str>, status: StatusCode) {
-        let access_key = ACCESS_KEY.try_with(Clone::clone).ok().flatten();
+        let Caller {
+            access_key,
+            trace_id,
+        } = CALLER.try_with(Clone::clone).unwrap_or_default();
         let role = access_key
             .as_ref()
             .and_then(|k| lock(&self.sessions).get(k).cloned());
@@ -248,6 +269,7 @@ impl Service {
             status: status.as_u16(),
             access_key,
             role,
+            trace_id,
         });
     }
 
