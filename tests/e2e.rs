@@ -552,6 +552,59 @@ async fn json_logs_with_plain_lines_measure_as_text_logs_and_warn_fails_loudly()
     stack.stop().await;
 }
 
+/// The emulated_work example with `FIXED_MS` and `WORK_MS_AT_128` (sleeps: steady durations).
+fn emulated(fixed_ms: u32, work_ms_at_128: u32) -> FunctionSpec {
+    let mut spec = target("emulated_work");
+    spec.environment = BTreeMap::from([
+        ("FIXED_MS".to_string(), fixed_ms.to_string()),
+        ("WORK_MS_AT_128".to_string(), work_ms_at_128.to_string()),
+    ]);
+    spec
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sizes_far_apart_are_a_clear_choice_and_equal_work_a_tie() {
+    // 128 MB: 800 ms, 1024 MB: 100 ms. By speed, 1024 MB, far ahead.
+    let stack = Stack::start(emulated(0, 800), Options::default()).await;
+    let output = succeeded(
+        &stack
+            .run(json!({"strategy": "speed", "powerValues": [128, 1024], "includeOutputResults": true}))
+            .await,
+    );
+    assert_eq!(output["power"], 1024);
+    assert_eq!(output["confidence"]["verdict"], "clear", "{output}");
+    assert_eq!(output["confidence"]["level"], 0.95);
+    assert!(output["confidence"]["pValue"].as_f64().expect("p") < 0.05);
+    for stat in output["stats"].as_array().expect("stats") {
+        let d = &stat["decision"];
+        assert_eq!(d["n"], 4, "the 4 warm invocations of 5: {stat}");
+        assert!(d["low"].as_f64().expect("low") <= d["mean"].as_f64().expect("mean"));
+    }
+    stack.assert_untouched(&[]).await;
+    stack.stop().await;
+
+    // The same 60 ms of work at 512 and 1024 MB, the same CPU for both (no cgroups): by
+    // speed, a tie naming the other size. Equal sizes are called clear in 1 - level of runs,
+    // so the level is 99.9 %.
+    let same_cpu = Options {
+        use_cgroups: false,
+        ..Options::default()
+    };
+    let stack = Stack::start(emulated(60, 0), same_cpu).await;
+    let output = succeeded(
+        &stack
+            .run(json!({"strategy": "speed", "powerValues": [512, 1024], "num": 10, "confidenceLevel": 0.999}))
+            .await,
+    );
+    let chosen = output["power"].as_u64().expect("power");
+    let other = if chosen == 512 { 1024 } else { 512 };
+    assert_eq!(output["confidence"]["verdict"], "tie", "{output}");
+    assert_eq!(output["confidence"]["tiedWith"], json!([other]));
+    assert!(output["confidence"]["pValue"].as_f64().expect("p") > 0.05);
+    stack.assert_untouched(&[]).await;
+    stack.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn include_current_measures_the_current_size_and_states_the_change() {
     // The target is at 1024 MB; powerValues leave it out.

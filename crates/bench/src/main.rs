@@ -12,6 +12,7 @@ mod figure;
 mod probes;
 mod render;
 mod scenarios;
+mod stability;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +56,13 @@ pub struct BenchArgs {
     /// (a real `sam build`), when it holds arm64 files.
     #[arg(long)]
     pub arm64_dir: Option<PathBuf>,
+    /// The `power-tuning` command B10 runs (default: the `local` profile's build, built when
+    /// missing, as the README's first command).
+    #[arg(long)]
+    pub cli: Option<PathBuf>,
+    /// Runs of each B10 series (the choice, then with requireSignificance).
+    #[arg(long, default_value_t = 20)]
+    pub stability_runs: usize,
 }
 
 /// Runs the benchmarks.
@@ -128,7 +136,18 @@ async fn run(args: BenchArgs) -> BenchResult<()> {
     if only("B8") {
         bench.sizes(args.arm64_dir.as_deref())?;
     }
-    bench.figures.sort_by_key(|f| f.id);
+    // B10 runs whole local tunings (minutes each series): only when asked for by name.
+    if wanted
+        .as_ref()
+        .is_some_and(|w| w.iter().any(|id| id == "B10"))
+    {
+        let cli = stability::cli(args.cli.clone()).await?;
+        stability::stability(&cli, args.stability_runs.max(1), &mut bench.figures).await?;
+    }
+    // B1 … B10 in number order.
+    bench
+        .figures
+        .sort_by_key(|f| f.id[1..].parse::<u32>().unwrap_or(u32::MAX));
 
     let date = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
         .fmt(aws_smithy_types::date_time::Format::DateTime)

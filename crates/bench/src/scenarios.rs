@@ -659,7 +659,7 @@ pub fn detection_latencies(calls: &[CallRecord], function: &str, delay_ms: f64) 
     out
 }
 
-fn progress(message: &str) {
+pub(crate) fn progress(message: &str) {
     eprintln!("== {message}");
 }
 

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use power_tuning_core::confidence::VerdictKind;
 use power_tuning_core::output::Analysis;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -29,6 +30,10 @@ pub struct GateFlags {
     /// Gate: fail (exit 3) when no size met the latency target (`--max-duration`).
     #[arg(long)]
     pub require_target: bool,
+    /// Gate: fail (exit 3) when the choice is not clear: another size is within noise of it
+    /// (the verdict `tie`).
+    #[arg(long)]
+    pub require_clear: bool,
     /// Write a machine-readable summary (status, output, gates) here.
     #[arg(long)]
     pub result_file: Option<PathBuf>,
@@ -91,6 +96,18 @@ impl GateFlags {
                 limit: json!(true),
                 actual: json!(actual),
                 passed: actual == Some(true),
+            });
+        }
+        if self.require_clear {
+            // `single` is as clear as a choice gets: no other candidate.
+            let actual = analysis
+                .and_then(|a| a.confidence.as_ref())
+                .map(|c| c.verdict);
+            out.push(Gate {
+                name: "requireClear",
+                limit: json!("clear"),
+                actual: json!(actual),
+                passed: matches!(actual, Some(VerdictKind::Clear | VerdictKind::Single)),
             });
         }
         out
@@ -177,6 +194,7 @@ pub fn finish(
 mod tests {
     use super::*;
     use crate::execution::Progress;
+    use power_tuning_core::confidence::{Confidence, Tied};
     use power_tuning_core::output::{Change, LatencyTargetResult, StateMachineSummary};
 
     fn analysis() -> Analysis {
@@ -199,6 +217,7 @@ mod tests {
                 duration_percent: 10.0,
                 p99_duration_percent: 4.0,
                 monthly_cost_delta: None,
+                significant: true,
             }),
             latency_target: Some(LatencyTargetResult {
                 percentile: 99,
@@ -207,6 +226,14 @@ mod tests {
             }),
             monthly_cost: None,
             targets: None,
+            confidence: Some(Confidence {
+                level: 0.95,
+                verdict: VerdictKind::Tie,
+                tied_with: vec![Tied::Power(1024)],
+                p_value: Some(0.31),
+                invocations_for_clear: Some(63),
+            }),
+            optimization: None,
         }
     }
 
@@ -231,6 +258,7 @@ mod tests {
             expect_power: expect,
             max_regression,
             require_target: false,
+            require_clear: false,
             result_file: None,
         }
     }
@@ -245,17 +273,32 @@ mod tests {
             require_target: true,
             ..flags(None, None, None)
         };
+        // The verdict is a tie: --require-clear fails.
+        let clear = GateFlags {
+            require_clear: true,
+            ..flags(None, None, None)
+        };
         for violated in [
             flags(Some(5e-7), None, None),
             flags(None, Some(3.99), None),
             flags(None, None, Some(vec![1024])),
             require,
+            clear.clone(),
         ] {
             assert_eq!(
                 finish(&ok, true, "cost", &violated).expect("gate"),
                 Exit::Gate
             );
         }
+        let mut sure = analysis();
+        if let Some(c) = sure.confidence.as_mut() {
+            c.verdict = VerdictKind::Clear;
+            c.tied_with.clear();
+        }
+        assert_eq!(
+            finish(&outcome("SUCCEEDED", Some(&sure)), true, "cost", &clear).expect("clear"),
+            Exit::Success
+        );
         assert_eq!(
             finish(
                 &outcome("FAILED", None),

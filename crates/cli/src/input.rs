@@ -60,6 +60,14 @@ pub struct InputFlags {
     /// 6 MB limit.
     #[arg(long)]
     pub response_streaming: bool,
+    /// The confidence level of the intervals and the verdict (`confidenceLevel`, 0.5–0.999,
+    /// default 0.95).
+    #[arg(long, value_name = "LEVEL")]
+    pub confidence_level: Option<f64>,
+    /// With autoOptimize: apply the choice only when its saving against the current setting is
+    /// significant (`requireSignificance`).
+    #[arg(long)]
+    pub require_significance: bool,
 }
 
 impl InputFlags {
@@ -93,6 +101,12 @@ impl InputFlags {
         }
         if self.response_streaming {
             object.insert("responseStreaming".into(), json!(true));
+        }
+        if let Some(level) = self.confidence_level {
+            object.insert("confidenceLevel".into(), json!(level));
+        }
+        if self.require_significance {
+            object.insert("requireSignificance".into(), json!(true));
         }
     }
 }

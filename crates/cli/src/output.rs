@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+use power_tuning_core::confidence::{Tied, VerdictKind};
 use power_tuning_core::output::{Analysis, Stat};
 
 use crate::execution::Progress;
@@ -97,6 +98,17 @@ pub fn money(v: f64) -> String {
     format!("{}${grouped}.{fraction}", if v < 0.0 { "−" } else { "" })
 }
 
+/// The decision interval's half-width relative to its mean, in percent (`-` without one).
+fn half_width(stat: &Stat) -> String {
+    match stat.decision {
+        Some(d) if d.mean != 0.0 => match d.high {
+            Some(high) => format!("{:.1}", 100.0 * (high - d.mean) / d.mean.abs()),
+            None => "-".to_string(),
+        },
+        _ => "-".to_string(),
+    }
+}
+
 /// The per-size table (rows sorted by memory); the chosen and the current sizes are marked.
 pub fn stats_table(stats: &[Stat], chosen: Option<u32>, current: Option<u32>) -> String {
     let mut rows: Vec<&Stat> = stats.iter().collect();
@@ -116,14 +128,13 @@ pub fn stats_table(stats: &[Stat], chosen: Option<u32>, current: Option<u32>) ->
     if streamed {
         header.extend(["TTFB avg (ms)", "TTFB p99 (ms)", "Avg response (bytes)"]);
     }
-    header.extend([
-        "Avg cost ($)",
-        "Invocations",
-        "Errors",
-        "Cold starts",
-        "Max mem (MB)",
-        "",
-    ]);
+    let decided = rows.iter().any(|s| s.decision.is_some());
+    header.push("Avg cost ($)");
+    if decided {
+        // The half-width of the decision value's interval, relative to its mean.
+        header.push("± (%)");
+    }
+    header.extend(["Invocations", "Errors", "Cold starts", "Max mem (MB)", ""]);
     table.set_header(header);
     for stat in rows {
         let mut notes = Vec::new();
@@ -151,8 +162,11 @@ pub fn stats_table(stats: &[Stat], chosen: Option<u32>, current: Option<u32>) ->
                 right(count(stat.average_response_bytes.map(|b| b.round() as u64))),
             ]);
         }
+        row.push(right(dollars(stat.average_price)));
+        if decided {
+            row.push(right(half_width(stat)));
+        }
         row.extend([
-            right(dollars(stat.average_price)),
             right(stat.invocations.to_string()),
             right(stat.errors.to_string()),
             right(count(stat.cold_starts)),
@@ -229,6 +243,7 @@ pub fn summary(
         ms(Some(analysis.duration)),
         dollars(Some(analysis.cost))
     ));
+    text.push_str(&confidence_line(analysis));
     text.push_str(&verdict_lines(analysis));
     text.push_str(&decision_lines(analysis));
     for failure in analysis.failures.iter().flatten() {
@@ -296,6 +311,53 @@ pub fn verdict_lines(analysis: &Analysis) -> String {
 
 /// What the choice means against the current setting, the latency target and the monthly
 /// bill: `512 MB: −38 % cost (−$412.00/month), p99 +4 % vs current 1024 MB`.
+/// The level as a percentage: `95`, `99.9`.
+pub fn level_percent(level: f64) -> String {
+    format!("{}", (level * 1000.0).round() / 10.0)
+}
+
+/// How sure the choice is (SPEC §13): `Confidence: clear at 95 %`, or `Confidence: tie with
+/// 512 MB (p = 0.31): about 40 invocations per size would separate them`.
+pub fn confidence_line(analysis: &Analysis) -> String {
+    let Some(c) = &analysis.confidence else {
+        return String::new();
+    };
+    let level = level_percent(c.level);
+    let text = match c.verdict {
+        VerdictKind::Clear => format!(
+            "clear at {level} % (every other candidate is worse{})",
+            c.p_value
+                .map(|p| format!(", p ≤ {p:.3}"))
+                .unwrap_or_default()
+        ),
+        VerdictKind::Single => format!("single: no other size to compare at {level} %"),
+        VerdictKind::Tie => {
+            let tied: Vec<String> = c
+                .tied_with
+                .iter()
+                .map(|t| match t {
+                    Tied::Power(p) => format!("{p} MB"),
+                    Tied::Target { lambda_arn, power } => format!(
+                        "{} @ {power} MB",
+                        crate::execution::function_name(lambda_arn)
+                    ),
+                })
+                .collect();
+            let separate = c
+                .invocations_for_clear
+                .map(|n| format!(": about {n} invocations per size would separate them"))
+                .unwrap_or_default();
+            format!(
+                "tie with {} (p = {:.2}) at {level} %{separate}",
+                tied.join(", "),
+                c.p_value.unwrap_or(1.0)
+            )
+        }
+    };
+    format!("Confidence: {text}\n")
+}
+
+/// The choice against the current setting, the latency target and the monthly bill.
 pub fn decision_lines(analysis: &Analysis) -> String {
     let mut text = String::new();
     if let (Some(current), Some(change)) = (&analysis.current, &analysis.change) {
@@ -303,14 +365,30 @@ pub fn decision_lines(analysis: &Analysis) -> String {
             .monthly_cost_delta
             .map(|d| format!(" ({}/month)", money(d)))
             .unwrap_or_default();
+        let significance = if analysis.power == current.power && analysis.lambda_arn.is_none() {
+            ""
+        } else if change.significant {
+            " (significant)"
+        } else {
+            " (within noise)"
+        };
         text.push_str(&format!(
-            "{} MB: {} % cost{monthly}, {} % duration, p99 {} % vs current {} MB\n",
+            "{} MB: {} % cost{monthly}, {} % duration, p99 {} % vs current {} MB{significance}\n",
             analysis.power,
             signed(change.cost_percent),
             signed(change.duration_percent),
             signed(change.p99_duration_percent),
             current.power
         ));
+    }
+    if let Some(optimization) = &analysis.optimization {
+        match (optimization.applied, &optimization.reason) {
+            (true, _) => text.push_str(&format!("Applied: {} MB\n", analysis.power)),
+            (false, reason) => text.push_str(&format!(
+                "Not applied: {}\n",
+                reason.as_deref().unwrap_or("the saving is not significant")
+            )),
+        }
     }
     if let Some(target) = &analysis.latency_target {
         let verdict = if target.met {
@@ -345,6 +423,7 @@ pub fn decision_lines(analysis: &Analysis) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use power_tuning_core::confidence::Confidence;
     use power_tuning_core::output::{
         Change, Current, Failure, LatencyTargetResult, StatError, StateMachineSummary,
     };
@@ -397,8 +476,20 @@ mod tests {
             latency_target: None,
             monthly_cost: None,
             targets: None,
+            confidence: Some(Confidence {
+                level: 0.95,
+                verdict: VerdictKind::Clear,
+                tied_with: Vec::new(),
+                p_value: Some(0.0012),
+                invocations_for_clear: None,
+            }),
+            optimization: None,
         };
         let text = summary(Some(&analysis), &[(String::new(), stats.clone())], "cost");
+        assert!(
+            text.contains("Confidence: clear at 95 % (every other candidate is worse, p ≤ 0.001)"),
+            "{text}"
+        );
         let lines: Vec<&str> = text.lines().collect();
         let row = |needle: &str| lines.iter().position(|l| l.contains(needle)).expect("row");
         let (row128, row256) = (row(" 128 "), row(" 256 "));
@@ -430,6 +521,7 @@ mod tests {
                 duration_percent: 9.09,
                 p99_duration_percent: 4.0,
                 monthly_cost_delta: Some(-412.0),
+                significant: true,
             }),
             latency_target: Some(LatencyTargetResult {
                 percentile: 99,
@@ -446,7 +538,7 @@ mod tests {
         });
         let text = summary(Some(&decided), &[(String::new(), with_current)], "cost");
         assert!(
-            text.contains("256 MB: −37.78 % cost (−$412.00/month), +9.09 % duration, p99 +4 % vs current 1024 MB"),
+            text.contains("256 MB: −37.78 % cost (−$412.00/month), +9.09 % duration, p99 +4 % vs current 1024 MB (significant)"),
             "{text}"
         );
         assert!(
@@ -472,6 +564,27 @@ mod tests {
         assert!(summary(Some(&missed), &[], "cost").contains(
             "Latency target p95 ≤ 1 ms: NOT met by any size; chose the lowest p95 (256 MB)"
         ));
+        // A tie, and autoOptimize that did not apply.
+        let tie = Analysis {
+            confidence: Some(Confidence {
+                level: 0.99,
+                verdict: VerdictKind::Tie,
+                tied_with: vec![Tied::Power(512), Tied::Power(1024)],
+                p_value: Some(0.3141),
+                invocations_for_clear: Some(63),
+            }),
+            optimization: Some(power_tuning_core::output::Optimization {
+                applied: false,
+                reason: Some("the choice, 256 MB, is the current setting".into()),
+            }),
+            ..missed
+        };
+        let text = summary(Some(&tie), &[], "cost");
+        assert!(
+            text.contains("Confidence: tie with 512 MB, 1024 MB (p = 0.31) at 99 %: about 63 invocations per size would separate them"),
+            "{text}"
+        );
+        assert!(text.contains("Not applied: the choice, 256 MB, is the current setting"));
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! latency target, across targets), the current setting and the change against it, the run's
 //! own cost and the visualization URLs.
 
+use crate::confidence::{self, Confidence, Decision, Tied};
 use crate::input::{LatencyTarget, TuningInput};
 use crate::output::{
-    Analysis, Change, Current, Failure, LatencyTargetResult, Stat, StateMachineSummary,
-    TargetResult,
+    Analysis, Change, Current, Failure, LatencyTargetResult, Optimization, Stat,
+    StateMachineSummary, TargetResult,
 };
 use crate::pricing;
 use crate::settings::Settings;
@@ -89,6 +90,26 @@ impl Rule {
         }
     }
 
+    /// The candidates the strategy chooses among, and whether the latency target is met
+    /// (when there is one): every candidate without a target; with one, those whose
+    /// constrained percentile is at most it, or none when no candidate meets it.
+    pub fn eligible<'a, T: AsRef<Stat>>(&self, candidates: &[&'a T]) -> (Vec<&'a T>, Option<bool>) {
+        let Some(target) = self.latency else {
+            return (candidates.to_vec(), None);
+        };
+        let eligible: Vec<&T> = candidates
+            .iter()
+            .copied()
+            .filter(|c| {
+                c.as_ref()
+                    .percentile_duration(target.percentile)
+                    .is_some_and(|p| p <= target.max_duration)
+            })
+            .collect();
+        let met = !eligible.is_empty();
+        (eligible, Some(met))
+    }
+
     /// The chosen candidate, and whether it meets the latency target (when there is one).
     ///
     /// Only sizes whose constrained percentile is at most the target are eligible, and
@@ -98,27 +119,69 @@ impl Rule {
         &self,
         candidates: &[&'a T],
     ) -> Option<(&'a T, Option<bool>)> {
-        let Some(target) = self.latency else {
-            return choose(candidates, self.strategy, self.weight).map(|c| (c, None));
-        };
-        let constrained = |c: &T| c.as_ref().percentile_duration(target.percentile);
-        let eligible: Vec<&T> = candidates
-            .iter()
-            .copied()
-            .filter(|c| constrained(c).is_some_and(|p| p <= target.max_duration))
-            .collect();
-        if !eligible.is_empty() {
-            return choose(&eligible, self.strategy, self.weight).map(|c| (c, Some(true)));
+        let (eligible, met) = self.eligible(candidates);
+        match (self.latency, met) {
+            (Some(target), Some(false)) => {
+                let constrained = |c: &T| c.as_ref().percentile_duration(target.percentile);
+                candidates
+                    .iter()
+                    .copied()
+                    .min_by(|a, b| {
+                        constrained(a)
+                            .unwrap_or(f64::INFINITY)
+                            .total_cmp(&constrained(b).unwrap_or(f64::INFINITY))
+                    })
+                    .map(|c| (c, met))
+            }
+            _ => choose(&eligible, self.strategy, self.weight).map(|c| (c, met)),
         }
-        candidates
+    }
+}
+
+/// The decision values of a run (SPEC §13): the strategy's per-invocation value, `balanced`
+/// normalised as the choice was (over the eligible sizes, or every kept size when none is).
+struct Decider {
+    strategy: Strategy,
+    weight: f64,
+    normalisers: (f64, f64),
+    level: f64,
+}
+
+impl Decider {
+    fn new<T: Candidate>(rule: &Rule, among: &[&T], level: f64) -> Decider {
+        let max = |f: &dyn Fn(&T) -> f64| among.iter().map(|c| f(c)).fold(f64::MIN, f64::max);
+        Decider {
+            strategy: rule.strategy,
+            weight: rule.weight,
+            normalisers: (max(&|c| c.price()), max(&|c| c.duration())),
+            level,
+        }
+    }
+
+    /// A size's decision value, when its Executor gave the sample.
+    fn decision(&self, stat: &Stat) -> Option<Decision> {
+        let sample = stat.sample.filter(|s| s.n > 0)?;
+        let (mean, std_dev) = sample.moments(self.strategy, self.weight, self.normalisers);
+        Some(Decision::new(sample.n, mean, std_dev, self.level))
+    }
+
+    /// The stats as the output shows them: each measured size with its decision value.
+    fn shown(&self, stats: &[Stat]) -> Vec<Stat> {
+        stats
             .iter()
-            .copied()
-            .min_by(|a, b| {
-                constrained(a)
-                    .unwrap_or(f64::INFINITY)
-                    .total_cmp(&constrained(b).unwrap_or(f64::INFINITY))
+            .map(|s| Stat {
+                decision: s.is_usable().then(|| self.decision(s)).flatten(),
+                ..s.clone()
             })
-            .map(|c| (c, Some(false)))
+            .collect()
+    }
+
+    /// Welch's p-value of `candidate` against `chosen`, when both have decisions.
+    fn p_value(&self, chosen: &Stat, candidate: &Stat) -> Option<f64> {
+        Some(confidence::p_value(
+            &self.decision(chosen)?,
+            &self.decision(candidate)?,
+        ))
     }
 }
 
@@ -167,8 +230,14 @@ fn current_of(stat: &Stat) -> Current {
     }
 }
 
-fn change(chosen: &Stat, current: &Stat) -> Change {
+fn change(chosen: &Stat, current: &Stat, decider: &Decider) -> Change {
+    let same = std::ptr::eq(chosen, current);
+    let significant = !same
+        && decider
+            .p_value(chosen, current)
+            .is_some_and(|p| p < 1.0 - decider.level);
     Change {
+        significant,
         cost_percent: percent_change(chosen.price(), current.price()),
         duration_percent: percent_change(chosen.duration(), current.duration()),
         p99_duration_percent: percent_change(
@@ -180,6 +249,45 @@ fn change(chosen: &Stat, current: &Stat) -> Change {
             .zip(current.monthly_cost)
             .map(|(a, b)| a - b),
     }
+}
+
+/// With `requireSignificance`: why the Optimizer must not apply the choice, when it must not
+/// (SPEC §13): the saving against the current setting is not significant, the choice is the
+/// current setting, or the current setting could not be measured. `None` when it may.
+fn refusal(chosen: &Stat, current: Option<&Stat>, decider: &Decider) -> Option<Optimization> {
+    let level = decider.level;
+    let percent = |x: f64| format!("{}", (x * 1000.0).round() / 10.0);
+    let reason = match current {
+        None => "the current setting could not be measured, so no saving can be shown significant"
+            .to_string(),
+        Some(current) if std::ptr::eq(chosen, current) => {
+            format!("the choice, {} MB, is the current setting", chosen.value)
+        }
+        Some(current) => {
+            let Some(p) = decider.p_value(chosen, current) else {
+                return Some(Optimization {
+                    applied: false,
+                    reason: Some(
+                        "the measurements hold no per-invocation sample to test the saving with"
+                            .to_string(),
+                    ),
+                });
+            };
+            if p < 1.0 - level {
+                return None;
+            }
+            format!(
+                "the saving against the current {} MB is not significant at the {} % level (p = {p:.3}, above {:.3})",
+                current.value,
+                percent(level),
+                1.0 - level
+            )
+        }
+    };
+    Some(Optimization {
+        applied: false,
+        reason: Some(reason),
+    })
 }
 
 /// Why no size could be chosen: one line per size.
@@ -237,6 +345,29 @@ pub fn analyze(
     };
     let winner = &targets[best.target];
     let chosen = best.stat;
+    // Confidence (SPEC §13): the other sizes that could have been chosen, tested against it.
+    let (eligible, _) = rule.eligible(&candidates);
+    let among: &[&Pooled<'_>] = if eligible.is_empty() {
+        &candidates
+    } else {
+        &eligible
+    };
+    let decider = Decider::new(&rule, among, input.confidence_level);
+    let tied = |p: &Pooled<'_>| match targets {
+        [_] => Tied::Power(p.stat.value),
+        _ => Tied::Target {
+            lambda_arn: targets[p.target].lambda_arn.clone(),
+            power: p.stat.value,
+        },
+    };
+    let others: Vec<(Tied, Decision)> = among
+        .iter()
+        .filter(|p| !std::ptr::eq(p.stat, chosen))
+        .filter_map(|p| Some((tied(p), decider.decision(p.stat)?)))
+        .collect();
+    let confidence = decider
+        .decision(chosen)
+        .map(|c| Confidence::of(input.confidence_level, &c, &others));
     let url = |t: &TargetStats| {
         visualization::url(&settings.visualization_url, &settings.region, &t.points())
     };
@@ -272,8 +403,10 @@ pub fn analyze(
                     duration: own.map(|s| s.duration()),
                     visualization: own.map(|_| url(t)),
                     current: current.map(current_of),
-                    change: own.zip(current).map(|(s, c)| change(s, c)),
-                    stats: input.include_output_results.then(|| t.stats.clone()),
+                    change: own.zip(current).map(|(s, c)| change(s, c, &decider)),
+                    stats: input
+                        .include_output_results
+                        .then(|| decider.shown(&t.stats)),
                     failures: (!failures.is_empty()).then_some(failures),
                 }
             })
@@ -296,10 +429,12 @@ pub fn analyze(
             visualization: url(winner),
             comparison,
         },
-        stats: input.include_output_results.then(|| winner.stats.clone()),
+        stats: input
+            .include_output_results
+            .then(|| decider.shown(&winner.stats)),
         failures: (!failures.is_empty()).then_some(failures),
         current: current.map(current_of),
-        change: current.map(|c| change(chosen, c)),
+        change: current.map(|c| change(chosen, c, &decider)),
         latency_target: rule.latency.zip(met).map(|(t, met)| LatencyTargetResult {
             percentile: t.percentile,
             max_duration: t.max_duration,
@@ -307,12 +442,18 @@ pub fn analyze(
         }),
         monthly_cost: chosen.monthly_cost,
         targets: target_results,
+        confidence,
+        optimization: input
+            .require_significance
+            .then(|| refusal(chosen, current, &decider))
+            .flatten(),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::confidence::VerdictKind;
     use crate::output::StatError;
     use serde_json::{Value, json};
 
@@ -587,7 +728,9 @@ mod tests {
                 cost_percent: -57.14,
                 duration_percent: 71.43,
                 p99_duration_percent: 71.43,
-                monthly_cost_delta: Some(504.0 - 1176.0)
+                monthly_cost_delta: Some(504.0 - 1176.0),
+                // Without samples there is nothing to test: not significant.
+                significant: false,
             })
         );
         assert_eq!(out.monthly_cost, Some(504.0));
@@ -766,5 +909,190 @@ mod tests {
             Some(2048),
             "each target's own best under the target"
         );
+    }
+
+    /// A size measured `n` times: price and duration means with their spreads.
+    fn measured(value: u32, price: f64, duration: f64, spread: f64, n: u32) -> Stat {
+        Stat {
+            sample: Some(crate::confidence::Sample {
+                n,
+                price_mean: price,
+                price_std_dev: price * spread,
+                duration_mean: duration,
+                duration_std_dev: duration * spread,
+                covariance: 0.0,
+            }),
+            ..stat(value, price, duration)
+        }
+    }
+
+    #[test]
+    fn a_clear_choice_a_tie_and_a_single_size() {
+        let settings = Settings::default();
+        // 256 MB far cheaper than the others: clear.
+        let clear = analyze(
+            &one(vec![
+                measured(128, 4.0e-7, 200.0, 0.02, 20),
+                measured(256, 2.0e-7, 100.0, 0.02, 20),
+                measured(512, 6.0e-7, 80.0, 0.02, 20),
+            ]),
+            &input(json!({"includeOutputResults": true})),
+            1,
+            &settings,
+        )
+        .expect("analysis");
+        let c = clear.confidence.expect("confidence");
+        assert_eq!((clear.power, c.verdict), (256, VerdictKind::Clear));
+        assert!(c.tied_with.is_empty() && c.p_value.expect("p") < 0.05);
+        assert_eq!(c.level, 0.95);
+        // Each measured size shows its decision value (the price) beside its sample.
+        let stats = clear.stats.expect("stats");
+        assert!(stats.iter().all(|s| s.sample.is_some()));
+        let d = stats[1].decision.expect("decision");
+        assert_eq!((d.n, d.mean, d.std_dev), (20, 2.0e-7, 2.0e-7 * 0.02));
+        // 512 MB within 1 % of 256 MB with 10 % spread: a tie naming it, with a separation
+        // estimate.
+        let tie = analyze(
+            &one(vec![
+                measured(256, 2.0e-7, 100.0, 0.1, 10),
+                measured(512, 2.02e-7, 50.0, 0.1, 10),
+                measured(1024, 9.0e-7, 40.0, 0.1, 10),
+            ]),
+            &input(json!({"confidenceLevel": 0.9})),
+            1,
+            &settings,
+        )
+        .expect("analysis");
+        let t = tie.confidence.expect("confidence");
+        assert_eq!((tie.power, t.verdict), (256, VerdictKind::Tie));
+        assert_eq!(t.tied_with, [Tied::Power(512)]);
+        assert_eq!(t.level, 0.9);
+        let chosen = Decision::new(10, 2.0e-7, 2.0e-7 * 0.1, 0.9);
+        let closest = Decision::new(10, 2.02e-7, 2.02e-7 * 0.1, 0.9);
+        assert_eq!(t.p_value, Some(confidence::p_value(&chosen, &closest)));
+        assert_eq!(
+            t.invocations_for_clear,
+            confidence::invocations_for_clear(&chosen, &closest, 0.9)
+        );
+        // One size: single, no p-value.
+        let single = analyze(
+            &one(vec![measured(256, 2.0e-7, 100.0, 0.1, 10)]),
+            &input(json!({})),
+            1,
+            &settings,
+        )
+        .expect("analysis");
+        let s = single.confidence.expect("confidence");
+        assert_eq!((s.verdict, s.p_value), (VerdictKind::Single, None));
+    }
+
+    #[test]
+    fn ties_across_targets_name_the_function_in_output_order() {
+        // Both functions within noise at 512 MB, the x86 one chosen (cheaper by a hair).
+        let x86 = vec![
+            measured(512, 5.0e-7, 80.0, 0.1, 10),
+            measured(1024, 5.05e-7, 40.0, 0.1, 10),
+        ];
+        let arm = vec![
+            measured(512, 5.02e-7, 85.0, 0.1, 10),
+            measured(1024, 9.0e-7, 45.0, 0.1, 10),
+        ];
+        let out = analyze(
+            &two_targets(x86, arm),
+            &input(json!({"compareWith": [B]})),
+            1,
+            &Settings::default(),
+        )
+        .expect("analysis");
+        assert_eq!((out.power, out.lambda_arn.as_deref()), (512, Some(A)));
+        let c = out.confidence.expect("confidence");
+        assert_eq!(
+            c.tied_with,
+            [
+                Tied::Target {
+                    lambda_arn: A.into(),
+                    power: 1024
+                },
+                Tied::Target {
+                    lambda_arn: B.into(),
+                    power: 512
+                }
+            ]
+        );
+        let json = serde_json::to_value(&c).expect("json");
+        assert_eq!(json["tiedWith"][1], json!({"lambdaARN": B, "power": 512}));
+    }
+
+    #[test]
+    fn the_saving_against_the_current_setting_is_tested() {
+        let settings = Settings::default();
+        // Current (1024 MB) far dearer than the choice: significant.
+        let stats = vec![
+            measured(256, 2.0e-7, 100.0, 0.05, 20),
+            measured(1024, 8.0e-7, 25.0, 0.05, 20),
+        ];
+        let out = analyze(
+            &one(stats),
+            &input(json!({"includeCurrent": true})),
+            1,
+            &settings,
+        )
+        .expect("analysis");
+        assert_eq!(out.change.map(|c| c.significant), Some(true));
+        // Within noise: not significant.
+        let stats = vec![
+            measured(256, 2.0e-7, 100.0, 0.2, 5),
+            measured(1024, 2.01e-7, 25.0, 0.2, 5),
+        ];
+        let out = analyze(
+            &one(stats),
+            &input(json!({"includeCurrent": true})),
+            1,
+            &settings,
+        )
+        .expect("analysis");
+        assert_eq!(out.power, 256);
+        assert_eq!(out.change.map(|c| c.significant), Some(false));
+        // The choice is the current size: false.
+        let stats = vec![
+            measured(256, 4.0e-7, 200.0, 0.05, 20),
+            measured(1024, 2.0e-7, 25.0, 0.05, 20),
+        ];
+        let out = analyze(
+            &one(stats),
+            &input(json!({"includeCurrent": true})),
+            1,
+            &settings,
+        )
+        .expect("analysis");
+        assert_eq!(out.power, 1024);
+        let change = out.change.expect("change");
+        assert!(!change.significant);
+        assert_eq!(change.cost_percent, 0.0);
+    }
+
+    #[test]
+    fn only_sizes_that_meet_the_latency_target_are_candidates() {
+        // p99 = 2 × duration: 128 MB (p99 400) misses 300; 256 and 512 meet it.
+        let out = analyze(
+            &one(vec![
+                measured(128, 1.0e-7, 200.0, 0.01, 10),
+                measured(256, 2.0e-7, 100.0, 0.01, 10),
+                measured(512, 4.0e-7, 60.0, 0.01, 10),
+            ]),
+            &input(json!({"maxDuration": 300})),
+            1,
+            &Settings::default(),
+        )
+        .expect("analysis");
+        assert_eq!(out.power, 256);
+        let c = out.confidence.expect("confidence");
+        // 128 MB, cheaper but ineligible, is no candidate: the only candidate is 512 MB.
+        assert_eq!(c.verdict, VerdictKind::Clear);
+        let p512 = confidence::p_value(
+            &Decision::new(10, 2.0e-7, 2.0e-9, 0.95),
+            &Decision::new(10, 4.0e-7, 4.0e-9, 0.95),
+        );
+        assert_eq!(c.p_value, Some(p512));
     }
 }

@@ -71,6 +71,11 @@ pub struct TuningInput {
     pub response_streaming: bool,
     /// Call the targets with this role's credentials (SPEC §11).
     pub assume_role_arn: Option<RoleArn>,
+    /// The confidence level of the intervals and the verdict (SPEC §13).
+    pub confidence_level: f64,
+    /// With `autoOptimize`: apply the choice only when its saving against the current
+    /// setting is significant (SPEC §13).
+    pub require_significance: bool,
 }
 
 /// The percentiles a latency target can constrain.
@@ -341,7 +346,18 @@ impl TuningInput {
                     .to_string(),
             );
         }
-        let include_current = boolean(state, "includeCurrent")?;
+        let confidence_level = match get(state, "confidenceLevel") {
+            None => crate::confidence::DEFAULT_LEVEL,
+            Some(value) => decimal(value)
+                .filter(|l| (0.5..=0.999).contains(l))
+                .ok_or_else(|| invalid("confidenceLevel", value))?,
+        };
+        let require_significance = boolean(state, "requireSignificance")?;
+        if require_significance && !auto_optimize {
+            return Err("requireSignificance needs autoOptimize".to_string());
+        }
+        // The saving is tested against the current setting, so it is measured.
+        let include_current = boolean(state, "includeCurrent")? || require_significance;
         let response_streaming = boolean(state, "responseStreaming")?;
         let assume_role_arn = match get(state, "assumeRoleARN") {
             None => None,
@@ -430,6 +446,8 @@ impl TuningInput {
             monthly_invocations,
             response_streaming,
             assume_role_arn,
+            confidence_level,
+            require_significance,
         })
     }
 
@@ -640,6 +658,56 @@ mod tests {
         ] {
             assert_eq!(err(json!({ key: bad })), message, "{key}");
         }
+    }
+
+    #[test]
+    fn confidence_rows() {
+        let input = parse(json!({})).expect("defaults");
+        assert_eq!(
+            (input.confidence_level, input.require_significance),
+            (0.95, false)
+        );
+        assert_eq!(
+            parse(json!({"confidenceLevel": "0.99"}))
+                .expect("0.99")
+                .confidence_level,
+            0.99
+        );
+        for edge in [0.5, 0.999] {
+            assert_eq!(
+                parse(json!({"confidenceLevel": edge}))
+                    .expect("edge")
+                    .confidence_level,
+                edge
+            );
+        }
+        // requireSignificance measures the current setting (what the saving is tested against).
+        let strict = parse(json!({"autoOptimize": true, "requireSignificance": "true"}))
+            .expect("with autoOptimize");
+        assert!(strict.require_significance && strict.include_current);
+        for (bad, message) in [
+            (
+                json!({"confidenceLevel": 0.45}),
+                "Invalid confidenceLevel: 0.45",
+            ),
+            (json!({"confidenceLevel": 1}), "Invalid confidenceLevel: 1"),
+            (
+                json!({"confidenceLevel": "high"}),
+                "Invalid confidenceLevel: high",
+            ),
+            (
+                json!({"requireSignificance": true}),
+                "requireSignificance needs autoOptimize",
+            ),
+            (
+                json!({"requireSignificance": "sure", "autoOptimize": true}),
+                "Invalid requireSignificance: sure",
+            ),
+        ] {
+            assert_eq!(err(bad.clone()), message, "{bad}");
+        }
+        // false needs nothing.
+        assert!(parse(json!({"requireSignificance": false})).is_ok());
     }
 
     #[test]

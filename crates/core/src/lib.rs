@@ -10,6 +10,7 @@
 
 pub mod analysis;
 pub mod arn;
+pub mod confidence;
 pub mod error;
 pub mod event;
 pub mod handlers;

@@ -5,6 +5,7 @@
 //! function since 2025-08-01 (AWS Compute Blog, "AWS Lambda standardizes billing for INIT
 //! phase"), so an average over invocations that hold cold starts must not add INIT again.
 
+use crate::confidence::Sample;
 use crate::logs::Report;
 use crate::output::Stat;
 use crate::pricing;
@@ -112,6 +113,7 @@ pub fn stat(value: u32, reports: &[Report], model: &PriceModel<'_>) -> Stat {
     });
     Stat {
         value,
+        sample: Some(sample(value, reports, base_price)),
         average_price: Some(pricing::price(
             base_price,
             value,
@@ -147,6 +149,28 @@ pub fn stat(value: u32, reports: &[Report], model: &PriceModel<'_>) -> Stat {
         monthly_cost,
         ..Stat::default()
     }
+}
+
+/// The per-invocation values of the confidence test (SPEC §13): each successful warm
+/// invocation's price (`price(billed_i, memory)`) and `Duration`; all of them when fewer than 2
+/// were warm (with `onlyColdStarts`, say).
+fn sample(value: u32, reports: &[Report], base_price: f64) -> Sample {
+    let warm: Vec<&Report> = reports.iter().filter(|r| !r.is_cold()).collect();
+    let basis: Vec<&Report> = if warm.len() >= 2 {
+        warm
+    } else {
+        reports.iter().collect()
+    };
+    let values: Vec<(f64, f64)> = basis
+        .iter()
+        .map(|r| {
+            (
+                pricing::price(base_price, value, r.total_billed()),
+                r.duration,
+            )
+        })
+        .collect();
+    Sample::of(&values)
 }
 
 /// Adds the streaming figures (SPEC §10): time to first byte (trimmed mean with `discard`,
@@ -250,6 +274,14 @@ mod tests {
         assert!(json.get("expectedPrice").is_none() && json.get("monthlyCost").is_none());
         assert_eq!(json["warmPrice"], at_256(33.0));
         assert_eq!(json["coldPrice"], at_256(121.0));
+        // The confidence sample: the 4 warm invocations (prices 11, 30, 40, 50 ms at 256 MB).
+        let sample = s.sample.expect("sample");
+        assert_eq!(sample.n, 4);
+        assert_eq!(sample.duration_mean, (10.0 + 30.0 + 40.0 + 50.0) / 4.0);
+        assert!(close(
+            sample.price_mean,
+            (at_256(11.0) + at_256(30.0) + at_256(40.0) + at_256(50.0)) / 4.0
+        ));
     }
 
     #[test]
@@ -300,6 +332,12 @@ mod tests {
             ..model(Some(1.0), Some(1_000_000))
         };
         let s = stat(256, &reports, &m);
+        // Fewer than 2 warm: the sample is every invocation's, Duration without INIT.
+        let sample = s.sample.expect("sample");
+        assert_eq!(
+            (sample.n, sample.duration_mean),
+            (3, (20.0 + 22.0 + 18.3) / 3.0)
+        );
         // No warm invocation: warm = ceil(Duration) of every invocation: 20, 22, 19 → 61/3.
         assert_eq!(s.warm_price, Some(at_256(61.0 / 3.0)));
         // Cold: max(121, 121) + max(131, ceil(130.7) = 131) + max(118, ceil(117.4) = 118)

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::confidence::{Confidence, Decision, Sample};
 use crate::strategy::Candidate;
 
 /// Why a memory size failed.
@@ -126,6 +127,14 @@ pub struct Stat {
     /// Mean response size (bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub average_response_bytes: Option<f64>,
+    /// The strategy's decision value over the warm invocations, with its interval at
+    /// `confidenceLevel` (SPEC §13); set by the analyzer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+    /// The per-invocation moments of the warm invocations (all when fewer than 2 were warm):
+    /// what `decision` is built from, and the report's error bars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<Sample>,
     /// Set when the size failed; then no averages are given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<StatError>,
@@ -217,6 +226,21 @@ pub struct Change {
     /// Chosen − current monthly cost ($), with `monthlyInvocations`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monthly_cost_delta: Option<f64>,
+    /// Whether the current size is significantly worse than the chosen one at
+    /// `confidenceLevel` (SPEC §13); false when the choice is the current size.
+    #[serde(default)]
+    pub significant: bool,
+}
+
+/// What the Optimizer did with `autoOptimize` (SPEC §13).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Optimization {
+    /// Whether the choice was applied.
+    pub applied: bool,
+    /// Why not, when it was not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The latency target and whether a size met it.
@@ -302,6 +326,12 @@ pub struct Analysis {
     /// Every target's result, with `compareWith`, in input order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targets: Option<Vec<TargetResult>>,
+    /// Whether the choice is clear (SPEC §13).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<Confidence>,
+    /// What `autoOptimize` did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimization: Option<Optimization>,
 }
 
 impl Candidate for Stat {
@@ -371,6 +401,21 @@ mod tests {
             p50_time_to_first_byte: x,
             p99_time_to_first_byte: x,
             average_response_bytes: x,
+            decision: x.map(|v| Decision {
+                n: 100_000,
+                mean: v,
+                std_dev: v,
+                low: Some(v),
+                high: Some(v),
+            }),
+            sample: x.map(|v| Sample {
+                n: 100_000,
+                price_mean: v,
+                price_std_dev: v,
+                duration_mean: v,
+                duration_std_dev: v,
+                covariance: v,
+            }),
             error: None,
         };
         let bytes = serde_json::to_string(&full).expect("json").len();

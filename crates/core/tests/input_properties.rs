@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
 const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:target";
-const KEYS: [&str; 27] = [
+const KEYS: [&str; 29] = [
     "lambdaARN",
     "num",
     "powerValues",
@@ -42,6 +42,8 @@ const KEYS: [&str; 27] = [
     "coldStartRatio",
     "monthlyInvocations",
     "compareWith",
+    "confidenceLevel",
+    "requireSignificance",
     "stats",
 ];
 

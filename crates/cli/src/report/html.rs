@@ -13,14 +13,15 @@ use power_tuning_core::output::Failure;
 use super::{Prices, Projection, ResultView, has_projections};
 use crate::output::{decision_lines, money};
 
-/// One chart series: name, colour, and (memory size, value) points.
+/// One chart series: name, colour, and (memory size, value, half-width of its interval)
+/// points.
 pub struct Series<'a> {
     /// Legend.
     pub name: &'a str,
     /// Stroke colour.
     pub color: &'a str,
-    /// (memory size, value) in memory order.
-    pub points: Vec<(u32, f64)>,
+    /// (memory size, value, the interval's half-width when measured) in memory order.
+    pub points: Vec<(u32, f64, Option<f64>)>,
 }
 
 const WIDTH: f64 = 640.0;
@@ -58,7 +59,7 @@ pub fn chart(
     powers.dedup();
     let max = series
         .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .flat_map(|s| s.points.iter().map(|p| p.1 + p.2.unwrap_or(0.0)))
         .fold(0.0_f64, f64::max)
         .max(f64::MIN_POSITIVE)
         * 1.1;
@@ -85,10 +86,21 @@ pub fn chart(
                 text class="current-mark" x=(format!("{:.1}", x(power) + 4.0)) y=(TOP + 12.0) { "current " (power) " MB" }
             }
             @for s in series {
-                polyline points=(s.points.iter().map(|(p, v)| format!("{:.1},{:.1}", x(*p), y(*v))).collect::<Vec<_>>().join(" ")) fill="none" stroke=(s.color) stroke-width="2" {}
-                @for (p, v) in &s.points {
+                polyline points=(s.points.iter().map(|(p, v, _)| format!("{:.1},{:.1}", x(*p), y(*v))).collect::<Vec<_>>().join(" ")) fill="none" stroke=(s.color) stroke-width="2" {}
+                @for (p, v, half) in &s.points {
+                    @if let Some(h) = half.filter(|h| *h > 0.0) {
+                        @let (cx, top, bottom) = (x(*p), y(v + h), y((v - h).max(0.0)));
+                        g class="error-bar" stroke=(s.color) {
+                            line x1=(format!("{cx:.1}")) x2=(format!("{cx:.1}")) y1=(format!("{top:.1}")) y2=(format!("{bottom:.1}")) {}
+                            line x1=(format!("{:.1}", cx - 5.0)) x2=(format!("{:.1}", cx + 5.0)) y1=(format!("{top:.1}")) y2=(format!("{top:.1}")) {}
+                            line x1=(format!("{:.1}", cx - 5.0)) x2=(format!("{:.1}", cx + 5.0)) y1=(format!("{bottom:.1}")) y2=(format!("{bottom:.1}")) {}
+                        }
+                    }
                     circle cx=(format!("{:.1}", x(*p))) cy=(format!("{:.1}", y(*v))) r="4" fill=(s.color) {
-                        title { (s.name) " · " (p) " MB: " (tick(*v, unit)) }
+                        title {
+                            (s.name) " · " (p) " MB: " (tick(*v, unit))
+                            @if let Some(h) = half { " ± " (tick(*h, unit)) }
+                        }
                     }
                 }
             }
@@ -157,6 +169,11 @@ impl Page<'_> {
         const COLORS: [&str; 6] = [
             "#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2",
         ];
+        let level = view
+            .analysis
+            .confidence
+            .as_ref()
+            .map_or(power_tuning_core::confidence::DEFAULT_LEVEL, |c| c.level);
         let series = |duration: bool| -> Vec<Series<'_>> {
             let ours = view.runs.iter().map(|r| {
                 (
@@ -188,7 +205,14 @@ impl Page<'_> {
                     points: run
                         .sizes
                         .iter()
-                        .map(|s| (s.power, if duration { s.duration } else { s.cost }))
+                        .map(|s| {
+                            let (value, half) = if duration {
+                                (s.duration, s.half_widths(level).1)
+                            } else {
+                                (s.cost, s.half_widths(level).0)
+                            };
+                            (s.power, value, half)
+                        })
                         .collect(),
                 })
                 .collect()
@@ -228,12 +252,19 @@ impl Page<'_> {
                         "Best memory size: " strong { (analysis.power) " MB" }
                         (format!(" — {:.2} ms, ${:.3e} per invocation", analysis.duration, analysis.cost))
                     }
+                    @let confidence = crate::output::confidence_line(analysis);
+                    @for line in confidence.lines() {
+                        p class=(if analysis.confidence.as_ref().is_some_and(|c| c.verdict == power_tuning_core::confidence::VerdictKind::Tie) { "verdict tie" } else { "verdict" }) { (line) }
+                    }
                     @for line in crate::output::verdict_lines(analysis).lines().chain(headline.lines()) {
                         p class="savings" { (line) }
                     }
                     div class="charts" {
                         (chart("Average duration", "ms", &durations, &failed, current_marks))
                         (chart("Average cost per invocation", "$", &costs, &failed, current_marks))
+                    }
+                    @if durations.iter().chain(&costs).any(|s| s.points.iter().any(|p| p.2.is_some())) {
+                        p class="note" { "Error bars: the " (crate::output::level_percent(level)) " % interval of a warm invocation's mean duration and price at each size (Student t over the warm invocations)." }
                     }
                     @for run in &view.runs {
                         h2 { "Memory sizes" @if !run.name.is_empty() { " of " (run.name) @if let Some(arch) = &run.architecture { " (" (arch) ")" } } }
@@ -325,7 +356,7 @@ impl Page<'_> {
     }
 }
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1360px;color:#111;padding:0 1rem}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}.best{font-size:1.1rem}.charts{display:flex;flex-wrap:wrap;gap:1rem}.chart{width:640px;max-width:100%;border:1px solid #ddd;border-radius:6px;background:#fafafa}.chart .title{font-weight:600;font-size:14px}.chart .tick{font-size:11px;fill:#555}.chart .grid{stroke:#e5e5e5}.chart .legend{font-size:12px}.chart .failed-mark{font-size:11px;fill:#b91c1c}.chart line.current-mark{stroke:#7c3aed;stroke-dasharray:4 3;stroke-width:1.5}.chart text.current-mark{font-size:11px;fill:#7c3aed}tr.current td{background:#ede9fe}.savings{font-size:1.05rem;color:#065f46}table{border-collapse:collapse;margin-top:.5rem}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:right}th{background:#f3f4f6}tr.chosen td{background:#dcfce7;font-weight:600}tr.failed td{background:#fee2e2}.note{color:#555;font-size:.9rem}";
+const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1360px;color:#111;padding:0 1rem}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}.best{font-size:1.1rem}.charts{display:flex;flex-wrap:wrap;gap:1rem}.chart{width:640px;max-width:100%;border:1px solid #ddd;border-radius:6px;background:#fafafa}.chart .title{font-weight:600;font-size:14px}.chart .tick{font-size:11px;fill:#555}.chart .grid{stroke:#e5e5e5}.chart .legend{font-size:12px}.chart .failed-mark{font-size:11px;fill:#b91c1c}.chart line.current-mark{stroke:#7c3aed;stroke-dasharray:4 3;stroke-width:1.5}.chart text.current-mark{font-size:11px;fill:#7c3aed}tr.current td{background:#ede9fe}.savings{font-size:1.05rem;color:#065f46}.verdict{font-size:1.05rem;font-weight:600;color:#065f46}.verdict.tie{color:#92400e}.chart .error-bar line{stroke-width:1.5}table{border-collapse:collapse;margin-top:.5rem}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:right}th{background:#f3f4f6}tr.chosen td{background:#dcfce7;font-weight:600}tr.failed td{background:#fee2e2}.note{color:#555;font-size:.9rem}";
 
 #[cfg(test)]
 mod tests {
@@ -372,6 +403,42 @@ mod tests {
         assert!(
             !page.contains("<line class=\"current-mark\""),
             "no current setting in this result"
+        );
+    }
+
+    #[test]
+    fn intervals_are_error_bars_and_a_tie_is_the_headline() {
+        let mut value = output();
+        let sample = |price: f64, duration: f64| {
+            serde_json::json!({"n": 10, "priceMean": price, "priceStdDev": price * 0.1,
+                "durationMean": duration, "durationStdDev": duration * 0.1, "covariance": 0.0})
+        };
+        value["stats"] = serde_json::json!([
+            {"value": 128, "averagePrice": 4.2e-7, "averageDuration": 200.0, "sample": sample(4.2e-7, 200.0)},
+            {"value": 256, "averagePrice": 5.04e-7, "averageDuration": 120.0, "sample": sample(5.04e-7, 120.0)},
+            {"value": 512, "averagePrice": 6.72e-7, "averageDuration": 80.0, "sample": sample(6.72e-7, 80.0)},
+            {"value": 1024, "averagePrice": 1.176e-6, "averageDuration": 70.0}
+        ]);
+        value["confidence"] = serde_json::json!({"level": 0.95, "verdict": "tie", "tiedWith": [256], "pValue": 0.31, "invocationsForClear": 40});
+        let v = view_of(value);
+        let prices = Prices::of("us-east-1", "x86_64").expect("prices");
+        let page = Page {
+            view: &v,
+            name: "tie",
+            projections: &[],
+            prices: &prices,
+            other: None,
+        }
+        .render();
+        // Three sizes with a sample on each of the two charts.
+        assert_eq!(page.matches("<g class=\"error-bar\"").count(), 6);
+        assert!(page.contains(
+            "<p class=\"verdict tie\">Confidence: tie with 256 MB (p = 0.31) at 95 %: about 40 invocations per size would separate them</p>"
+        ), "{page}");
+        assert!(page.contains("Error bars: the 95 % interval"));
+        assert_eq!(
+            page.matches("<line ").count(),
+            page.matches("</line>").count()
         );
     }
 

@@ -1,40 +1,58 @@
-//! Optimizer (SPEC §3.10): apply the optimum with `autoOptimize`, to `$LATEST` or through a new
-//! version and an alias. `$LATEST` keeps its original description.
+//! Optimizer (SPEC §3.10, §13): apply the optimum with `autoOptimize`, to `$LATEST` or through a
+//! new version and an alias (`$LATEST` keeps its original description), and return the analysis
+//! with `optimization: {applied, reason?}`. With `requireSignificance` and a saving that is not
+//! significant (the Analyzer's `optimization` says why), it makes no call at all. Without
+//! `autoOptimize` the analysis passes unchanged.
+
+use serde_json::{Value, json};
 
 use crate::error::HandlerError;
 use crate::handlers::{Deps, Invocation, input_of};
 use crate::ports::{Clock, LambdaApi, LambdaError};
 use crate::update::{self, Pacing};
 
-/// What the Optimizer applied (`None` when nothing: `dryRun` or no `autoOptimize`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Applied {
-    /// The memory size set.
-    pub power: u32,
-    /// The version published for the alias.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-}
-
-/// Applies the analysis's `power`.
+/// Applies the analysis's `power`; returns the analysis (JSON `null` with `dryRun`).
 pub async fn handle<L: LambdaApi, P, C: Clock>(
     deps: &Deps<L, P, C>,
     invocation: &Invocation,
-) -> Result<Option<Applied>, HandlerError> {
+) -> Result<Value, HandlerError> {
     let (event, deadline) = (&invocation.event, invocation.deadline);
     let input = input_of(event, &deps.settings)?;
+    let mut analysis = event.state_key("analysis").cloned().unwrap_or(Value::Null);
     if input.dry_run || !input.auto_optimize {
-        return Ok(None);
+        return Ok(analysis);
     }
-    crate::handlers::use_role(deps, &input, invocation).await?;
-    let power = event
-        .state_key("analysis")
-        .and_then(|a| a.get("power"))
-        .and_then(serde_json::Value::as_u64)
+    let power = analysis
+        .get("power")
+        .and_then(Value::as_u64)
         .filter(|p| *p > 0)
         .ok_or_else(|| HandlerError::InvalidState("Missing or empty optimal value".to_string()))?
         as u32;
+    if input.require_significance {
+        let refused = analysis.pointer("/optimization/applied") == Some(&Value::Bool(false));
+        let significant = analysis.pointer("/change/significant") == Some(&Value::Bool(true));
+        if refused || !significant {
+            if !refused {
+                analysis["optimization"] = json!({"applied": false, "reason": "the saving against the current setting is not significant"});
+            }
+            tracing::info!(power, "not applied: the saving is not significant");
+            return Ok(analysis);
+        }
+    }
+    crate::handlers::use_role(deps, &input, invocation).await?;
+    apply(deps, &input, power, event, deadline).await?;
+    analysis["optimization"] = json!({"applied": true});
+    Ok(analysis)
+}
+
+/// Sets `$LATEST` to `power`; with `autoOptimizeAlias`, publishes it and points the alias at it.
+async fn apply<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    input: &crate::input::TuningInput,
+    power: u32,
+    event: &crate::event::HandlerEvent,
+    deadline: std::time::Duration,
+) -> Result<(), HandlerError> {
     let arn = input.lambda_arn.as_str();
     let latest = deps
         .lambda
@@ -55,10 +73,7 @@ pub async fn handle<L: LambdaApi, P, C: Clock>(
     )
     .await?;
     let Some(alias) = input.auto_optimize_alias.as_deref() else {
-        return Ok(Some(Applied {
-            power,
-            version: None,
-        }));
+        return Ok(());
     };
     let version = deps
         .lambda
@@ -73,8 +88,5 @@ pub async fn handle<L: LambdaApi, P, C: Clock>(
         Err(e) => Err(e),
     }
     .map_err(|e| HandlerError::lambda(context(), e))?;
-    Ok(Some(Applied {
-        power,
-        version: Some(version),
-    }))
+    Ok(())
 }

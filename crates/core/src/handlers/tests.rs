@@ -179,11 +179,13 @@ impl Harness {
             Ok(analysis) => state["analysis"] = serde_json::to_value(analysis).expect("json"),
             Err(e) => return Err(self.fail(&mut state, e)),
         }
-        if let Err(e) = self.as_handler(
+        match self.as_handler(
             "optimizer",
             optimizer::handle(&self.deps, &at(wrap(&state), self.deadline())),
         ) {
-            return Err(self.fail(&mut state, e));
+            // The state machine's ResultPath: the Optimizer's answer is the analysis.
+            Ok(analysis) => state["analysis"] = analysis,
+            Err(e) => return Err(self.fail(&mut state, e)),
         }
         Ok(state["analysis"].clone())
     }
@@ -737,11 +739,65 @@ fn auto_optimize_without_alias_sets_latest_memory() {
         .run(h.input(json!({"autoOptimize": true})))
         .expect("success");
     assert_eq!(out["power"], 128);
+    assert_eq!(out["optimization"], json!({"applied": true}));
     assert_eq!(
         h.fake.latest("target"),
         (128, "original description".to_string())
     );
     assert!(h.fake.versions("target").is_empty());
+    // Without autoOptimize the analysis passes unchanged: no `optimization`.
+    let h = harness(with_overhead());
+    let out = h.run(h.input(json!({}))).expect("success");
+    assert!(out.get("optimization").is_none());
+    assert_eq!(out["confidence"]["verdict"], "clear");
+}
+
+/// A function whose 512 MB and 1024 MB (its current size) cost the same within noise: the
+/// durations alternate ±5 % around 200 and 100 ms.
+fn noisy_tie() -> Behavior {
+    let n = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    Arc::new(move |inv: &FakeInvocation| {
+        let k = n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let noise = [1.0, 1.05, 0.95, 1.03, 0.97][(k % 5) as usize];
+        FakeOutcome::ok(noise * 100.0 * 1024.0 / f64::from(inv.memory))
+    })
+}
+
+#[test]
+fn require_significance_applies_only_a_significant_saving() {
+    // 128 MB saves clearly against the current 1024 MB: applied.
+    let h = harness(with_overhead());
+    let out = h
+        .run(h.input(
+            json!({"autoOptimize": true, "requireSignificance": true, "powerValues": [128, 256]}),
+        ))
+        .expect("success");
+    assert_eq!(out["change"]["significant"], true, "{out}");
+    assert_eq!(out["optimization"], json!({"applied": true}));
+    assert_eq!(h.fake.latest("target").0, 128);
+
+    // 512 MB and the current 1024 MB within noise: nothing is called, the reason says why.
+    let h = harness(noisy_tie());
+    let out = h
+        .run(h.input(json!({"autoOptimize": true, "requireSignificance": true, "powerValues": [512, 1024], "num": 10})))
+        .expect("success");
+    assert_eq!(out["change"]["significant"], false, "{out}");
+    assert_eq!(out["optimization"]["applied"], false);
+    let reason = out["optimization"]["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("is the current setting")
+            || reason.contains("not significant at the 95 % level (p = "),
+        "{reason}"
+    );
+    assert!(
+        h.attributed
+            .borrow()
+            .iter()
+            .all(|(handler, _)| *handler != "optimizer"),
+        "the Optimizer made no call"
+    );
+    assert_eq!(h.fake.latest("target").0, 1024);
+    assert_eq!(out["confidence"]["verdict"], "tie", "{out}");
 }
 
 #[test]
