@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
-use power_tuning_core::confidence::{Tied, VerdictKind};
+use power_tuning_core::confidence::{DEFAULT_LEVEL, Decision, Tied, VerdictKind};
 use power_tuning_core::output::{Analysis, Stat};
 
 use crate::execution::Progress;
@@ -98,19 +98,25 @@ pub fn money(v: f64) -> String {
     format!("{}${grouped}.{fraction}", if v < 0.0 { "−" } else { "" })
 }
 
-/// The decision interval's half-width relative to its mean, in percent (`-` without one).
-fn half_width(stat: &Stat) -> String {
-    match stat.decision {
-        Some(d) if d.mean != 0.0 => match d.high {
-            Some(high) => format!("{:.1}", 100.0 * (high - d.mean) / d.mean.abs()),
-            None => "-".to_string(),
-        },
-        _ => "-".to_string(),
-    }
+/// The half-width of the interval of a warm invocation's mean price at `level`, relative to
+/// the mean, in percent (`-` without a sample): how far the cost column can be trusted.
+fn half_width(stat: &Stat, level: f64) -> String {
+    let Some(sample) = stat.sample.filter(|s| s.n >= 2 && s.price_mean > 0.0) else {
+        return "-".to_string();
+    };
+    Decision::new(sample.n, 0.0, sample.price_std_dev, level)
+        .high
+        .map(|h| format!("{:.1}", 100.0 * h / sample.price_mean))
+        .unwrap_or_else(|| "-".to_string())
 }
 
 /// The per-size table (rows sorted by memory); the chosen and the current sizes are marked.
-pub fn stats_table(stats: &[Stat], chosen: Option<u32>, current: Option<u32>) -> String {
+pub fn stats_table(
+    stats: &[Stat],
+    chosen: Option<u32>,
+    current: Option<u32>,
+    level: f64,
+) -> String {
     let mut rows: Vec<&Stat> = stats.iter().collect();
     rows.sort_by_key(|s| s.value);
     let streamed = rows.iter().any(|s| s.average_time_to_first_byte.is_some());
@@ -128,10 +134,10 @@ pub fn stats_table(stats: &[Stat], chosen: Option<u32>, current: Option<u32>) ->
     if streamed {
         header.extend(["TTFB avg (ms)", "TTFB p99 (ms)", "Avg response (bytes)"]);
     }
-    let decided = rows.iter().any(|s| s.decision.is_some());
+    let sampled = rows.iter().any(|s| s.sample.is_some());
     header.push("Avg cost ($)");
-    if decided {
-        // The half-width of the decision value's interval, relative to its mean.
+    if sampled {
+        // The cost's interval at the confidence level, relative to it.
         header.push("± (%)");
     }
     header.extend(["Invocations", "Errors", "Cold starts", "Max mem (MB)", ""]);
@@ -163,8 +169,8 @@ pub fn stats_table(stats: &[Stat], chosen: Option<u32>, current: Option<u32>) ->
             ]);
         }
         row.push(right(dollars(stat.average_price)));
-        if decided {
-            row.push(right(half_width(stat)));
+        if sampled {
+            row.push(right(half_width(stat, level)));
         }
         row.extend([
             right(stat.invocations.to_string()),
@@ -194,7 +200,7 @@ pub fn summary(
             if tables.len() > 1 {
                 text.push_str(&format!("{name}:\n"));
             }
-            text.push_str(&stats_table(stats, None, None));
+            text.push_str(&stats_table(stats, None, None, DEFAULT_LEVEL));
             text.push('\n');
         }
         return text;
@@ -229,7 +235,11 @@ pub fn summary(
                 analysis.current.as_ref().map(|c| c.power),
             ),
         };
-        text.push_str(&stats_table(stats, chosen, current));
+        let level = analysis
+            .confidence
+            .as_ref()
+            .map_or(DEFAULT_LEVEL, |c| c.level);
+        text.push_str(&stats_table(stats, chosen, current, level));
         text.push('\n');
     }
     let winner = analysis
