@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use std::time::Duration;
 
-use aws_sdk_lambda::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_lambda::types::LastUpdateStatus;
 use aws_smithy_types::retry::RetryConfig;
 
@@ -41,20 +40,10 @@ pub fn patient_lambda_client(endpoint: &str) -> aws_sdk_lambda::Client {
 }
 
 fn client_with_retries(endpoint: &str, retry: RetryConfig) -> aws_sdk_lambda::Client {
-    let config = aws_sdk_lambda::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .http_client(power_tuning_aws::config::http_client())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            "AKIAEMULATOR00000000",
-            "emulator",
-            None,
-            None,
-            "tests",
-        ))
-        .retry_config(retry)
-        .build();
+    let config =
+        aws_sdk_lambda::config::Builder::from(&power_tuning_aws::config::local_config(endpoint))
+            .retry_config(retry)
+            .build();
     aws_sdk_lambda::Client::from_conf(config)
 }
 

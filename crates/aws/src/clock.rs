@@ -30,10 +30,3 @@ impl Clock for TokioClock {
         tokio::time::sleep(duration).await;
     }
 }
-
-impl TokioClock {
-    /// The [`Clock::now`] value `remaining` from now (for Lambda deadlines).
-    pub fn deadline_in(&self, remaining: Duration) -> Duration {
-        self.now() + remaining
-    }
-}

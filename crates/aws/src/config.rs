@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_http_client::ConnectorBuilder;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
@@ -80,6 +82,25 @@ pub async fn sdk_config_with(region: Option<String>, profile: Option<String>) ->
         loader = loader.region(aws_config::Region::new(region));
     }
     loader.load().await
+}
+
+/// The configuration for an endpoint on this machine (the local stack, the emulator, a test
+/// server): us-east-1, throwaway credentials, no proxy (a proxy could not reach it), the SDK's
+/// default retries. The one other builder besides [`sdk_config_with`].
+pub fn local_config(endpoint: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(direct_http_client())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "AKIALOCAL00000000000",
+            "local",
+            None,
+            None,
+            "local",
+        )))
+        .build()
 }
 
 /// An endpoint override for a service (`AWS_ENDPOINT_URL_<SERVICE>`, else `AWS_ENDPOINT_URL`).

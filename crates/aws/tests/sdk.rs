@@ -370,17 +370,7 @@ async fn big_responses(size: usize) -> (String, std::sync::Arc<std::sync::atomic
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_are_kept_to_their_head_unless_asked_whole() {
     let (url, connections) = big_responses(3 * 1024 * 1024).await;
-    let config = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .http_client(power_tuning_aws::config::http_client())
-        .region(aws_config::Region::new("eu-west-1"))
-        .endpoint_url(url)
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new("ak", "sk", None, None, "test"),
-            ),
-        )
-        .build();
+    let config = power_tuning_aws::config::local_config(&url);
     let lambda = SdkLambda::new(&config);
     for _ in 0..3 {
         let head = lambda

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use power_tuning_aws::config::local_config;
 use power_tuning_aws::lambda::SdkLambda;
-use power_tuning_cli::local_stack::{HandlerCode, LocalStack, StackOptions, local_sdk_config};
+use power_tuning_cli::local_stack::{HandlerCode, LocalStack, StackOptions};
 use power_tuning_cli::statemachine::HANDLERS;
 use power_tuning_core::logs;
 use power_tuning_core::ports::{InvokeOptions, LambdaApi as _};
@@ -82,7 +83,7 @@ pub struct Bench {
 }
 
 fn lambda_client(endpoint: &str) -> SdkLambda {
-    SdkLambda::new(&local_sdk_config(endpoint))
+    SdkLambda::new(&local_config(endpoint))
 }
 
 const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:power-tuning:bench";

@@ -9,15 +9,13 @@ use power_tuning_emulator::EmulatorError;
 use crate::execution::ExecutionError;
 use crate::moto::MotoError;
 
-/// How a command ends.
+/// How a command ends (a bad command line ends in clap with 2 before any of these).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// 0: success.
     Success,
     /// 1: the run failed, or an error.
     Failed,
-    /// 2: a bad command line (clap's own exit code).
-    Usage,
     /// 3: a pipeline gate was violated.
     Gate,
     /// 130: interrupted by Ctrl-C or SIGTERM.
@@ -30,7 +28,6 @@ impl Exit {
         match self {
             Exit::Success => 0,
             Exit::Failed => 1,
-            Exit::Usage => 2,
             Exit::Gate => 3,
             Exit::Interrupted => 130,
         }
@@ -119,15 +116,8 @@ mod tests {
     #[test]
     fn exit_codes() {
         assert_eq!(
-            [
-                Exit::Success,
-                Exit::Failed,
-                Exit::Usage,
-                Exit::Gate,
-                Exit::Interrupted
-            ]
-            .map(Exit::code),
-            [0, 1, 2, 3, 130]
+            [Exit::Success, Exit::Failed, Exit::Gate, Exit::Interrupted].map(Exit::code),
+            [0, 1, 3, 130]
         );
         assert_eq!(CliError::Interrupted("x".into()).exit(), Exit::Interrupted);
         assert_eq!(CliError::Invalid("x".into()).exit(), Exit::Failed);

@@ -6,11 +6,29 @@ use std::time::Duration;
 
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
 use power_tuning_core::output::{Analysis, Stat};
-use power_tuning_core::state::{LambdaConfigurations, StateView};
+use power_tuning_core::state::LambdaConfigurations;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::CliError;
+/// The parts of a state machine state that progress reads (every key optional): what the
+/// Initializer and the Map added.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StateView {
+    /// The Initializer's output.
+    #[serde(default)]
+    lambda_configurations: Option<LambdaConfigurations>,
+    /// The executors' results, in configuration order.
+    #[serde(default)]
+    stats: Option<Vec<Stat>>,
+}
+
+impl StateView {
+    /// Reads a state's JSON text; anything unreadable is an empty view.
+    fn parse(text: &str) -> StateView {
+        serde_json::from_str(text).unwrap_or_default()
+    }
+}
 
 /// Where a run is.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -140,13 +158,14 @@ impl Outcome {
     }
 
     /// The typed output: `None` for a dry run (`null`) or a run without output.
-    pub fn analysis(&self) -> Result<Option<Analysis>, CliError> {
+    pub fn analysis(&self) -> Result<Option<Analysis>, ExecutionError> {
         match self.output.as_deref() {
             None => Ok(None),
             Some(text) => serde_json::from_str::<Option<Analysis>>(text).map_err(|e| {
-                CliError::Invalid(format!(
-                    "the execution output is not a power-tuning result ({e}): {text}"
-                ))
+                ExecutionError::NotAResult {
+                    reason: e.to_string(),
+                    output: text.to_string(),
+                }
             }),
         }
     }
@@ -189,6 +208,14 @@ pub enum ExecutionError {
     /// Still running at the deadline.
     #[error("the execution {0} did not finish in time")]
     Timeout(String),
+    /// An output that is not a power-tuning result.
+    #[error("the execution output is not a power-tuning result ({reason}): {output}")]
+    NotAResult {
+        /// Why it does not parse.
+        reason: String,
+        /// The output as returned.
+        output: String,
+    },
 }
 
 /// Maps an SDK error of `operation`.
@@ -542,5 +569,27 @@ mod tests {
             ..outcome
         };
         assert_eq!(dry.analysis().expect("null"), None);
+    }
+
+    #[test]
+    fn state_views_read_what_progress_needs() {
+        let run = json!({
+            "runId": "0123456789ab",
+            "targets": [{"lambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:a",
+                "powerValues": [128],
+                "original": {"memorySize": 1024, "description": "", "architecture": "x86_64"}}],
+            "configurations": [{"power": 128, "versions": ["7"]}],
+            "passes": 1, "iterator": {"index": 1, "count": 1, "continue": false}
+        });
+        let view = StateView::parse(
+            &json!({"lambdaARN": "x", "lambdaConfigurations": run, "stats": [{"value": 128}]})
+                .to_string(),
+        );
+        assert_eq!(
+            view.lambda_configurations.map(|r| r.configurations.len()),
+            Some(1)
+        );
+        assert_eq!(view.stats.map(|s| s.len()), Some(1));
+        assert_eq!(StateView::parse("not json"), StateView::default());
     }
 }

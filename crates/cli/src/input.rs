@@ -5,10 +5,10 @@ use std::path::Path;
 
 use clap::Args;
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
-use power_tuning_core::input::{DURATION_PERCENTILES, TuningInput};
+use power_tuning_core::input::{DURATION_PERCENTILES, InputOverrides, TuningInput};
 use power_tuning_core::settings::DEFAULT_POWER_VALUES;
 use power_tuning_core::strategy::Strategy;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::error::CliError;
 
@@ -71,42 +71,23 @@ pub struct InputFlags {
 }
 
 impl InputFlags {
-    /// Sets the given flags on the input object.
-    pub fn apply(&self, object: &mut Map<String, Value>) {
-        if let Some(values) = &self.power_values {
-            object.insert("powerValues".into(), json!(values));
-        }
-        if let Some(num) = self.num {
-            object.insert("num".into(), json!(num));
-        }
-        if let Some(strategy) = self.strategy {
-            object.insert("strategy".into(), json!(strategy.name()));
-        }
-        if self.no_current {
-            object.insert("includeCurrent".into(), json!(false));
-        } else {
-            object.entry("includeCurrent").or_insert(json!(true));
-        }
-        if let Some(ms) = self.max_duration {
-            object.insert("maxDuration".into(), json!(ms));
-        }
-        if let Some(p) = self.percentile {
-            object.insert("durationPercentile".into(), json!(p));
-        }
-        if let Some(r) = self.cold_start_ratio {
-            object.insert("coldStartRatio".into(), json!(r));
-        }
-        if let Some(m) = self.monthly_invocations {
-            object.insert("monthlyInvocations".into(), json!(m));
-        }
-        if self.response_streaming {
-            object.insert("responseStreaming".into(), json!(true));
-        }
-        if let Some(level) = self.confidence_level {
-            object.insert("confidenceLevel".into(), json!(level));
-        }
-        if self.require_significance {
-            object.insert("requireSignificance".into(), json!(true));
+    /// The flags as overrides of the input's keys (core owns the key names).
+    pub fn overrides(&self) -> InputOverrides {
+        InputOverrides {
+            power_values: self.power_values.clone(),
+            num: self.num,
+            strategy: self.strategy,
+            // Measured by default: the input's own key wins unless --no-current says otherwise.
+            include_current: Some(!self.no_current),
+            include_current_default: !self.no_current,
+            max_duration: self.max_duration,
+            duration_percentile: self.percentile,
+            cold_start_ratio: self.cold_start_ratio,
+            monthly_invocations: self.monthly_invocations,
+            response_streaming: self.response_streaming.then_some(true),
+            confidence_level: self.confidence_level,
+            require_significance: self.require_significance.then_some(true),
+            ..InputOverrides::default()
         }
     }
 }

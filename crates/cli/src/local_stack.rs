@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
+use power_tuning_aws::config::local_config;
 use power_tuning_emulator::{Emulator, FunctionSpec, Options};
 use serde_json::Value;
 
@@ -86,23 +86,9 @@ pub struct LocalStack {
     pub state_machine_arn: String,
 }
 
-/// SDK configuration for a local endpoint: us-east-1, throwaway credentials, and no proxy (the
-/// endpoint is on this machine, started by this tool).
-pub fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .http_client(power_tuning_aws::config::direct_http_client())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "ak", "sk", None, None, "local",
-        )))
-        .build()
-}
-
 /// A Step Functions client for a local endpoint.
 pub fn local_sfn_client(endpoint: &str) -> aws_sdk_sfn::Client {
-    let config = aws_sdk_sfn::config::Builder::from(&local_sdk_config(endpoint))
+    let config = aws_sdk_sfn::config::Builder::from(&local_config(endpoint))
         .retry_config(power_tuning_aws::config::retry_config())
         .build();
     aws_sdk_sfn::Client::from_conf(config)

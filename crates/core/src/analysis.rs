@@ -2,6 +2,7 @@
 //! latency target, across targets), the current setting and the change against it, the run's
 //! own cost and the visualization URLs.
 
+use crate::architecture::Architecture;
 use crate::confidence::{self, Confidence, Decision, Tied};
 use crate::input::{LatencyTarget, TuningInput};
 use crate::output::{
@@ -19,7 +20,7 @@ pub struct TargetStats {
     /// The function.
     pub lambda_arn: String,
     /// Its architecture.
-    pub architecture: String,
+    pub architecture: Architecture,
     /// Its memory size before the run (the current setting), when known.
     pub current_memory: Option<u32>,
     /// Its executors' results.
@@ -290,12 +291,15 @@ fn refusal(chosen: &Stat, current: Option<&Stat>, decider: &Decider) -> Option<O
     })
 }
 
-/// Why no size could be chosen: one line per size.
-pub fn no_usable_size(stats: &[Stat]) -> String {
-    format!(
-        "No memory size could be measured.\n{}",
-        failure_lines(stats, "")
-    )
+/// Why no size could be chosen (the Analyzer's `TargetFailed`), one line per failed size.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AnalysisError {
+    /// The one target had no size with a measurement.
+    #[error("No memory size could be measured.\n{0}")]
+    NothingMeasured(String),
+    /// No target had a size with a measurement (lines prefixed with the target).
+    #[error("No memory size of any function could be measured.\n{0}")]
+    NothingMeasuredAnywhere(String),
 }
 
 fn failure_lines(stats: &[Stat], prefix: &str) -> String {
@@ -322,7 +326,7 @@ pub fn analyze(
     input: &TuningInput,
     passes: u32,
     settings: &Settings,
-) -> Result<Analysis, String> {
+) -> Result<Analysis, AnalysisError> {
     let rule = Rule::of(input);
     let pooled: Vec<Pooled<'_>> = targets
         .iter()
@@ -332,14 +336,13 @@ pub fn analyze(
     let candidates: Vec<&Pooled<'_>> = pooled.iter().collect();
     let Some((best, met)) = rule.pick(&candidates) else {
         return Err(match targets {
-            [only] => no_usable_size(&only.stats),
-            _ => format!(
-                "No memory size of any function could be measured.\n{}",
+            [only] => AnalysisError::NothingMeasured(failure_lines(&only.stats, "")),
+            _ => AnalysisError::NothingMeasuredAnywhere(
                 targets
                     .iter()
                     .map(|t| failure_lines(&t.stats, &format!("{} ", t.name())))
                     .collect::<Vec<_>>()
-                    .join("\n")
+                    .join("\n"),
             ),
         });
     };
@@ -397,7 +400,7 @@ pub fn analyze(
                 let failures = t.failures();
                 TargetResult {
                     lambda_arn: t.lambda_arn.clone(),
-                    architecture: t.architecture.clone(),
+                    architecture: t.architecture,
                     power: own.map(|s| s.value),
                     cost: own.map(|s| s.price()),
                     duration: own.map(|s| s.duration()),
@@ -497,9 +500,10 @@ mod tests {
     }
 
     fn target(arn: &str, architecture: &str, current: u32, stats: Vec<Stat>) -> TargetStats {
+        let architecture: Architecture = architecture.parse().expect("architecture");
         TargetStats {
             lambda_arn: arn.to_string(),
-            architecture: architecture.to_string(),
+            architecture,
             current_memory: Some(current),
             stats,
         }
@@ -587,7 +591,7 @@ mod tests {
         let err = analyze(&one(stats), &input(json!({})), 1, &Settings::default())
             .expect_err("none usable");
         assert_eq!(
-            err,
+            err.to_string(),
             "No memory size could be measured.\n128MB: Invocation error (running in series) - original error type: \"E\", original error message: \"m\"\n256MB: no duration was reported"
         );
     }
@@ -790,8 +794,8 @@ mod tests {
             (A, Some(512))
         );
         assert_eq!(
-            (targets[1].architecture.as_str(), targets[1].power),
-            ("arm64", Some(512))
+            (targets[1].architecture, targets[1].power),
+            (Architecture::Arm64, Some(512))
         );
         assert!(targets.iter().all(|t| t.stats.is_none()));
         // Current and change compare the overall choice with lambdaARN's current setting.
@@ -884,7 +888,7 @@ mod tests {
         )
         .expect_err("every target failed");
         assert_eq!(
-            err,
+            err.to_string(),
             "No memory size of any function could be measured.\nfn-x86 512MB: original error type: \"E\", original error message: \"oom\"\nfn-arm 512MB: original error type: \"F\", original error message: \"oom\""
         );
     }

@@ -1,14 +1,19 @@
 //! Handler errors with stable error type names, so the state machine can `Retry` the transient
 //! ones and `Catch` the rest.
 
+use crate::analysis::AnalysisError;
+use crate::architecture::UnsupportedArchitecture;
+use crate::input::InputError;
+use crate::logs::InvalidLog;
 use crate::ports::LambdaError;
+use crate::state::StateError;
 
 /// Every way a handler fails.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum HandlerError {
     /// The execution input is invalid (SPEC §2). Nothing was changed.
-    #[error("{0}")]
-    InvalidInput(String),
+    #[error(transparent)]
+    InvalidInput(#[from] InputError),
     /// A Lambda API call failed.
     #[error("{context}: {source}")]
     Lambda {
@@ -24,11 +29,11 @@ pub enum HandlerError {
     #[error("{0}")]
     UpdateTimeout(String),
     /// The function's architecture has no price.
-    #[error("{0}")]
-    UnsupportedArchitecture(String),
+    #[error(transparent)]
+    UnsupportedArchitecture(#[from] UnsupportedArchitecture),
     /// Every memory size failed.
-    #[error("{0}")]
-    TargetFailed(String),
+    #[error(transparent)]
+    TargetFailed(#[from] AnalysisError),
     /// A pre- or post-processor failed.
     #[error("{0}")]
     ProcessorFailed(String),
@@ -36,11 +41,11 @@ pub enum HandlerError {
     #[error("{0}")]
     PayloadS3(String),
     /// A log tail could not be read.
-    #[error("{0}")]
-    InvalidLog(String),
+    #[error(transparent)]
+    InvalidLog(#[from] InvalidLog),
     /// The state handed over by the state machine is missing something.
-    #[error("{0}")]
-    InvalidState(String),
+    #[error(transparent)]
+    InvalidState(#[from] StateError),
     /// PublishVersion returned a version this run did not create.
     #[error("{0}")]
     UnexpectedVersion(String),
@@ -139,7 +144,7 @@ mod tests {
         let s = || "x".to_string();
         let lambda = |e: LambdaError| HandlerError::lambda("ctx", e);
         let all = [
-            HandlerError::InvalidInput(s()),
+            HandlerError::InvalidInput(InputError::MissingNum),
             lambda(LambdaError::NotFound(s())),
             lambda(LambdaError::Conflict(s())),
             lambda(LambdaError::Throttled(s())),
@@ -163,12 +168,16 @@ mod tests {
         .chain([
             HandlerError::UpdateFailed(s()),
             HandlerError::UpdateTimeout(s()),
-            HandlerError::UnsupportedArchitecture(s()),
-            HandlerError::TargetFailed(s()),
+            HandlerError::UnsupportedArchitecture(UnsupportedArchitecture(s())),
+            HandlerError::TargetFailed(AnalysisError::NothingMeasured(s())),
             HandlerError::ProcessorFailed(s()),
             HandlerError::PayloadS3(s()),
-            HandlerError::InvalidLog(s()),
-            HandlerError::InvalidState(s()),
+            HandlerError::InvalidLog(InvalidLog {
+                reason: crate::logs::LogError::NoReportLine,
+                function: s(),
+                version: s(),
+            }),
+            HandlerError::InvalidState(StateError::MissingStats),
             HandlerError::UnexpectedVersion(s()),
             HandlerError::ConcurrentRun(s()),
         ]);
@@ -183,7 +192,7 @@ mod tests {
     #[test]
     fn stable_names() {
         assert_eq!(
-            HandlerError::InvalidInput("x".into()).error_type(),
+            HandlerError::InvalidInput(InputError::MissingNum).error_type(),
             "InvalidInput"
         );
         assert_eq!(
@@ -205,7 +214,7 @@ mod tests {
         assert!(HandlerError::TRANSIENT_TYPES.contains(&e.error_type()));
         assert!(
             !HandlerError::TRANSIENT_TYPES
-                .contains(&HandlerError::InvalidInput(String::new()).error_type())
+                .contains(&HandlerError::InvalidInput(InputError::MissingNum).error_type())
         );
     }
 }

@@ -9,6 +9,7 @@
 //! The `test-util` feature adds [`fake`], a stateful in-memory Lambda with a virtual clock.
 
 pub mod analysis;
+pub mod architecture;
 pub mod arn;
 pub mod confidence;
 pub mod error;

@@ -63,6 +63,18 @@ pub enum LogError {
     NotBase64(String),
 }
 
+/// A counted invocation whose log tail gave no report: the reason, then the version invoked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason} ({function}:{version})")]
+pub struct InvalidLog {
+    /// Why the tail gave no report.
+    pub reason: LogError,
+    /// The function's ARN.
+    pub function: String,
+    /// The version invoked.
+    pub version: String,
+}
+
 /// Decodes a base64 `LogResult` and reads its report. No `LogResult` at all is a tail without a
 /// report.
 pub fn parse_log_result(log_result: Option<&str>) -> Result<Report, LogError> {

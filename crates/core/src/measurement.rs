@@ -5,6 +5,7 @@
 //! function since 2025-08-01 (AWS Compute Blog, "AWS Lambda standardizes billing for INIT
 //! phase"), so an average over invocations that hold cold starts must not add INIT again.
 
+use crate::architecture::Architecture;
 use crate::confidence::Sample;
 use crate::logs::Report;
 use crate::output::Stat;
@@ -13,11 +14,11 @@ use crate::stats::{mean, percentile, trimmed_mean};
 
 /// How a size's figures are priced (SPEC §3.6, §8).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PriceModel<'a> {
+pub struct PriceModel {
     /// $ per ms at 128 MB for the function's region and architecture.
     pub base_price: f64,
     /// The function's architecture (monthly tiers).
-    pub architecture: &'a str,
+    pub architecture: Architecture,
     /// Fraction trimmed from each end before averaging.
     pub discard: f64,
     /// `coldStartRatio`, when given.
@@ -75,7 +76,7 @@ impl Billing {
 
 /// Statistics of a size whose invocations all counted as successes. `reports` are in
 /// invocation order (the order of the sum in `totalCost`).
-pub fn stat(value: u32, reports: &[Report], model: &PriceModel<'_>) -> Stat {
+pub fn stat(value: u32, reports: &[Report], model: &PriceModel) -> Stat {
     let (base_price, discard) = (model.base_price, model.discard);
     let durations: Vec<f64> = reports.iter().map(Report::total_duration).collect();
     let billed: Vec<f64> = reports.iter().map(Report::total_billed).collect();
@@ -202,13 +203,10 @@ mod tests {
         }
     }
 
-    fn model(
-        cold_start_ratio: Option<f64>,
-        monthly_invocations: Option<u64>,
-    ) -> PriceModel<'static> {
+    fn model(cold_start_ratio: Option<f64>, monthly_invocations: Option<u64>) -> PriceModel {
         PriceModel {
             base_price: 2.1e-9,
-            architecture: "x86_64",
+            architecture: Architecture::X86_64,
             discard: 0.2,
             cold_start_ratio,
             monthly_invocations,

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::architecture::Architecture;
 use crate::confidence::{Confidence, Decision, Sample};
 use crate::strategy::Candidate;
 
@@ -263,7 +264,7 @@ pub struct TargetResult {
     #[serde(rename = "lambdaARN")]
     pub lambda_arn: String,
     /// Its architecture.
-    pub architecture: String,
+    pub architecture: Architecture,
     /// Its best size (absent when every size failed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power: Option<u32>,

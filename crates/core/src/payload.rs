@@ -14,6 +14,36 @@ pub enum PayloadSpec {
     S3(S3Location),
 }
 
+/// Why a payload cannot be planned or a `payloadS3` path is invalid (SPEC §3.2, §3.3), with the
+/// original's messages.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    /// Fewer invocations than weighted payloads.
+    #[error("You have {payloads} payloads and only \"num\"={num}. Please increase \"num\".")]
+    TooFewInvocations {
+        /// Weighted payloads.
+        payloads: usize,
+        /// The input's `num`.
+        num: u32,
+    },
+    /// A weight whose share of `num` rounds down to no invocation.
+    #[error("Invalid payload weight (num is too small)")]
+    WeightTooSmall,
+    /// `payloadS3` that is not a string starting with `s3://`.
+    #[error("Invalid S3 path, not a string in the format s3://BUCKET/KEY")]
+    S3PathFormat,
+    /// `payloadS3` without a bucket or a key.
+    #[error("Invalid S3 path: \"{path}\" (bucket: {bucket}, key: {key})")]
+    S3Path {
+        /// The path as given.
+        path: String,
+        /// Its bucket part.
+        bucket: String,
+        /// Its (decoded) key part.
+        key: String,
+    },
+}
+
 /// An S3 object location from `s3://bucket/key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Location {
@@ -25,20 +55,20 @@ pub struct S3Location {
 
 impl S3Location {
     /// Parses `s3://BUCKET/KEY` with the original's messages.
-    pub fn parse(value: &Value) -> Result<S3Location, String> {
+    pub fn parse(value: &Value) -> Result<S3Location, PayloadError> {
         let path = value
             .as_str()
             .filter(|s| s.starts_with("s3://"))
-            .ok_or_else(|| {
-                "Invalid S3 path, not a string in the format s3://BUCKET/KEY".to_string()
-            })?;
+            .ok_or(PayloadError::S3PathFormat)?;
         let rest = &path["s3://".len()..];
         let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
         let key = percent_decode(key);
         if bucket.is_empty() || key.is_empty() {
-            return Err(format!(
-                "Invalid S3 path: \"{path}\" (bucket: {bucket}, key: {key})"
-            ));
+            return Err(PayloadError::S3Path {
+                path: path.to_string(),
+                bucket: bucket.to_string(),
+                key,
+            });
         }
         Ok(S3Location {
             bucket: bucket.to_string(),
@@ -109,16 +139,16 @@ impl PayloadPlan {
     ///
     /// Weighted payloads get `floor(weight·num/total)` invocations each, in contiguous blocks in
     /// input order, the last element taking the remainder.
-    pub fn new(num: u32, payload: Option<&Value>) -> Result<PayloadPlan, String> {
+    pub fn new(num: u32, payload: Option<&Value>) -> Result<PayloadPlan, PayloadError> {
         let num_usize = num as usize;
         let Some(items) = payload.filter(|p| is_weighted(p)).and_then(Value::as_array) else {
             return Ok(PayloadPlan::Same(encode(payload)));
         };
         if num_usize < items.len() {
-            return Err(format!(
-                "You have {} payloads and only \"num\"={num}. Please increase \"num\".",
-                items.len()
-            ));
+            return Err(PayloadError::TooFewInvocations {
+                payloads: items.len(),
+                num,
+            });
         }
         let weights: Vec<f64> = items
             .iter()
@@ -131,7 +161,7 @@ impl PayloadPlan {
             let share = (weight * f64::from(num) / total).floor();
             // NaN (a non-numeric weight) fails this test too.
             if share.is_nan() || share < 1.0 {
-                return Err("Invalid payload weight (num is too small)".to_string());
+                return Err(PayloadError::WeightTooSmall);
             }
             let how_many = if i == items.len() - 1 {
                 num_usize.saturating_sub(planned)
@@ -167,7 +197,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn generate(num: u32, payload: Option<&Value>) -> Result<Vec<Payload>, String> {
+    fn generate(num: u32, payload: Option<&Value>) -> Result<Vec<Payload>, PayloadError> {
         let plan = PayloadPlan::new(num, payload)?;
         Ok((0..num as usize).map(|i| plan.at(i).clone()).collect())
     }
@@ -243,17 +273,21 @@ mod tests {
     fn weighted_errors() {
         let two = json!([{"weight": 1, "payload": 1}, {"weight": 1, "payload": 2}]);
         assert_eq!(
-            generate(1, Some(&two)).expect_err("too few"),
+            generate(1, Some(&two)).expect_err("too few").to_string(),
             "You have 2 payloads and only \"num\"=1. Please increase \"num\"."
         );
         let skewed = json!([{"weight": 1, "payload": 1}, {"weight": 99, "payload": 2}]);
         assert_eq!(
-            generate(50, Some(&skewed)).expect_err("share < 1"),
+            generate(50, Some(&skewed))
+                .expect_err("share < 1")
+                .to_string(),
             "Invalid payload weight (num is too small)"
         );
         let text_weight = json!([{"weight": "heavy", "payload": 1}]);
         assert_eq!(
-            generate(5, Some(&text_weight)).expect_err("NaN"),
+            generate(5, Some(&text_weight))
+                .expect_err("NaN")
+                .to_string(),
             "Invalid payload weight (num is too small)"
         );
     }
@@ -268,7 +302,16 @@ mod tests {
                 key: "a/b c.json".into()
             }
         );
-        assert!(S3Location::parse(&json!("s3://b")).is_err());
+        assert_eq!(
+            S3Location::parse(&json!("s3://b"))
+                .expect_err("no key")
+                .to_string(),
+            "Invalid S3 path: \"s3://b\" (bucket: b, key: )"
+        );
+        assert_eq!(
+            S3Location::parse(&json!(7)).expect_err("not a string"),
+            PayloadError::S3PathFormat
+        );
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz"), "%zz");
     }

@@ -1,6 +1,7 @@
 //! Prices (SPEC §3.6, §3.7): Lambda duration price per architecture and region, Step Functions
 //! transitions.
 
+use crate::architecture::{Architecture, UnsupportedArchitecture};
 use crate::settings::{PriceMap, Settings};
 
 /// The price map's value for `region`, else its `default`.
@@ -16,13 +17,13 @@ pub fn for_region(prices: &PriceMap, region: &str) -> f64 {
 pub fn lambda_base_price(
     settings: &Settings,
     region: &str,
-    architecture: &str,
-) -> Result<f64, String> {
+    architecture: Architecture,
+) -> Result<f64, UnsupportedArchitecture> {
     settings
         .base_costs
-        .get(architecture)
+        .get(&architecture)
         .map(|prices| for_region(prices, region))
-        .ok_or_else(|| format!("Unsupported architecture: {architecture}"))
+        .ok_or_else(|| UnsupportedArchitecture(architecture.to_string()))
 }
 
 /// `price(ms, memory) = ceil(ms) × basePrice × (memory / 128)`, in the original's order.
@@ -40,11 +41,10 @@ pub fn total_cost(base_price: f64, memory: u32, billed: &[f64]) -> f64 {
 
 /// Lambda's monthly duration tiers of an architecture (SPEC §8): `(GB-seconds, price factor)`
 /// in order, the last one unbounded.
-pub fn duration_tiers(architecture: &str) -> [(f64, f64); 3] {
-    if architecture == "arm64" {
-        [(7.5e9, 1.0), (11.25e9, 0.9), (f64::INFINITY, 0.8)]
-    } else {
-        [(6e9, 1.0), (9e9, 0.9), (f64::INFINITY, 0.8)]
+pub fn duration_tiers(architecture: Architecture) -> [(f64, f64); 3] {
+    match architecture {
+        Architecture::Arm64 => [(7.5e9, 1.0), (11.25e9, 0.9), (f64::INFINITY, 0.8)],
+        Architecture::X86_64 => [(6e9, 1.0), (9e9, 0.9), (f64::INFINITY, 0.8)],
     }
 }
 
@@ -88,7 +88,7 @@ pub struct Month {
 /// the account's only use, plus `M × request_price`.
 pub fn monthly_cost(
     base_price: f64,
-    architecture: &str,
+    architecture: Architecture,
     memory: u32,
     warm_ms: f64,
     cold_ms: Option<f64>,
@@ -148,8 +148,8 @@ mod tests {
     #[test]
     fn price_golden() {
         let s = Settings::default();
-        let x86 = lambda_base_price(&s, "us-east-1", "x86_64").expect("x86");
-        let arm = lambda_base_price(&s, "us-east-1", "arm64").expect("arm");
+        let x86 = lambda_base_price(&s, "us-east-1", Architecture::X86_64).expect("x86");
+        let arm = lambda_base_price(&s, "us-east-1", Architecture::Arm64).expect("arm");
         assert_eq!(x86, 2.1e-9);
         assert_eq!(arm, 1.7e-9);
         assert_eq!(price(x86, 128, 100.0), 100.0 * 2.1e-9 * 1.0);
@@ -158,21 +158,30 @@ mod tests {
         assert!((price(x86, 1024, 10.2) - 1.848e-7).abs() < 1e-20);
         assert!((price(arm, 512, 200.0) - 1.36e-6).abs() < 1e-19);
         // Regional price.
-        let hk = lambda_base_price(&s, "ap-east-1", "x86_64").expect("hk");
+        let hk = lambda_base_price(&s, "ap-east-1", Architecture::X86_64).expect("hk");
         assert_eq!(hk, 2.9e-9);
         assert_eq!(price(hk, 256, 99.1), 100.0 * 2.9e-9 * 2.0);
         assert_eq!(
-            lambda_base_price(&s, "cn-north-1", "x86_64").expect("cn"),
+            lambda_base_price(&s, "cn-north-1", Architecture::X86_64).expect("cn"),
             1.42e-8
         );
         // arm64 has only a default.
         assert_eq!(
-            lambda_base_price(&s, "ap-east-1", "arm64").expect("arm hk"),
+            lambda_base_price(&s, "ap-east-1", Architecture::Arm64).expect("arm hk"),
             1.7e-9
         );
         assert_eq!(
-            lambda_base_price(&s, "us-east-1", "riscv").expect_err("arch"),
-            "Unsupported architecture: riscv"
+            lambda_base_price(
+                &Settings {
+                    base_costs: Default::default(),
+                    ..s.clone()
+                },
+                "us-east-1",
+                Architecture::Arm64
+            )
+            .expect_err("arch")
+            .to_string(),
+            "Unsupported architecture: arm64"
         );
     }
 
@@ -193,14 +202,14 @@ mod tests {
         }
     }
 
-    fn month(arch: &str, warm: f64, cold: Option<f64>, r: f64, m: u64) -> MonthlyCost {
+    fn month(arch: Architecture, warm: f64, cold: Option<f64>, r: f64, m: u64) -> MonthlyCost {
         monthly_cost(2.1e-9, arch, 1024, warm, cold, &traffic(m, r, 2e-7))
     }
 
     #[test]
     fn monthly_cost_by_hand() {
         // 1024 MB, 100 ms: 0.1 GB-s per invocation; 1 M invocations = 100,000 GB-s.
-        let c = month("x86_64", 99.2, None, 0.0, 1_000_000);
+        let c = month(Architecture::X86_64, 99.2, None, 0.0, 1_000_000);
         assert!((c.gb_seconds - 100_000.0).abs() < 1e-6);
         // $ per GB-s = 2.1e-9 × 8000 = 1.68e-5.
         assert!((c.duration - 100_000.0 * 1.68e-5).abs() < 1e-9);
@@ -209,15 +218,15 @@ mod tests {
         assert_eq!(c.cold_starts, 0.0);
         // 10 % cold starts billed ceil(350.4) = 351 ms (INIT included once), 90 % warm 100 ms:
         // 0.9 × 100 + 0.1 × 351 = 125.1 ms per invocation.
-        let c = month("x86_64", 100.0, Some(350.4), 0.1, 1_000_000);
+        let c = month(Architecture::X86_64, 100.0, Some(350.4), 0.1, 1_000_000);
         assert!((c.gb_seconds - 1_000_000.0 * 125.1 / 1000.0).abs() < 1e-6);
         assert!((c.cold_starts / c.duration - 35.1 / 125.1).abs() < 1e-12);
         // A ratio with no cold start seen counts nothing cold (r = 0).
-        let c = month("x86_64", 100.0, None, 0.5, 1_000_000);
+        let c = month(Architecture::X86_64, 100.0, None, 0.5, 1_000_000);
         assert!((c.gb_seconds - 100_000.0).abs() < 1e-6);
         assert_eq!(c.cold_starts, 0.0);
         // Every invocation cold: the cold figure alone.
-        let c = month("x86_64", 100.0, Some(300.0), 1.0, 1_000_000);
+        let c = month(Architecture::X86_64, 100.0, Some(300.0), 1.0, 1_000_000);
         assert!((c.gb_seconds - 300_000.0).abs() < 1e-6);
         assert!((c.cold_starts - c.duration).abs() < 1e-12);
     }
@@ -227,9 +236,26 @@ mod tests {
         // 1 GB-s per invocation at 1024 MB: G = M exactly.
         let rate_x86 = 2.1e-9 * 8000.0;
         let rate_arm = 1.7e-9 * 8000.0;
-        let x86 =
-            |g: u64| monthly_cost(2.1e-9, "x86_64", 1024, 1000.0, None, &traffic(g, 0.0, 0.0));
-        let arm = |g: u64| monthly_cost(1.7e-9, "arm64", 1024, 1000.0, None, &traffic(g, 0.0, 0.0));
+        let x86 = |g: u64| {
+            monthly_cost(
+                2.1e-9,
+                Architecture::X86_64,
+                1024,
+                1000.0,
+                None,
+                &traffic(g, 0.0, 0.0),
+            )
+        };
+        let arm = |g: u64| {
+            monthly_cost(
+                1.7e-9,
+                Architecture::Arm64,
+                1024,
+                1000.0,
+                None,
+                &traffic(g, 0.0, 0.0),
+            )
+        };
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs();
         // x86_64: 6e9 at 1.0, the next 9e9 at 0.9, beyond 15e9 at 0.8.
         assert!(close(
@@ -282,7 +308,7 @@ mod tests {
         // Request charge: M × 2e-7, no free tier.
         let c = monthly_cost(
             2.1e-9,
-            "x86_64",
+            Architecture::X86_64,
             128,
             1.0,
             None,
@@ -290,7 +316,15 @@ mod tests {
         );
         assert!(close(c.requests, 0.6));
         assert_eq!(
-            monthly_cost(2.1e-9, "x86_64", 128, 1.0, None, &traffic(0, 0.0, 2e-7)).total(),
+            monthly_cost(
+                2.1e-9,
+                Architecture::X86_64,
+                128,
+                1.0,
+                None,
+                &traffic(0, 0.0, 2e-7)
+            )
+            .total(),
             0.0
         );
     }

@@ -109,12 +109,6 @@ impl<L: LambdaApi, C: Clock> Resilient<L, C> {
         }
     }
 
-    /// Replaces the retry policy.
-    pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
     /// The wrapped API.
     pub fn inner(&self) -> &L {
         &self.inner

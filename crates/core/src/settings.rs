@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::architecture::Architecture;
+
 /// Default `defaultPowerValues` (the template's `PowerValues` default).
 pub const DEFAULT_POWER_VALUES: [u32; 6] = [128, 256, 512, 1024, 1536, 3008];
 /// Default `visualizationURL`.
@@ -31,7 +33,7 @@ pub struct Settings {
     /// Power values used when the input has none.
     pub default_power_values: Vec<u32>,
     /// Lambda base price per architecture.
-    pub base_costs: BTreeMap<String, PriceMap>,
+    pub base_costs: BTreeMap<Architecture, PriceMap>,
     /// Step Functions price per transition.
     pub sf_costs: PriceMap,
     /// Base URL of the web visualization.
@@ -55,7 +57,46 @@ pub struct SettingsError {
     /// Variable name.
     pub name: &'static str,
     /// What is wrong with it.
-    pub reason: String,
+    pub reason: SettingsProblem,
+}
+
+/// What is wrong with a variable's value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SettingsProblem {
+    /// A list item that is not a whole number.
+    #[error("not a power value: {0}")]
+    NotAPowerValue(String),
+    /// A power value outside 128..10240.
+    #[error("power value out of range: {0}")]
+    PowerOutOfRange(u32),
+    /// Text that is not JSON.
+    #[error("{0}")]
+    Json(String),
+    /// JSON that is not an object of the expected entries.
+    #[error("expected a JSON object of {0}")]
+    NotAnObject(&'static str),
+    /// A `baseCosts` key that is not a Lambda architecture.
+    #[error("unknown architecture: {0}")]
+    UnknownArchitecture(String),
+    /// A region's price that is not a non-negative number.
+    #[error("price for {0} is not a number")]
+    PriceNotANumber(String),
+    /// A price map without `default`.
+    #[error("missing \"default\" price")]
+    MissingDefault,
+    /// `requestCost` that is not a non-negative number.
+    #[error("not a price: {0}")]
+    NotAPrice(String),
+    /// `totalExecutionTimeout` that is not a whole number of seconds.
+    #[error("not a number of seconds: {0}")]
+    NotSeconds(String),
+}
+
+impl SettingsProblem {
+    /// The problem as the error of variable `name`.
+    fn of(name: &'static str) -> impl FnOnce(SettingsProblem) -> SettingsError {
+        move |reason| SettingsError { name, reason }
+    }
 }
 
 impl Default for Settings {
@@ -85,24 +126,18 @@ impl Settings {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let default_power_values = match get("defaultPowerValues") {
             None => DEFAULT_POWER_VALUES.to_vec(),
-            Some(list) => parse_power_list(&list).map_err(|reason| SettingsError {
-                name: "defaultPowerValues",
-                reason,
-            })?,
+            Some(list) => {
+                parse_power_list(&list).map_err(SettingsProblem::of("defaultPowerValues"))?
+            }
         };
         let base_costs_text = get("baseCosts").unwrap_or_else(|| DEFAULT_BASE_COSTS.to_string());
-        let base_costs = parse_base_costs(&base_costs_text).map_err(|reason| SettingsError {
-            name: "baseCosts",
-            reason,
-        })?;
+        let base_costs =
+            parse_base_costs(&base_costs_text).map_err(SettingsProblem::of("baseCosts"))?;
         let sf_text = get("sfCosts").unwrap_or_else(|| DEFAULT_SF_COSTS.to_string());
         let sf_costs = serde_json::from_str::<Value>(&sf_text)
-            .map_err(|e| e.to_string())
+            .map_err(|e| SettingsProblem::Json(e.to_string()))
             .and_then(|v| parse_price_map(&v))
-            .map_err(|reason| SettingsError {
-                name: "sfCosts",
-                reason,
-            })?;
+            .map_err(SettingsProblem::of("sfCosts"))?;
         Ok(Settings {
             default_power_values,
             base_costs,
@@ -119,14 +154,14 @@ impl Settings {
                     .filter(|c| c.is_finite() && *c >= 0.0)
                     .ok_or_else(|| SettingsError {
                         name: "requestCost",
-                        reason: format!("not a price: {text}"),
+                        reason: SettingsProblem::NotAPrice(text.clone()),
                     })?,
             },
             total_execution_timeout: match get("totalExecutionTimeout") {
                 None => DEFAULT_TOTAL_EXECUTION_TIMEOUT,
                 Some(text) => text.trim().parse::<u64>().map_err(|_| SettingsError {
                     name: "totalExecutionTimeout",
-                    reason: format!("not a number of seconds: {text}"),
+                    reason: SettingsProblem::NotSeconds(text.clone()),
                 })?,
             },
             memory_mb: get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
@@ -142,15 +177,15 @@ impl Settings {
     }
 }
 
-fn parse_power_list(list: &str) -> Result<Vec<u32>, String> {
+fn parse_power_list(list: &str) -> Result<Vec<u32>, SettingsProblem> {
     let mut values = Vec::new();
     for item in list.split(',') {
         let value: u32 = item
             .trim()
             .parse()
-            .map_err(|_| format!("not a power value: {}", item.trim()))?;
+            .map_err(|_| SettingsProblem::NotAPowerValue(item.trim().to_string()))?;
         if !(crate::input::MIN_POWER..=crate::input::MAX_POWER).contains(&value) {
-            return Err(format!("power value out of range: {value}"));
+            return Err(SettingsProblem::PowerOutOfRange(value));
         }
         if !values.contains(&value) {
             values.push(value);
@@ -159,21 +194,27 @@ fn parse_power_list(list: &str) -> Result<Vec<u32>, String> {
     Ok(values)
 }
 
-fn parse_base_costs(text: &str) -> Result<BTreeMap<String, PriceMap>, String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+fn parse_base_costs(text: &str) -> Result<BTreeMap<Architecture, PriceMap>, SettingsProblem> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| SettingsProblem::Json(e.to_string()))?;
     let object = value
         .as_object()
-        .ok_or_else(|| "expected a JSON object of architectures".to_string())?;
+        .ok_or(SettingsProblem::NotAnObject("architectures"))?;
     object
         .iter()
-        .map(|(arch, prices)| Ok((arch.clone(), parse_price_map(prices)?)))
+        .map(|(name, prices)| {
+            let arch = name
+                .parse::<Architecture>()
+                .map_err(|_| SettingsProblem::UnknownArchitecture(name.clone()))?;
+            Ok((arch, parse_price_map(prices)?))
+        })
         .collect()
 }
 
-fn parse_price_map(value: &Value) -> Result<PriceMap, String> {
+fn parse_price_map(value: &Value) -> Result<PriceMap, SettingsProblem> {
     let object = value
         .as_object()
-        .ok_or_else(|| "expected a JSON object of prices".to_string())?;
+        .ok_or(SettingsProblem::NotAnObject("prices"))?;
     let map = object
         .iter()
         .map(|(region, price)| {
@@ -181,11 +222,11 @@ fn parse_price_map(value: &Value) -> Result<PriceMap, String> {
                 .as_f64()
                 .filter(|p| p.is_finite() && *p >= 0.0)
                 .map(|p| (region.clone(), p))
-                .ok_or_else(|| format!("price for {region} is not a number"))
+                .ok_or_else(|| SettingsProblem::PriceNotANumber(region.clone()))
         })
-        .collect::<Result<PriceMap, String>>()?;
+        .collect::<Result<PriceMap, SettingsProblem>>()?;
     if !map.contains_key("default") {
-        return Err("missing \"default\" price".to_string());
+        return Err(SettingsProblem::MissingDefault);
     }
     Ok(map)
 }
@@ -201,9 +242,9 @@ mod tests {
             s.default_power_values,
             vec![128, 256, 512, 1024, 1536, 3008]
         );
-        assert_eq!(s.base_costs["x86_64"]["default"], 2.1e-9);
-        assert_eq!(s.base_costs["x86_64"]["cn-north-1"], 1.42e-8);
-        assert_eq!(s.base_costs["arm64"]["default"], 1.7e-9);
+        assert_eq!(s.base_costs[&Architecture::X86_64]["default"], 2.1e-9);
+        assert_eq!(s.base_costs[&Architecture::X86_64]["cn-north-1"], 1.42e-8);
+        assert_eq!(s.base_costs[&Architecture::Arm64]["default"], 1.7e-9);
         assert_eq!(s.sf_costs["default"], 0.000025);
         assert_eq!(s.sf_costs["sa-east-1"], 0.0000375);
         assert_eq!(s.visualization_url, "https://lambda-power-tuning.show/");
@@ -227,8 +268,8 @@ mod tests {
         .expect("valid");
         assert_eq!(s.request_cost, 2.5e-7);
         assert_eq!(s.default_power_values, vec![512, 1024]);
-        assert_eq!(s.base_costs["x86_64"]["default"], 3e-9);
-        assert!(!s.base_costs.contains_key("arm64"));
+        assert_eq!(s.base_costs[&Architecture::X86_64]["default"], 3e-9);
+        assert!(!s.base_costs.contains_key(&Architecture::Arm64));
         assert_eq!(s.sf_costs["default"], 0.00003);
         assert_eq!(s.visualization_url, "https://example.com/");
         assert_eq!(s.region, "eu-west-1");
@@ -254,6 +295,14 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "Invalid environment variable requestCost: not a price: cheap"
+        );
+        let err = Settings::from_lookup(|name| {
+            (name == "baseCosts").then(|| r#"{"x86-64": {"default": 1e-9}}"#.into())
+        })
+        .expect_err("typo");
+        assert_eq!(
+            err.reason,
+            SettingsProblem::UnknownArchitecture("x86-64".into())
         );
     }
 }

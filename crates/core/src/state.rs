@@ -1,13 +1,54 @@
 //! What flows between the states (SPEC §3.1): the Initializer's output at
 //! `$.lambdaConfigurations` (the run id, `$LATEST` as found, the configurations the Map iterates
-//! over, the publishing iterator), and [`StateView`], the typed view of a whole state that the
-//! command-line tool reads from an execution's history.
+//! over, the publishing iterator), and [`StateError`], what a handler reports when the state
+//! handed over by the state machine is not one it can use.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::output::{Analysis, Stat};
+use crate::architecture::Architecture;
+use crate::input::InputError;
 use crate::versions::VersionList;
+
+/// A state handed over by the state machine that is missing something or contradicts itself.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StateError {
+    /// The Analyzer got no `stats`.
+    #[error("Missing stats in the state")]
+    MissingStats,
+    /// `stats` that are not the executors' output.
+    #[error("Invalid stats in the state: {0}")]
+    InvalidStats(String),
+    /// A Map result count that is not the configuration count.
+    #[error("{stats} stats for {configurations} configurations")]
+    StatsCount {
+        /// Stats in the state.
+        stats: usize,
+        /// Configurations of the run.
+        configurations: usize,
+    },
+    /// A configuration whose `target` is not one of the run's.
+    #[error("A configuration names target {0}, which the run does not have")]
+    UnknownTarget(usize),
+    /// The Executor got no `configuration`.
+    #[error("Missing configuration in the Executor input")]
+    MissingConfiguration,
+    /// A `configuration` that is not a Map item.
+    #[error("Invalid configuration in the Executor input: {0}")]
+    InvalidConfiguration(String),
+    /// No `lambdaConfigurations`.
+    #[error("Missing lambdaConfigurations in the state")]
+    MissingRun,
+    /// A target ARN that does not parse.
+    #[error("Invalid target {0}")]
+    InvalidTarget(String),
+    /// A configuration without versions.
+    #[error("No version was published for {0}MB")]
+    NoVersions(u32),
+    /// The Optimizer got no chosen power.
+    #[error("Missing or empty optimal value")]
+    MissingOptimal,
+}
 
 /// `$LATEST` as the run found it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,7 +59,7 @@ pub struct OriginalConfig {
     /// Description.
     pub description: String,
     /// Architecture.
-    pub architecture: String,
+    pub architecture: Architecture,
 }
 
 /// One Map item: a target's memory size and the versions published for it.
@@ -112,8 +153,8 @@ impl LambdaConfigurations {
     /// Checks a continuation state (a later Initializer pass) against the input before any of it
     /// is used: the same targets and sizes, in the planned order, and a consistent iterator, so
     /// a forged or damaged `lambdaConfigurations` is an input error, never an index panic.
-    pub fn check_against(&self, input: &crate::input::TuningInput) -> Result<(), String> {
-        let invalid = |why: &str| Err(format!("Invalid lambdaConfigurations: {why}"));
+    pub fn check_against(&self, input: &crate::input::TuningInput) -> Result<(), InputError> {
+        let invalid = |why: &'static str| Err(InputError::LambdaConfigurations(why));
         let arns: Vec<&str> = input.targets().map(|a| a.as_str()).collect();
         if self.targets.len() != arns.len()
             || self
@@ -177,29 +218,6 @@ impl LambdaConfigurations {
     }
 }
 
-/// The parts of a state machine state the tools read (every key optional): what the
-/// Initializer, the Map and the Analyzer added.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StateView {
-    /// The Initializer's output.
-    #[serde(default)]
-    pub lambda_configurations: Option<LambdaConfigurations>,
-    /// The executors' results, in configuration order.
-    #[serde(default)]
-    pub stats: Option<Vec<Stat>>,
-    /// The Analyzer's output (`null` with `dryRun`).
-    #[serde(default)]
-    pub analysis: Option<Analysis>,
-}
-
-impl StateView {
-    /// Reads a state's JSON text; anything unreadable is an empty view.
-    pub fn parse(text: &str) -> StateView {
-        serde_json::from_str(text).unwrap_or_default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,7 +244,10 @@ mod tests {
         let forge = |pointer: &str, value: Value| {
             let mut v = good.clone();
             *v.pointer_mut(pointer).expect("pointer") = value;
-            parse(&v).check_against(&input).expect_err("forged")
+            parse(&v)
+                .check_against(&input)
+                .expect_err("forged")
+                .to_string()
         };
         assert!(forge("/iterator/index", json!(99)).contains("publishing progress"));
         assert!(forge("/iterator/count", json!(4_000_000_000u64)).contains("publishing progress"));
@@ -272,10 +293,5 @@ mod tests {
             Some(512)
         );
         assert_eq!(serde_json::to_value(&parsed).expect("serialize"), value);
-        let view = StateView::parse(&json!({"lambdaARN": "x", "lambdaConfigurations": value, "stats": [{"value": 128, "invocations": 5}]}).to_string());
-        assert_eq!(view.lambda_configurations, Some(parsed));
-        assert_eq!(view.stats.map(|s| s.len()), Some(1));
-        assert_eq!(view.analysis, None);
-        assert_eq!(StateView::parse("not json"), StateView::default());
     }
 }

@@ -37,15 +37,15 @@ impl VersionList {
     }
 
     /// Parses ranges (`"7-16"`), single versions (`"7"`) or numbers.
-    pub fn from_ranges(items: &[serde_json::Value]) -> Result<VersionList, String> {
+    pub fn from_ranges(items: &[serde_json::Value]) -> Result<VersionList, VersionsError> {
         let mut out = Vec::new();
         for item in items {
             let text = match item {
                 serde_json::Value::String(s) => s.clone(),
                 serde_json::Value::Number(n) => n.to_string(),
-                other => return Err(format!("invalid version: {other}")),
+                other => return Err(VersionsError::Invalid(other.to_string())),
             };
-            let bad = || format!("invalid version: {text}");
+            let bad = || VersionsError::Invalid(text.clone());
             match text.split_once('-') {
                 Some((a, b)) => {
                     let (a, b): (u64, u64) =
@@ -60,11 +60,22 @@ impl VersionList {
             // A configuration never has more versions than `num` allows: a forged list cannot
             // make a handler allocate without bound.
             if out.len() > MAX_VERSIONS {
-                return Err(format!("more than {MAX_VERSIONS} versions"));
+                return Err(VersionsError::TooMany);
             }
         }
         Ok(VersionList(out))
     }
+}
+
+/// A recorded version list that is not one this tool writes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VersionsError {
+    /// An item that is not a version or a range of versions.
+    #[error("invalid version: {0}")]
+    Invalid(String),
+    /// More versions than one configuration can have.
+    #[error("more than {MAX_VERSIONS} versions")]
+    TooMany,
 }
 
 impl Serialize for VersionList {

@@ -174,7 +174,7 @@ proptest! {
                 let _ = plan.check_state_size(state.to_string().len());
             }
             Err(message) => {
-                prop_assert!(!message.is_empty());
+                prop_assert!(!message.to_string().is_empty());
                 // The Initializer refuses it before any call on the target.
                 let clock = FakeClock::new();
                 let fake = FakeLambda::new(clock.clone());

@@ -16,6 +16,7 @@ use crate::input::{InputFlags, input_object, read_json, validate};
 use crate::local_stack::{EXAMPLES, HandlerCode, LocalStack, StackOptions, current_exe, embedded};
 use crate::output::ProgressDisplay;
 use crate::statemachine;
+use power_tuning_core::input::InputOverrides;
 
 /// Arguments of `power-tuning local`.
 #[derive(Debug, Args)]
@@ -71,19 +72,27 @@ pub struct LocalArgs {
     pub no_cgroups: bool,
 }
 
+/// `num` of a local run whose input does not set it.
+const LOCAL_NUM: u32 = 10;
+
 impl LocalArgs {
     /// The input to run: the file (or `{}`), with the flags applied, `lambdaARN` (and
     /// `compareWith`) filled in for the local functions.
     pub fn input(&self, file: Option<Value>, arns: &[String]) -> Result<Value, CliError> {
         let mut object = input_object(file)?;
-        if let Some((first, others)) = arns.split_first() {
-            object.insert("lambdaARN".into(), json!(first));
-            if !others.is_empty() {
-                object.insert("compareWith".into(), json!(others));
-            }
+        let (first, others) = match arns.split_first() {
+            Some((first, others)) => (Some(first.clone()), Some(others.to_vec())),
+            None => (None, None),
+        };
+        InputOverrides {
+            lambda_arn: first,
+            compare_with: others,
+            ..self.flags.overrides()
         }
-        self.flags.apply(&mut object);
-        object.entry("num").or_insert(json!(10));
+        .apply(&mut object);
+        object
+            .entry(power_tuning_core::input::keys::NUM)
+            .or_insert(json!(LOCAL_NUM));
         Ok(Value::Object(object))
     }
 

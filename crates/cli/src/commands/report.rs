@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use power_tuning_core::architecture::Architecture;
 use power_tuning_core::output::Analysis;
 
 use crate::error::{CliError, Exit};
@@ -37,8 +38,8 @@ pub struct ReportArgs {
     #[arg(long, value_name = "R", value_parser = ratio)]
     pub cold_start_ratio: Option<f64>,
     /// The function's architecture, for prices and tiers (default: the result's, else x86_64).
-    #[arg(long, value_parser = ["x86_64", "arm64"])]
-    pub architecture: Option<String>,
+    #[arg(long)]
+    pub architecture: Option<Architecture>,
 }
 
 /// A share in 0..1.
@@ -79,9 +80,8 @@ impl ReportArgs {
             .find(|t| Some(t.lambda_arn.as_str()) == analysis.lambda_arn.as_deref());
         let architecture = self
             .architecture
-            .as_deref()
-            .or(winner.map(|t| t.architecture.as_str()))
-            .unwrap_or("x86_64");
+            .or(winner.map(|t| t.architecture))
+            .unwrap_or(Architecture::X86_64);
         let region = analysis
             .lambda_arn
             .as_deref()

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use serde_json::{Value, json};
+use power_tuning_core::input::InputOverrides;
+use serde_json::Value;
 
 use crate::error::{CliError, Exit};
 use crate::execution::{self, Outcome};
@@ -71,34 +72,24 @@ impl RunArgs {
     /// The input: the file (or `{}`) with the flags applied.
     pub fn input(&self, file: Option<Value>) -> Result<Value, CliError> {
         let mut object = input_object(file)?;
-        self.flags.apply(&mut object);
-        let mut set = |k: &str, v: Value| {
-            object.insert(k.to_string(), v);
+        let (first, others) = match self.functions.split_first() {
+            Some((first, others)) => (Some(first.clone()), Some(others.to_vec())),
+            None => (None, None),
         };
-        if let Some((first, others)) = self.functions.split_first() {
-            set("lambdaARN", json!(first));
-            if !others.is_empty() {
-                set("compareWith", json!(others));
-            }
+        InputOverrides {
+            lambda_arn: first,
+            compare_with: others,
+            payload: self
+                .payload
+                .as_ref()
+                .map(|p| serde_json::from_str(p).unwrap_or_else(|_| Value::String(p.clone()))),
+            auto_optimize: (self.auto_optimize || self.alias.is_some()).then_some(true),
+            auto_optimize_alias: self.alias.clone(),
+            parallel_invocation: self.parallel.then_some(true),
+            assume_role_arn: self.assume_role.clone(),
+            ..self.flags.overrides()
         }
-        if let Some(p) = &self.payload {
-            set(
-                "payload",
-                serde_json::from_str(p).unwrap_or_else(|_| json!(p)),
-            );
-        }
-        if self.auto_optimize || self.alias.is_some() {
-            set("autoOptimize", json!(true));
-        }
-        if let Some(a) = &self.alias {
-            set("autoOptimizeAlias", json!(a));
-        }
-        if self.parallel {
-            set("parallelInvocation", json!(true));
-        }
-        if let Some(role) = &self.assume_role {
-            set("assumeRoleARN", json!(role));
-        }
+        .apply(&mut object);
         Ok(Value::Object(object))
     }
 
@@ -180,6 +171,7 @@ pub async fn stack_state_machine(
 mod tests {
     use super::*;
     use clap::Parser as _;
+    use serde_json::json;
 
     fn args(extra: &[&str]) -> RunArgs {
         let mut argv = vec!["power-tuning", "run", "--state-machine-arn", "arn:sm"];

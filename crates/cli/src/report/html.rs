@@ -6,6 +6,7 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use power_tuning_core::architecture::Architecture;
 use power_tuning_core::pricing;
 
 use power_tuning_core::output::Failure;
@@ -150,7 +151,7 @@ pub struct Page<'a> {
 }
 
 /// The tiers of an architecture, as a sentence.
-fn tiers_note(architecture: &str) -> String {
+fn tiers_note(architecture: Architecture) -> String {
     let tiers = pricing::duration_tiers(architecture);
     format!(
         "{architecture} duration tiers per month: the first {} billion GB-s at the full price, the next {} billion at {:.0} %, beyond {} billion at {:.0} % (as if this function were the account's only use).",
@@ -318,7 +319,7 @@ impl Page<'_> {
                         p class="note" {
                             "Concurrency needed = requests per second × duration (Little's law). A month is 30 days. "
                             @if monthly {
-                                "The monthly bill: GB-seconds = invocations × (billed ms + cold-start share × init ms) / 1000 × memory / 1024, priced with " (tiers_note(&self.prices.architecture)) " Requests cost " (money(self.prices.request_price * 1e6)) " per million."
+                                "The monthly bill: GB-seconds = invocations × (billed ms + cold-start share × init ms) / 1000 × memory / 1024, priced with " (tiers_note(self.prices.architecture)) " Requests cost " (money(self.prices.request_price * 1e6)) " per million."
                             }
                         }
                         table {
@@ -367,7 +368,7 @@ mod tests {
     #[test]
     fn page_is_self_contained_and_escaped() {
         let v = view_of(output());
-        let prices = Prices::of("us-east-1", "x86_64").expect("prices");
+        let prices = Prices::of("us-east-1", Architecture::X86_64).expect("prices");
         let projections = project(
             &v.sizes,
             &Traffic {
@@ -421,7 +422,7 @@ mod tests {
         ]);
         value["confidence"] = serde_json::json!({"level": 0.95, "verdict": "tie", "tiedWith": [256], "pValue": 0.31, "invocationsForClear": 40});
         let v = view_of(value);
-        let prices = Prices::of("us-east-1", "x86_64").expect("prices");
+        let prices = Prices::of("us-east-1", Architecture::X86_64).expect("prices");
         let page = Page {
             view: &v,
             name: "tie",
@@ -448,7 +449,7 @@ mod tests {
         value["current"] = serde_json::json!({"power": 1024, "cost": 1.176e-6, "duration": 70.0, "p99Duration": 90.0});
         value["change"] = serde_json::json!({"costPercent": -42.86, "durationPercent": 14.29, "p99DurationPercent": 3.5});
         let v = view_of(value);
-        let prices = Prices::of("us-east-1", "x86_64").expect("prices");
+        let prices = Prices::of("us-east-1", Architecture::X86_64).expect("prices");
         let projections = project(
             &v.sizes,
             &Traffic {

@@ -7,6 +7,7 @@ pub mod html;
 
 use std::fmt::Write as _;
 
+use power_tuning_core::architecture::Architecture;
 use power_tuning_core::output::{Analysis, Failure, Stat, StatError};
 use power_tuning_core::pricing::{self, Month, MonthlyCost};
 use power_tuning_core::visualization::{self, Point};
@@ -63,7 +64,7 @@ pub struct Run {
     /// Function name (empty for a single-target result: the report's name is used).
     pub name: String,
     /// Architecture, when the result says.
-    pub architecture: Option<String>,
+    pub architecture: Option<Architecture>,
     /// Sizes measured (kept ones), by memory.
     pub sizes: Vec<Size>,
     /// Failed sizes.
@@ -159,7 +160,7 @@ impl ResultView {
                 .map(|t| {
                     Ok(Run {
                         name: crate::execution::function_name(&t.lambda_arn).to_string(),
-                        architecture: Some(t.architecture.clone()),
+                        architecture: Some(t.architecture),
                         sizes: sizes_of(t.stats.as_deref(), t.visualization.as_deref())?,
                         failures: t.failures.clone().unwrap_or_default(),
                         chosen: t.power,
@@ -222,21 +223,21 @@ impl ResultView {
 pub struct Prices {
     /// $ per ms at 128 MB.
     pub base_price: f64,
-    /// `x86_64` or `arm64` (the monthly tiers).
-    pub architecture: String,
+    /// The monthly tiers' architecture.
+    pub architecture: Architecture,
     /// $ per request.
     pub request_price: f64,
 }
 
 impl Prices {
     /// The default price table's prices for `region` and `architecture`.
-    pub fn of(region: &str, architecture: &str) -> Result<Prices, CliError> {
+    pub fn of(region: &str, architecture: Architecture) -> Result<Prices, CliError> {
         let settings = power_tuning_core::Settings::default();
         let base_price = pricing::lambda_base_price(&settings, region, architecture)
-            .map_err(CliError::Invalid)?;
+            .map_err(|e| CliError::Invalid(e.to_string()))?;
         Ok(Prices {
             base_price,
-            architecture: architecture.to_string(),
+            architecture,
             request_price: settings.request_cost,
         })
     }
@@ -313,7 +314,7 @@ pub fn project(sizes: &[Size], traffic: &Traffic, prices: &Prices) -> Vec<Projec
                 monthly: month.map(|month| {
                     pricing::monthly_cost(
                         prices.base_price,
-                        &prices.architecture,
+                        prices.architecture,
                         s.power,
                         warm_ms,
                         cold_ms,
@@ -411,7 +412,7 @@ mod tests {
     }
 
     fn x86() -> Prices {
-        Prices::of("us-east-1", "x86_64").expect("prices")
+        Prices::of("us-east-1", Architecture::X86_64).expect("prices")
     }
 
     fn traffic(rps: Option<f64>, monthly: Option<u64>) -> Traffic {

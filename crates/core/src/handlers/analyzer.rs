@@ -2,10 +2,11 @@
 //! run's cost and visualization.
 
 use crate::analysis::{self, TargetStats};
+use crate::architecture::Architecture;
 use crate::error::HandlerError;
 use crate::handlers::{Deps, Invocation, input_of};
 use crate::output::{Analysis, Stat};
-use crate::state::LambdaConfigurations;
+use crate::state::{LambdaConfigurations, StateError};
 
 /// `None` (JSON `null`) with `dryRun`.
 pub async fn handle<L, P, C>(
@@ -19,15 +20,12 @@ pub async fn handle<L, P, C>(
     }
     let stats: Vec<Stat> = event
         .state_key("stats")
-        .ok_or_else(|| HandlerError::InvalidState("Missing stats in the state".to_string()))
+        .ok_or(StateError::MissingStats)
         .and_then(|v| {
-            serde_json::from_value(v.clone())
-                .map_err(|e| HandlerError::InvalidState(format!("Invalid stats in the state: {e}")))
+            serde_json::from_value(v.clone()).map_err(|e| StateError::InvalidStats(e.to_string()))
         })?;
     if stats.is_empty() {
-        return Err(HandlerError::InvalidState(
-            "Missing stats in the state".to_string(),
-        ));
+        return Err(StateError::MissingStats.into());
     }
     let run = LambdaConfigurations::from_state(&event.state);
     let targets = match &run {
@@ -35,7 +33,7 @@ pub async fn handle<L, P, C>(
         // Invoked with a bare state (as the original's analyzer was): one target.
         None => vec![TargetStats {
             lambda_arn: input.lambda_arn.to_string(),
-            architecture: "x86_64".to_string(),
+            architecture: Architecture::X86_64,
             current_memory: None,
             stats,
         }],
@@ -47,7 +45,7 @@ pub async fn handle<L, P, C>(
         &deps.settings,
     )
     .map(Some)
-    .map_err(HandlerError::TargetFailed)
+    .map_err(HandlerError::from)
 }
 
 /// The Map's results (in configuration order) grouped by target.
@@ -56,29 +54,26 @@ fn by_target(
     stats: Vec<Stat>,
 ) -> Result<Vec<TargetStats>, HandlerError> {
     if stats.len() != run.configurations.len() {
-        return Err(HandlerError::InvalidState(format!(
-            "{} stats for {} configurations",
-            stats.len(),
-            run.configurations.len()
-        )));
+        return Err(StateError::StatsCount {
+            stats: stats.len(),
+            configurations: run.configurations.len(),
+        }
+        .into());
     }
     let mut targets: Vec<TargetStats> = run
         .targets
         .iter()
         .map(|t| TargetStats {
             lambda_arn: t.lambda_arn.clone(),
-            architecture: t.original.architecture.clone(),
+            architecture: t.original.architecture,
             current_memory: Some(t.original.memory_size),
             stats: Vec::new(),
         })
         .collect();
     for (configuration, stat) in run.configurations.iter().zip(stats) {
-        let target = targets.get_mut(configuration.target).ok_or_else(|| {
-            HandlerError::InvalidState(format!(
-                "A configuration names target {}, which the run does not have",
-                configuration.target
-            ))
-        })?;
+        let target = targets
+            .get_mut(configuration.target)
+            .ok_or(StateError::UnknownTarget(configuration.target))?;
         target.stats.push(stat);
     }
     Ok(targets)

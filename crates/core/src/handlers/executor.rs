@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::arn::FunctionArn;
 use crate::error::HandlerError;
 use crate::handlers::{Deps, Invocation, input_of};
-use crate::input::TuningInput;
+use crate::input::{InputError, TuningInput};
 use crate::logs::{self, Report};
 use crate::measurement::{self, PriceModel, Streamed};
 use crate::output::{Stat, StatError};
@@ -20,7 +20,7 @@ use crate::ports::{
     StreamedOutput,
 };
 use crate::pricing;
-use crate::state::{Configuration, LambdaConfigurations};
+use crate::state::{Configuration, LambdaConfigurations, StateError};
 
 /// Output of the Executor: one [`Stat`].
 pub type ExecutorOutput = Stat;
@@ -185,44 +185,28 @@ pub async fn handle<L: LambdaApi, P: PayloadSource, C: Clock>(
     let configuration: Configuration = event
         .configuration
         .clone()
-        .ok_or_else(|| {
-            HandlerError::InvalidState("Missing configuration in the Executor input".to_string())
-        })
+        .ok_or(StateError::MissingConfiguration)
         .and_then(|c| {
-            serde_json::from_value(c).map_err(|e| {
-                HandlerError::InvalidState(format!(
-                    "Invalid configuration in the Executor input: {e}"
-                ))
-            })
+            serde_json::from_value(c).map_err(|e| StateError::InvalidConfiguration(e.to_string()))
         })?;
-    let run = LambdaConfigurations::from_state(&event.state).ok_or_else(|| {
-        HandlerError::InvalidState("Missing lambdaConfigurations in the state".to_string())
-    })?;
-    let target = run.target_of(&configuration).ok_or_else(|| {
-        HandlerError::InvalidState(format!(
-            "The configuration names target {}, which the run does not have",
-            configuration.target
-        ))
-    })?;
-    let arn = FunctionArn::parse(&target.lambda_arn).ok_or_else(|| {
-        HandlerError::InvalidState(format!("Invalid target {}", target.lambda_arn))
-    })?;
-    let architecture = target.original.architecture.clone();
-    let base_price = pricing::lambda_base_price(&deps.settings, arn.region(), &architecture)
-        .map_err(HandlerError::UnsupportedArchitecture)?;
+    let run = LambdaConfigurations::from_state(&event.state).ok_or(StateError::MissingRun)?;
+    let target = run
+        .target_of(&configuration)
+        .ok_or(StateError::UnknownTarget(configuration.target))?;
+    let arn = FunctionArn::parse(&target.lambda_arn)
+        .ok_or_else(|| StateError::InvalidTarget(target.lambda_arn.clone()))?;
+    let architecture = target.original.architecture;
+    let base_price = pricing::lambda_base_price(&deps.settings, arn.region(), architecture)?;
     let versions: Vec<String> = configuration.versions.qualifiers().collect();
     if versions.is_empty() {
-        return Err(HandlerError::InvalidState(format!(
-            "No version was published for {}MB",
-            configuration.power
-        )));
+        return Err(StateError::NoVersions(configuration.power).into());
     }
     let payload_value = match &input.payload {
         PayloadSpec::Inline(value) => value.clone(),
         PayloadSpec::S3(location) => Some(fetch_payload(&deps.payloads, location).await?),
     };
-    let payloads = payload::PayloadPlan::new(input.num, payload_value.as_ref())
-        .map_err(HandlerError::InvalidInput)?;
+    let payloads =
+        payload::PayloadPlan::new(input.num, payload_value.as_ref()).map_err(InputError::from)?;
     let plan = Plan {
         input: &input,
         function: arn.as_str().to_string(),
@@ -319,7 +303,7 @@ pub async fn handle<L: LambdaApi, P: PayloadSource, C: Clock>(
         &reports,
         &PriceModel {
             base_price,
-            architecture: &architecture,
+            architecture,
             discard: input.discard_top_bottom,
             cold_start_ratio: input.cold_start_ratio,
             monthly_invocations: input.monthly_invocations,
@@ -426,8 +410,13 @@ async fn invoke_one<L: LambdaApi, P, C>(
     let report = match error {
         Some(_) => None,
         None => Some(
-            logs::parse_log_result(output.log_result.as_deref())
-                .map_err(|e| HandlerError::InvalidLog(format!("{e} ({function}:{version})")))?,
+            logs::parse_log_result(output.log_result.as_deref()).map_err(|reason| {
+                logs::InvalidLog {
+                    reason,
+                    function: function.to_string(),
+                    version: version.to_string(),
+                }
+            })?,
         ),
     };
 

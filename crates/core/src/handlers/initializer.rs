@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
+use crate::architecture::Architecture;
 use crate::arn::FunctionArn;
 use crate::error::HandlerError;
 use crate::event::HandlerEvent;
 use crate::handlers::{self, cleaner};
 use crate::handlers::{Deps, Invocation, input_of};
-use crate::input::{TuningInput, reserved_key};
+use crate::input::{InputError, TuningInput, reserved_key};
 use crate::marker::{self, Marker, RunId};
 use crate::ports::{Clock, LambdaApi, LambdaError};
 use crate::pricing;
@@ -44,9 +45,7 @@ fn previous_pass(
         return Ok(Some(previous));
     }
     match reserved_key(&event.state) {
-        Some(key) => Err(HandlerError::InvalidInput(format!(
-            "Reserved key in input: {key}"
-        ))),
+        Some(key) => Err(InputError::ReservedKey(key).into()),
         None => Ok(None),
     }
 }
@@ -66,16 +65,12 @@ pub async fn handle<L: LambdaApi, P, C: Clock>(
     let previous = previous_pass(event, &run_id)?;
     let input = input_of(event, &deps.settings)?;
     match &previous {
-        Some(previous) => previous
-            .check_against(&input)
-            .map_err(HandlerError::InvalidInput)?,
+        Some(previous) => previous.check_against(&input)?,
         None => {
             let input_bytes = serde_json::to_string(&event.state)
                 .map(|text| text.len())
                 .unwrap_or(usize::MAX);
-            input
-                .check_state_size(input_bytes)
-                .map_err(HandlerError::InvalidInput)?;
+            input.check_state_size(input_bytes)?;
         }
     }
     handlers::use_role(deps, &input, invocation).await?;
@@ -140,7 +135,7 @@ async fn start<L: LambdaApi, P, C: Clock>(
         .collect();
     // Bounded by the state-size check (every version must fit the state).
     let count = u32::try_from(configurations.len() * input.versions_per_size() as usize)
-        .map_err(|_| HandlerError::InvalidInput("Too many versions to publish".to_string()))?;
+        .map_err(|_| InputError::TooManyVersions)?;
     let run = LambdaConfigurations {
         run_id,
         started_at: deps.clock.unix_seconds(),
@@ -197,8 +192,8 @@ async fn read_target<L: LambdaApi, P, C: Clock>(
         )
         .await?;
     }
-    pricing::lambda_base_price(&deps.settings, arn.region(), &config.architecture)
-        .map_err(HandlerError::UnsupportedArchitecture)?;
+    let architecture: Architecture = config.architecture.parse()?;
+    pricing::lambda_base_price(&deps.settings, arn.region(), architecture)?;
     // A marker on `$LATEST` is not part of the original description: this very run's (a
     // redriven execution), or a crashed run's (stale). A live run's stops this one.
     let description = match Marker::find(&config.description) {
@@ -226,9 +221,7 @@ async fn read_target<L: LambdaApi, P, C: Clock>(
         .await
         .map_err(|e| HandlerError::lambda(format!("Reading the concurrency of {function}"), e))?;
     if reserved == Some(0) {
-        return Err(HandlerError::InvalidInput(format!(
-            "{function} has reserved concurrency 0: it cannot be invoked"
-        )));
+        return Err(InputError::ReservedConcurrencyZero(function.to_string()).into());
     }
     let mut power_values = input.power_values.clone();
     if input.include_current && !power_values.contains(&config.memory_size) {
@@ -239,7 +232,7 @@ async fn read_target<L: LambdaApi, P, C: Clock>(
         original: OriginalConfig {
             memory_size: config.memory_size,
             description,
-            architecture: config.architecture,
+            architecture,
         },
         power_values,
         // Set with the whole run's plan (`assign_parallelism`).

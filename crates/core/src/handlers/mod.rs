@@ -82,8 +82,10 @@ pub async fn use_role<L: crate::ports::LambdaApi, P, C>(
 
 /// Validates the event's state as an execution input.
 pub fn input_of(event: &HandlerEvent, settings: &Settings) -> Result<TuningInput, HandlerError> {
-    TuningInput::from_state(&event.state, &settings.default_power_values)
-        .map_err(HandlerError::InvalidInput)
+    Ok(TuningInput::from_state(
+        &event.state,
+        &settings.default_power_values,
+    )?)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::error::HandlerError;
 use crate::handlers::{Deps, Invocation, input_of};
 use crate::ports::{Clock, LambdaApi, LambdaError};
+use crate::state::StateError;
 use crate::update::{self, Pacing};
 
 /// Applies the analysis's `power`; returns the analysis (JSON `null` with `dryRun`).
@@ -26,8 +27,7 @@ pub async fn handle<L: LambdaApi, P, C: Clock>(
         .get("power")
         .and_then(Value::as_u64)
         .filter(|p| *p > 0)
-        .ok_or_else(|| HandlerError::InvalidState("Missing or empty optimal value".to_string()))?
-        as u32;
+        .ok_or(StateError::MissingOptimal)? as u32;
     if input.require_significance {
         let refused = analysis.pointer("/optimization/applied") == Some(&Value::Bool(false));
         let significant = analysis.pointer("/change/significant") == Some(&Value::Bool(true));

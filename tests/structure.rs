@@ -1,0 +1,489 @@
+//! The code's shape, checked on every test run (issue 26): no function over 80 lines and no file
+//! over 700 lines outside tests, no `Result<_, String>` in core, and no import circles between
+//! the modules of a crate.
+//!
+//! The sources are read with a small lexer of our own (comments, strings, raw strings and
+//! character literals blanked out, braces matched), not a Rust parser: it only needs items'
+//! extents and `crate::` paths, and keeps the test binary free of a parser dependency.
+//!
+//! An import circle is a strongly connected set of two or more modules of one crate, where a
+//! module depends on another when it names it through a `crate::` path (in a `use` or inline)
+//! or through `super::` (a child using its parent's items). Declaring a child module (`mod x;`)
+//! is not a dependency.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::support::target_dir;
+
+/// The longest function allowed outside tests (lines, signature to closing brace).
+const MAX_FUNCTION_LINES: usize = 80;
+/// The longest file allowed outside tests (lines, its test module left out).
+const MAX_FILE_LINES: usize = 700;
+
+fn root() -> PathBuf {
+    target_dir()
+        .parent()
+        .and_then(Path::parent)
+        .expect("repository root")
+        .to_path_buf()
+}
+
+/// Every `.rs` file of the crates' `src` trees (and the workspace's `src`), with its crate's
+/// name and its module path (`["handlers", "executor"]`).
+fn sources() -> Vec<(String, Vec<String>, PathBuf)> {
+    let root = root();
+    let mut trees: Vec<(String, PathBuf)> = vec![("functions".to_string(), root.join("src"))];
+    for entry in std::fs::read_dir(root.join("crates")).expect("crates") {
+        let dir = entry.expect("entry").path();
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("name")
+            .to_string();
+        trees.push((name, dir.join("src")));
+    }
+    let mut out = Vec::new();
+    for (krate, src) in trees {
+        let mut stack = vec![src.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("dir") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let relative = path.strip_prefix(&src).expect("relative");
+                    let mut module: Vec<String> = relative
+                        .with_extension("")
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                        .collect();
+                    if matches!(
+                        module.last().map(String::as_str),
+                        Some("mod" | "lib" | "main")
+                    ) {
+                        module.pop();
+                    }
+                    if relative.starts_with("bin") {
+                        // Each binary is a crate of its own.
+                        continue;
+                    }
+                    out.push((krate.clone(), module, path));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The source with comments, strings and character literals blanked (newlines kept), so braces
+/// and paths can be read from what is left.
+fn code_only(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let blank = |out: &mut String, c: char| out.push(if c == '\n' { '\n' } else { ' ' });
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if c == '/' && next == Some('/') {
+            while i < chars.len() && chars[i] != '\n' {
+                blank(&mut out, chars[i]);
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            let mut depth = 0;
+            while i < chars.len() {
+                if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+                    depth += 1;
+                    out.push_str("  ");
+                    i += 2;
+                } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+                    depth -= 1;
+                    out.push_str("  ");
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    blank(&mut out, chars[i]);
+                    i += 1;
+                }
+            }
+        } else if c == 'r'
+            && (next == Some('"') || next == Some('#'))
+            && !is_ident(chars.get(i.wrapping_sub(1)).copied())
+        {
+            // A raw string: r"…", r#"…"#, …
+            let mut j = i + 1;
+            let mut hashes = 0;
+            while chars.get(j) == Some(&'#') {
+                hashes += 1;
+                j += 1;
+            }
+            if chars.get(j) != Some(&'"') {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            let closing: String = std::iter::once('"')
+                .chain(std::iter::repeat_n('#', hashes))
+                .collect();
+            let rest: String = chars[j + 1..].iter().collect();
+            let end = rest.find(&closing).map_or(chars.len(), |k| {
+                j + 1 + rest[..k].chars().count() + closing.chars().count()
+            });
+            for &ch in &chars[i..end.min(chars.len())] {
+                blank(&mut out, ch);
+            }
+            i = end;
+        } else if c == '"' {
+            blank(&mut out, c);
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                if chars[i] == '\\' {
+                    blank(&mut out, chars[i]);
+                    i += 1;
+                }
+                if i < chars.len() {
+                    blank(&mut out, chars[i]);
+                    i += 1;
+                }
+            }
+            if i < chars.len() {
+                blank(&mut out, chars[i]);
+                i += 1;
+            }
+        } else if c == '\'' {
+            // A character literal ('x', '\n', '\u{..}'), or a lifetime ('a).
+            let literal_end = if next == Some('\\') {
+                (i + 2..chars.len()).find(|&k| chars[k] == '\'')
+            } else if chars.get(i + 2) == Some(&'\'') {
+                Some(i + 2)
+            } else {
+                None
+            };
+            match literal_end {
+                Some(end) => {
+                    for &ch in &chars[i..=end] {
+                        blank(&mut out, ch);
+                    }
+                    i = end + 1;
+                }
+                None => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn is_ident(c: Option<char>) -> bool {
+    c.is_some_and(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// The index of the brace closing the one at `open`.
+fn matching(code: &[u8], open: usize) -> usize {
+    let mut depth = 0usize;
+    for (k, b) in code.iter().enumerate().skip(open) {
+        match b {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return k;
+                }
+            }
+            _ => {}
+        }
+    }
+    code.len()
+}
+
+/// The code without its test modules (`#[cfg(test)] mod … { … }`), blanked to spaces.
+fn without_tests(code: &str) -> String {
+    let mut bytes = code.as_bytes().to_vec();
+    let mut from = 0;
+    while let Some(at) = code[from..].find("#[cfg(test)]").map(|k| k + from) {
+        let after = &code[at..];
+        let item_start = at + "#[cfg(test)]".len();
+        let rest = after["#[cfg(test)]".len()..].trim_start();
+        // `mod tests;` (a file of its own) has no body here.
+        if rest.starts_with("mod ")
+            && let Some(open) = code[item_start..]
+                .find(['{', ';'])
+                .map(|k| k + item_start)
+                .filter(|&k| code.as_bytes()[k] == b'{')
+        {
+            let close = matching(code.as_bytes(), open).min(bytes.len() - 1);
+            for b in &mut bytes[at..=close] {
+                if *b != b'\n' {
+                    *b = b' ';
+                }
+            }
+            from = close.min(code.len());
+        } else {
+            from = item_start;
+        }
+    }
+    String::from_utf8(bytes).expect("ascii blanks")
+}
+
+fn line_of(code: &str, at: usize) -> usize {
+    code[..at].matches('\n').count() + 1
+}
+
+/// Every function with a body: (name, first line, lines).
+fn functions(code: &str) -> Vec<(String, usize, usize)> {
+    let bytes = code.as_bytes();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = code[from..].find("fn ").map(|k| k + from) {
+        from = at + 3;
+        if is_ident(code[..at].chars().next_back()) {
+            continue;
+        }
+        let name: String = code[at + 3..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if name.is_empty() {
+            continue;
+        }
+        // The body: the first `{` before any `;` (a declaration has none).
+        let signature_end = code[at..].find(['{', ';']).map(|k| k + at);
+        let Some(open) = signature_end.filter(|k| bytes[*k] == b'{') else {
+            continue;
+        };
+        let close = matching(bytes, open);
+        out.push((
+            name,
+            line_of(code, at),
+            line_of(code, close.min(code.len() - 1)) - line_of(code, at) + 1,
+        ));
+    }
+    out
+}
+
+/// A file that is a `#[cfg(test)] mod tests;` of its parent (`handlers/tests.rs`).
+fn is_test_module(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == "tests.rs")
+}
+
+#[test]
+fn functions_and_files_stay_short() {
+    let mut long = Vec::new();
+    for (_, _, path) in sources() {
+        if is_test_module(&path) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("source");
+        let code = without_tests(&code_only(&text));
+        // Every line counts (comments and blank lines too), as `wc -l` would count them.
+        let lines = code.trim_end().lines().count();
+        if lines > MAX_FILE_LINES {
+            long.push(format!("{}: {lines} lines", path.display()));
+        }
+        for (name, line, length) in functions(&code) {
+            if length > MAX_FUNCTION_LINES {
+                long.push(format!(
+                    "{}:{line}: fn {name}: {length} lines",
+                    path.display()
+                ));
+            }
+        }
+    }
+    assert!(long.is_empty(), "too long:\n{}", long.join("\n"));
+}
+
+#[test]
+fn core_returns_typed_errors() {
+    let mut found = Vec::new();
+    for (_, _, path) in sources().into_iter().filter(|(k, _, _)| k == "core") {
+        if is_test_module(&path) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("source");
+        let code = without_tests(&code_only(&text));
+        for (n, line) in code.lines().enumerate() {
+            let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+            if compact.contains(",String>") && compact.contains("Result<") {
+                found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "Result<_, String> in core:\n{}",
+        found.join("\n")
+    );
+}
+
+/// The modules a module names: `crate::a::b` paths resolved to the longest module that
+/// exists, and `super::` (its parent).
+fn dependencies(
+    module: &[String],
+    code: &str,
+    modules: &BTreeSet<Vec<String>>,
+) -> BTreeSet<Vec<String>> {
+    let mut out = BTreeSet::new();
+    let mut from = 0;
+    while let Some(at) = code[from..].find("crate::").map(|k| k + from) {
+        from = at + 7;
+        if is_ident(code[..at].chars().next_back()) {
+            continue;
+        }
+        let path: Vec<String> = code[at + 7..]
+            .split("::")
+            .map(|p| {
+                p.chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect::<String>()
+            })
+            .take_while(|p| !p.is_empty())
+            .collect();
+        let target = (1..=path.len())
+            .rev()
+            .map(|n| path[..n].to_vec())
+            .find(|p| modules.contains(p));
+        if let Some(target) = target {
+            out.insert(target);
+        }
+    }
+    if code.contains("super::") && !module.is_empty() {
+        out.insert(module[..module.len() - 1].to_vec());
+    }
+    out.remove(module);
+    out
+}
+
+#[test]
+fn no_import_circles() {
+    let mut by_crate: BTreeMap<String, Vec<(Vec<String>, String)>> = BTreeMap::new();
+    for (krate, module, path) in sources() {
+        let text = std::fs::read_to_string(&path).expect("source");
+        by_crate
+            .entry(krate)
+            .or_default()
+            .push((module, without_tests(&code_only(&text))));
+    }
+    let mut circles = Vec::new();
+    for (krate, files) in by_crate {
+        let modules: BTreeSet<Vec<String>> = files.iter().map(|(m, _)| m.clone()).collect();
+        let edges: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = files
+            .iter()
+            .map(|(m, code)| (m.clone(), dependencies(m, code, &modules)))
+            .collect();
+        for component in strongly_connected(&edges) {
+            if component.len() > 1 {
+                circles.push(format!(
+                    "{krate}: {}",
+                    component
+                        .iter()
+                        .map(|m| if m.is_empty() {
+                            "<root>".to_string()
+                        } else {
+                            m.join("::")
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ↔ ")
+                ));
+            }
+        }
+    }
+    assert!(
+        circles.is_empty(),
+        "import circles:\n{}",
+        circles.join("\n")
+    );
+}
+
+/// Tarjan's strongly connected components.
+fn strongly_connected(
+    edges: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>,
+) -> Vec<Vec<Vec<String>>> {
+    struct State<'a> {
+        edges: &'a BTreeMap<Vec<String>, BTreeSet<Vec<String>>>,
+        index: BTreeMap<&'a Vec<String>, usize>,
+        low: BTreeMap<&'a Vec<String>, usize>,
+        stack: Vec<&'a Vec<String>>,
+        on_stack: BTreeSet<&'a Vec<String>>,
+        next: usize,
+        out: Vec<Vec<Vec<String>>>,
+    }
+    fn visit<'a>(s: &mut State<'a>, v: &'a Vec<String>) {
+        s.index.insert(v, s.next);
+        s.low.insert(v, s.next);
+        s.next += 1;
+        s.stack.push(v);
+        s.on_stack.insert(v);
+        for w in s.edges.get(v).into_iter().flatten() {
+            let Some((w, _)) = s.edges.get_key_value(w) else {
+                continue;
+            };
+            if !s.index.contains_key(w) {
+                visit(s, w);
+                let low = s.low[v].min(s.low[w]);
+                s.low.insert(v, low);
+            } else if s.on_stack.contains(w) {
+                let low = s.low[v].min(s.index[w]);
+                s.low.insert(v, low);
+            }
+        }
+        if s.low[v] == s.index[v] {
+            let mut component = Vec::new();
+            while let Some(w) = s.stack.pop() {
+                s.on_stack.remove(w);
+                component.push(w.clone());
+                if w == v {
+                    break;
+                }
+            }
+            s.out.push(component);
+        }
+    }
+    let mut state = State {
+        edges,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        on_stack: BTreeSet::new(),
+        next: 0,
+        out: Vec::new(),
+    };
+    for v in edges.keys() {
+        if !state.index.contains_key(v) {
+            visit(&mut state, v);
+        }
+    }
+    state.out
+}
+
+#[test]
+fn the_lexer_sees_through_strings_and_comments() {
+    let code = code_only(
+        "fn a() { let s = \"}{\"; let c = '}'; // }\n let r = r#\"{\"#; }\nfn b<'a>(x: &'a str) { /* { */ }",
+    );
+    let found = functions(&code);
+    assert_eq!(
+        found,
+        vec![("a".to_string(), 1, 2), ("b".to_string(), 3, 1)]
+    );
+    let tests = without_tests("fn a() {}\n#[cfg(test)]\nmod tests {\n fn long() {\n }\n}\n");
+    assert_eq!(functions(&tests).len(), 1);
+    let modules: BTreeSet<Vec<String>> = [
+        vec!["a".to_string()],
+        vec!["a".to_string(), "b".to_string()],
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(
+        dependencies(&[], "use crate::a::b::Thing; crate::a::f();", &modules),
+        modules
+    );
+}
