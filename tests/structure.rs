@@ -7,14 +7,15 @@
 //! extents and `crate::` paths, and keeps the test binary free of a parser dependency.
 //!
 //! An import circle is a strongly connected set of two or more modules of one crate, where a
-//! module depends on another when it names it through a `crate::` path (in a `use` or inline)
-//! or through `super::` (a child using its parent's items). Declaring a child module (`mod x;`)
-//! is not a dependency.
+//! module depends on another when it names it: through a `crate::`, `self::` or `super::` path
+//! (in a `use` tree, braces expanded, or inline), or through a path starting with one of its
+//! child modules. A path depends on the longest module it names (`super::window::Window` on the
+//! sibling `window`, `super::Item` on the parent). Declaring a child module (`mod x;`) is not a
+//! dependency, and the crate root (the crate's façade, declaring and re-exporting every module)
+//! is left out.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-
-use crate::support::target_dir;
 
 /// The longest function allowed outside tests (lines, signature to closing brace).
 const MAX_FUNCTION_LINES: usize = 80;
@@ -22,11 +23,8 @@ const MAX_FUNCTION_LINES: usize = 80;
 const MAX_FILE_LINES: usize = 700;
 
 fn root() -> PathBuf {
-    target_dir()
-        .parent()
-        .and_then(Path::parent)
-        .expect("repository root")
-        .to_path_buf()
+    // The workspace root is this test's own package.
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Every `.rs` file of the crates' `src` trees (and the workspace's `src`), with its crate's
@@ -324,42 +322,122 @@ fn core_returns_typed_errors() {
     );
 }
 
-/// The modules a module names: `crate::a::b` paths resolved to the longest module that
-/// exists, and `super::` (its parent).
+/// The modules `module` names: through `crate::`, `super::` (`super::x` is the sibling `x`
+/// when it is a module, else the parent) and `self::` paths, `use` trees with braces expanded,
+/// and paths that start with one of its own child modules (`metrics::MetricTotals` in
+/// `traffic`). A path resolves to its longest prefix that is a module.
 fn dependencies(
     module: &[String],
     code: &str,
     modules: &BTreeSet<Vec<String>>,
 ) -> BTreeSet<Vec<String>> {
-    let mut out = BTreeSet::new();
-    let mut from = 0;
-    while let Some(at) = code[from..].find("crate::").map(|k| k + from) {
-        from = at + 7;
-        if is_ident(code[..at].chars().next_back()) {
-            continue;
+    let bytes = code.as_bytes();
+    let children: BTreeSet<&str> = modules
+        .iter()
+        .filter(|m| m.len() == module.len() + 1 && m.starts_with(module))
+        .filter_map(|m| m.last().map(String::as_str))
+        .collect();
+    let mut paths = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_ident(code[..i].chars().next_back()) && is_ident(code[i..].chars().next()) {
+            let word: String = code[i..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let after = i + word.len();
+            if code[after..].starts_with("::") {
+                let base: Option<Vec<String>> = match word.as_str() {
+                    "crate" => Some(Vec::new()),
+                    "self" => Some(module.to_vec()),
+                    "super" => Some(module[..module.len().saturating_sub(1)].to_vec()),
+                    child if children.contains(child) => {
+                        let mut m = module.to_vec();
+                        m.push(child.to_string());
+                        Some(m)
+                    }
+                    _ => None,
+                };
+                if let Some(base) = base {
+                    i = use_tree(bytes, after + 2, base, &mut paths);
+                    continue;
+                }
+            }
+            i = after;
+        } else {
+            i += 1;
         }
-        let path: Vec<String> = code[at + 7..]
-            .split("::")
-            .map(|p| {
-                p.chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect::<String>()
-            })
-            .take_while(|p| !p.is_empty())
-            .collect();
-        let target = (1..=path.len())
+    }
+    let mut out = BTreeSet::new();
+    for path in paths {
+        // `super::super::x`: each `super` climbs one more level.
+        let mut path = path;
+        while let Some(at) = path.iter().position(|p| p == "super") {
+            path.remove(at);
+            if at > 0 {
+                path.remove(at - 1);
+            }
+        }
+        if let Some(target) = (0..=path.len())
             .rev()
             .map(|n| path[..n].to_vec())
-            .find(|p| modules.contains(p));
-        if let Some(target) = target {
+            .find(|p| modules.contains(p))
+        {
             out.insert(target);
         }
     }
-    if code.contains("super::") && !module.is_empty() {
-        out.insert(module[..module.len() - 1].to_vec());
-    }
     out.remove(module);
+    // The crate root declares and re-exports every module: the crate's façade, not a module
+    // the others depend on.
+    out.remove(&Vec::new());
     out
+}
+
+/// The paths of a `use` tree (or an inline path) starting at `bytes[i]`, after `base::`;
+/// returns where it ends.
+fn use_tree(bytes: &[u8], mut i: usize, base: Vec<String>, out: &mut Vec<Vec<String>>) -> usize {
+    let skip = |i: &mut usize| {
+        while *i < bytes.len() && (bytes[*i] as char).is_whitespace() {
+            *i += 1;
+        }
+    };
+    let mut path = base;
+    loop {
+        skip(&mut i);
+        if bytes.get(i) == Some(&b'{') {
+            i += 1;
+            loop {
+                skip(&mut i);
+                match bytes.get(i) {
+                    Some(b'}') => return i + 1,
+                    Some(b',') => i += 1,
+                    Some(_) => {
+                        let before = i;
+                        i = use_tree(bytes, i, path.clone(), out);
+                        if i == before {
+                            return i + 1;
+                        }
+                    }
+                    None => return i,
+                }
+            }
+        }
+        let start = i;
+        while i < bytes.len() && ((bytes[i] as char).is_alphanumeric() || bytes[i] == b'_') {
+            i += 1;
+        }
+        if i == start {
+            out.push(path);
+            return i;
+        }
+        path.push(String::from_utf8_lossy(&bytes[start..i]).into_owned());
+        if bytes[i..].starts_with(b"::") {
+            i += 2;
+        } else {
+            out.push(path);
+            return i;
+        }
+    }
 }
 
 #[test]
@@ -485,5 +563,37 @@ fn the_lexer_sees_through_strings_and_comments() {
     assert_eq!(
         dependencies(&[], "use crate::a::b::Thing; crate::a::f();", &modules),
         modules
+    );
+    let m = |path: &[&str]| path.iter().map(|p| p.to_string()).collect::<Vec<String>>();
+    let modules: BTreeSet<Vec<String>> = [
+        m(&["t"]),
+        m(&["t", "x"]),
+        m(&["t", "y"]),
+        m(&["u"]),
+        m(&["v"]),
+    ]
+    .into_iter()
+    .collect();
+    // Braces, a sibling through `super::`, the parent through `super::Item`, the root left out.
+    let found = dependencies(
+        &m(&["t", "x"]),
+        "use crate::{u::A, v::{B, C}};\nuse super::y::D;\nfn f() -> super::E { crate::lock() }",
+        &modules,
+    );
+    assert_eq!(
+        found,
+        [m(&["t"]), m(&["t", "y"]), m(&["u"]), m(&["v"])]
+            .into_iter()
+            .collect()
+    );
+    // A parent naming its child relatively; a string or a comment names nothing.
+    let found = dependencies(
+        &m(&["t"]),
+        &code_only("pub use x::A;\nfn g() { y::h(); let s = \"u::B\"; } // v::C"),
+        &modules,
+    );
+    assert_eq!(
+        found,
+        [m(&["t", "x"]), m(&["t", "y"])].into_iter().collect()
     );
 }

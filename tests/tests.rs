@@ -14,3 +14,4 @@ mod faults;
 mod handlers;
 mod scripts;
 mod stack;
+mod structure;

@@ -8,6 +8,7 @@
 //! unconstrained. Nothing here asserts timings; the verdict column compares with the targets.
 
 mod binaries;
+mod executor_figures;
 mod figure;
 mod probes;
 mod render;
@@ -22,7 +23,7 @@ use clap::Parser;
 use power_tuning_emulator::{Emulator, Options};
 use serde_json::json;
 
-use crate::scenarios::{Bench, QUOTA, UNCONSTRAINED};
+use crate::scenarios::{Bench, Mode, QUOTA, UNCONSTRAINED};
 
 /// A benchmark failure, as text.
 pub type BenchResult<T> = Result<T, String>;
@@ -73,17 +74,7 @@ async fn run(args: BenchArgs) -> BenchResult<()> {
     if args.repeat == 0 || args.starts == 0 {
         return Err("--repeat and --starts must be at least 1".into());
     }
-    let wanted: Option<Vec<String>> = args
-        .only
-        .as_ref()
-        .map(|o| o.iter().map(|s| s.trim().to_uppercase()).collect());
-    if let Some(ids) = &wanted
-        && let Some(bad) = ids.iter().find(|id| {
-            !["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9"].contains(&id.as_str())
-        })
-    {
-        return Err(format!("unknown benchmark {bad} (B1..B9)"));
-    }
+    let wanted = selection(&args)?;
     let only = |id: &str| wanted.as_ref().is_none_or(|w| w.iter().any(|x| x == id));
     let exe_dir = binaries::exe_dir()?;
     if exe_dir.file_name().is_none_or(|n| n != "release") {
@@ -99,22 +90,7 @@ async fn run(args: BenchArgs) -> BenchResult<()> {
         starts: args.starts,
         figures: Vec::new(),
     };
-
-    // Which modes: the quota needs writable cgroups.
-    let probe = Emulator::start(Options::default(), Vec::new())
-        .await
-        .map_err(|e| e.to_string())?;
-    let cgroups = probe.cgroup_version();
-    probe.shutdown().await;
-    let mut modes = Vec::new();
-    if !args.unconstrained_only {
-        if cgroups.is_some() {
-            modes.push(QUOTA);
-        } else {
-            eprintln!("warning: cgroups are not writable: measuring unconstrained only");
-        }
-    }
-    modes.push(UNCONSTRAINED);
+    let (modes, cgroups) = modes(&args).await?;
 
     for mode in &modes {
         if only("B1") || only("B2") || only("B6") {
@@ -148,7 +124,55 @@ async fn run(args: BenchArgs) -> BenchResult<()> {
     bench
         .figures
         .sort_by_key(|f| f.id[1..].parse::<u32>().unwrap_or(u32::MAX));
+    write_results(&args, &bench, cgroups, started)
+}
 
+/// The benchmarks `--only` names (upper-cased), `None` for all; an unknown name is an error.
+/// Every benchmark's id (B10, the stability of the choice, runs only when named).
+const BENCHMARKS: [&str; 10] = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "B10"];
+
+fn selection(args: &BenchArgs) -> BenchResult<Option<Vec<String>>> {
+    let wanted: Option<Vec<String>> = args
+        .only
+        .as_ref()
+        .map(|o| o.iter().map(|s| s.trim().to_uppercase()).collect());
+    if let Some(ids) = &wanted
+        && let Some(bad) = ids.iter().find(|id| !BENCHMARKS.contains(&id.as_str()))
+    {
+        return Err(format!("unknown benchmark {bad} (B1..B10)"));
+    }
+    Ok(wanted)
+}
+
+/// The resource modes to measure in, and the cgroup version found: the quota needs writable
+/// cgroups (probed with a throwaway emulator), unconstrained is always measured.
+async fn modes(args: &BenchArgs) -> BenchResult<(Vec<Mode>, Option<u8>)> {
+    // Which modes: the quota needs writable cgroups.
+    let probe = Emulator::start(Options::default(), Vec::new())
+        .await
+        .map_err(|e| e.to_string())?;
+    let cgroups = probe.cgroup_version();
+    probe.shutdown().await;
+    let mut modes = Vec::new();
+    if !args.unconstrained_only {
+        if cgroups.is_some() {
+            modes.push(QUOTA);
+        } else {
+            eprintln!("warning: cgroups are not writable: measuring unconstrained only");
+        }
+    }
+    modes.push(UNCONSTRAINED);
+    Ok((modes, cgroups))
+}
+
+/// Writes `results.md` and `results.json` (with the date, the machine and the method) to
+/// `--out`, and prints the table.
+fn write_results(
+    args: &BenchArgs,
+    bench: &Bench,
+    cgroups: Option<u8>,
+    started: Instant,
+) -> BenchResult<()> {
     let date = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
         .fmt(aws_smithy_types::date_time::Format::DateTime)
         .unwrap_or_default();

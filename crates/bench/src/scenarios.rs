@@ -11,13 +11,13 @@ use power_tuning_cli::local_stack::{HandlerCode, LocalStack, StackOptions};
 use power_tuning_cli::statemachine::HANDLERS;
 use power_tuning_core::logs;
 use power_tuning_core::ports::{InvokeOptions, LambdaApi as _};
-use power_tuning_core::stats::{linear_fit, median};
+use power_tuning_core::stats::median;
 use power_tuning_emulator::{CallRecord, Emulator, FunctionSpec, Options};
 use serde_json::{Value, json};
 
 use crate::BenchResult;
 use crate::figure::{Check, Figure};
-use crate::probes::{arm64_builds, cpu_time, newest_pid, peak_rss_mb, zipped_size};
+use crate::probes::{arm64_builds, newest_pid, peak_rss_mb, zipped_size};
 
 /// The memory sizes of the whole-run benchmark (B7) and the update benchmarks (B3, B4).
 const SIZES: [u32; 6] = [128, 256, 512, 1024, 1536, 3008];
@@ -44,11 +44,11 @@ fn physical_floor(parallel: bool) -> f64 {
 
 /// Memory of the target in the executor benchmarks: one full core, so it never throttles.
 const TARGET_MEMORY: u32 = 1769;
-/// Cap of parallel invocations for the parallel connection count (B2).
 /// The target's response in B9: as large as `Invoke` returns (6 MB), less its JSON quotes.
 const RESPONSE_BYTES: usize = 6_000_000;
 
-const PARALLEL_CAP: u32 = 10;
+/// Cap of parallel invocations for the parallel connection count (B2).
+pub(crate) const PARALLEL_CAP: u32 = 10;
 
 /// A resource mode.
 #[derive(Debug, Clone)]
@@ -222,6 +222,7 @@ impl Bench {
         result
     }
 
+    /// B1, B2, B6 on a running emulator: the executor published once, then each measurement.
     async fn executor_measurements(
         &mut self,
         mode: &Mode,
@@ -230,82 +231,21 @@ impl Bench {
         lambda: &SdkLambda,
     ) -> BenchResult<()> {
         let (state, configuration) = self.executor_setup(emulator, lambda).await?;
-        let mut fresh = 0;
+        let mut rig = ExecutorRig {
+            emulator,
+            lambda,
+            state,
+            configuration,
+            fresh: 0,
+        };
         if only("B1") {
-            progress(&format!("B1 executor CPU per invocation ({})", mode.name));
-            Self::fresh_executor(lambda, fresh).await?;
-            fresh += 1;
-            Self::executor(lambda, &state, &configuration, 5).await?;
-            let pid = newest_pid(emulator, "executor")?;
-            let mut slopes = Vec::new();
-            let mut points_all = Vec::new();
-            for _ in 0..self.repeat {
-                let mut points = Vec::new();
-                for num in [50, 500, 1000] {
-                    let before = cpu_time(pid)?;
-                    Self::executor(lambda, &state, &configuration, num).await?;
-                    let used = cpu_time(pid)?.saturating_sub(before);
-                    points.push((f64::from(num), used.as_secs_f64() * 1000.0));
-                }
-                if let Some((slope, _)) = linear_fit(&points) {
-                    slopes.push(slope);
-                }
-                points_all.extend(points);
-            }
-            let intercept = linear_fit(&points_all).map(|f| f.1).unwrap_or(0.0);
-            self.figures.push(Figure::new("B1", "executor CPU time per target invocation", mode.name, "ms", slopes, Check::MedianAtMost(0.25),
-                format!("slope of the warm executor's user+sys CPU (process CPU clock) over num = 50, 500, 1000, zero-work target; fixed part per run {intercept:.2} ms. \
-Invoke is aws-sdk-lambda's own operation (SPEC §14): its per-request orchestration (interceptors, runtime components, config bag, endpoint and \
-identity resolution), signing, connection poisoning and the X-Ray header run for every invocation; kept down within the SDK by one client per \
-region and role built once, SDK retries off (the core's Resilient retries), and the response read through an interceptor that keeps its first \
-64 KiB. The hand-written signed path this replaced cost about 0.1 ms less per invocation, about $2e-9 at 128 MB")));
+            self.executor_cpu(mode, &mut rig).await?;
         }
         if only("B2") {
-            progress(&format!("B2 executor TCP connections ({})", mode.name));
-            for (parallel, label, cap) in [
-                (false, "series", 1.0),
-                (true, "parallel", f64::from(PARALLEL_CAP)),
-            ] {
-                let mut counts = Vec::new();
-                for _ in 0..self.repeat {
-                    Self::fresh_executor(lambda, fresh).await?;
-                    fresh += 1;
-                    // The bench's own connection is open (and pooled) before counting.
-                    lambda
-                        .get_configuration("executor", None)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let mut state = state.clone();
-                    if parallel {
-                        state["parallelInvocation"] = json!(true);
-                        state["maxParallelInvocations"] = json!(PARALLEL_CAP);
-                    }
-                    let before = emulator.connections_accepted();
-                    Self::executor(lambda, &state, &configuration, 500).await?;
-                    counts.push((emulator.connections_accepted() - before) as f64);
-                }
-                self.figures.push(Figure::new("B2", format!("TCP connections opened by one executor, num = 500, {label}"), mode.name, "connections", counts, Check::AllAtMost(cap),
-                    if parallel { format!("parallelInvocation with maxParallelInvocations = {PARALLEL_CAP}; counted at the emulator's listener, cold executor") } else { "counted at the emulator's listener, cold executor".to_string() }));
-            }
+            self.executor_connections(mode, &mut rig).await?;
         }
         if only("B6") {
-            progress(&format!("B6 executor peak RSS ({})", mode.name));
-            let mut peaks = Vec::new();
-            for _ in 0..self.repeat {
-                Self::fresh_executor(lambda, fresh).await?;
-                fresh += 1;
-                Self::executor(lambda, &state, &configuration, 1000).await?;
-                peaks.push(peak_rss_mb(newest_pid(emulator, "executor")?)?);
-            }
-            self.figures.push(Figure::new(
-                "B6",
-                "executor peak RSS, num = 1000",
-                mode.name,
-                "MB",
-                peaks,
-                Check::AllAtMost(20.0),
-                "VmHWM of the executor process after one cold run of num = 1000 (series)",
-            ));
+            self.executor_peak_rss(mode, &mut rig).await?;
         }
         Ok(())
     }
@@ -658,6 +598,35 @@ pub fn detection_latencies(calls: &[CallRecord], function: &str, delay_ms: f64) 
         }
     }
     out
+}
+
+/// What the executor measurements (B1, B2, B6) share: the emulator, its client, the state and
+/// configuration an executor gets, and how many fresh executors were asked for so far.
+pub(crate) struct ExecutorRig<'a> {
+    /// The emulator the executor runs on.
+    pub(crate) emulator: &'a Emulator,
+    /// Its Lambda client.
+    pub(crate) lambda: &'a SdkLambda,
+    /// The state an executor gets.
+    pub(crate) state: Value,
+    /// The configuration it measures.
+    configuration: Value,
+    /// Fresh executors asked for so far (each with a new description).
+    fresh: usize,
+}
+
+impl ExecutorRig<'_> {
+    /// A new executor environment on its next invocation.
+    pub(crate) async fn fresh_executor(&mut self) -> BenchResult<()> {
+        Bench::fresh_executor(self.lambda, self.fresh).await?;
+        self.fresh += 1;
+        Ok(())
+    }
+
+    /// One executor run of `num` invocations with `state`; its stat.
+    pub(crate) async fn executor(&self, state: &Value, num: u32) -> BenchResult<Value> {
+        Bench::executor(self.lambda, state, &self.configuration, num).await
+    }
 }
 
 pub(crate) fn progress(message: &str) {

@@ -68,6 +68,19 @@ pub async fn cli(given: Option<PathBuf>) -> BenchResult<PathBuf> {
 /// B10: `runs` runs of the first command, then `runs` runs with `requireSignificance` on a
 /// function set to the most frequent choice.
 pub async fn stability(cli: &Path, runs: usize, figures: &mut Vec<Figure>) -> BenchResult<()> {
+    let choices = choices(cli, runs).await?;
+    let mode = choice_figures(&choices, runs, figures)?;
+    figures.push(significance_figure(cli, runs, mode).await?);
+    Ok(())
+}
+
+/// The first command as a user types it.
+fn first_command() -> String {
+    format!("power-tuning {}", FIRST_COMMAND.join(" "))
+}
+
+/// `runs` runs of the first command: each run's chosen size and verdict.
+async fn choices(cli: &Path, runs: usize) -> BenchResult<Vec<(u64, String)>> {
     let mut choices = Vec::new();
     for n in 0..runs {
         progress(&format!("B10 run {} of {runs}", n + 1));
@@ -79,8 +92,18 @@ pub async fn stability(cli: &Path, runs: usize, figures: &mut Vec<Figure>) -> Be
             .to_string();
         choices.push((power, verdict));
     }
+    Ok(choices)
+}
+
+/// The figures of the choices: runs choosing another size than the most frequent one, and runs
+/// calling such a choice `clear`. Returns the most frequent size (the smallest on a tie).
+fn choice_figures(
+    choices: &[(u64, String)],
+    runs: usize,
+    figures: &mut Vec<Figure>,
+) -> BenchResult<u64> {
     let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
-    for (power, _) in &choices {
+    for (power, _) in choices {
         *counts.entry(*power).or_default() += 1;
     }
     let mode = counts
@@ -100,7 +123,7 @@ pub async fn stability(cli: &Path, runs: usize, figures: &mut Vec<Figure>) -> Be
         .join(", ");
     let verdicts = {
         let mut v: BTreeMap<&str, usize> = BTreeMap::new();
-        for (_, verdict) in &choices {
+        for (_, verdict) in choices {
             *v.entry(verdict.as_str()).or_default() += 1;
         }
         v.iter()
@@ -108,7 +131,7 @@ pub async fn stability(cli: &Path, runs: usize, figures: &mut Vec<Figure>) -> Be
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let command = format!("power-tuning {}", FIRST_COMMAND.join(" "));
+    let command = first_command();
     figures.push(Figure::new(
         "B10",
         format!("runs choosing another size than the most frequent ({mode} MB), of {runs}"),
@@ -127,7 +150,12 @@ pub async fn stability(cli: &Path, runs: usize, figures: &mut Vec<Figure>) -> Be
         Check::AllAtMost(2.0),
         "a clear verdict on another size than the most frequent one is a false `clear`: at a 95 % level about 1 run in 20 (SPEC §13); more than 2 is a defect".to_string(),
     ));
+    Ok(mode)
+}
 
+/// `runs` runs with `autoOptimize` and `requireSignificance` on a function already at `mode`
+/// MB: how many changed its memory.
+async fn significance_figure(cli: &Path, runs: usize, mode: u64) -> BenchResult<Figure> {
     let memory = mode.to_string();
     let input = std::env::temp_dir().join(format!("power-tuning-b10-{}.json", std::process::id()));
     std::fs::write(
@@ -153,7 +181,8 @@ pub async fn stability(cli: &Path, runs: usize, figures: &mut Vec<Figure>) -> Be
         *reasons.entry(key).or_default() += 1;
     }
     let _ = std::fs::remove_file(&input);
-    figures.push(Figure::new(
+    let command = first_command();
+    Ok(Figure::new(
         "B10",
         format!("memory changes with requireSignificance, function at {mode} MB, of {runs}"),
         "-",
@@ -168,6 +197,5 @@ pub async fn stability(cli: &Path, runs: usize, figures: &mut Vec<Figure>) -> Be
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-    ));
-    Ok(())
+    ))
 }

@@ -193,18 +193,38 @@ pub fn summary(
     tables: &[(String, Vec<Stat>)],
     strategy: &str,
 ) -> String {
-    let mut text = String::new();
     let Some(analysis) = analysis else {
-        text.push_str("Dry run: every memory size was invoked once; no analysis.\n");
-        for (name, stats) in tables {
-            if tables.len() > 1 {
-                text.push_str(&format!("{name}:\n"));
-            }
-            text.push_str(&stats_table(stats, None, None, DEFAULT_LEVEL));
-            text.push('\n');
-        }
-        return text;
+        return dry_run_summary(tables);
     };
+    let mut text = result_tables(analysis, tables);
+    text.push_str(&choice_line(analysis, strategy));
+    text.push_str(&confidence_line(analysis));
+    text.push_str(&verdict_lines(analysis));
+    text.push_str(&decision_lines(analysis));
+    text.push_str(&failure_lines(analysis));
+    text.push_str(&run_lines(analysis));
+    text
+}
+
+/// A dry run's summary: the tables only, without a choice.
+fn dry_run_summary(tables: &[(String, Vec<Stat>)]) -> String {
+    let mut text = String::new();
+    text.push_str("Dry run: every memory size was invoked once; no analysis.\n");
+    for (name, stats) in tables {
+        if tables.len() > 1 {
+            text.push_str(&format!("{name}:\n"));
+        }
+        text.push_str(&stats_table(stats, None, None, DEFAULT_LEVEL));
+        text.push('\n');
+    }
+    text
+}
+
+/// A table per target, headed by the target's architecture and best size when there are
+/// several, with its chosen and current sizes marked; without `tables`, the analysis' own
+/// stats.
+fn result_tables(analysis: &Analysis, tables: &[(String, Vec<Stat>)]) -> String {
+    let mut text = String::new();
     let own_stats: Vec<(String, Vec<Stat>)>;
     let tables = if tables.is_empty() {
         own_stats = analysis
@@ -242,32 +262,45 @@ pub fn summary(
         text.push_str(&stats_table(stats, chosen, current, level));
         text.push('\n');
     }
+    text
+}
+
+/// The choice: `Best memory size (cost) of my-fn: 512 MB — 12.34 ms, $1.234e-6 per
+/// invocation`.
+fn choice_line(analysis: &Analysis, strategy: &str) -> String {
     let winner = analysis
         .lambda_arn
         .as_deref()
         .map(|arn| format!(" of {}", crate::execution::function_name(arn)))
         .unwrap_or_default();
-    text.push_str(&format!(
+    format!(
         "Best memory size ({strategy}){winner}: {} MB — {} ms, ${} per invocation\n",
         analysis.power,
         ms(Some(analysis.duration)),
         dollars(Some(analysis.cost))
-    ));
-    text.push_str(&confidence_line(analysis));
-    text.push_str(&verdict_lines(analysis));
-    text.push_str(&decision_lines(analysis));
+    )
+}
+
+/// One line per memory size that failed, with its error.
+fn failure_lines(analysis: &Analysis) -> String {
+    let mut text = String::new();
     for failure in analysis.failures.iter().flatten() {
         text.push_str(&format!(
             "Failed at {} MB: {}: {}\n",
             failure.value, failure.error_type, failure.error_message
         ));
     }
+    text
+}
+
+/// What the run itself cost, and the links to its visualization and comparison.
+fn run_lines(analysis: &Analysis) -> String {
     let sm = &analysis.state_machine;
-    text.push_str(&format!(
+    let mut text = format!(
         "Cost of this run: Step Functions ${}, Lambda ${}\n",
         sm.execution_cost,
         dollars(Some(sm.lambda_cost))
-    ));
+    );
     text.push_str(&format!("Visualization: {}\n", sm.visualization));
     if let Some(link) = &sm.comparison {
         text.push_str(&format!("Comparison: {link}\n"));

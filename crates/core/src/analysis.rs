@@ -320,6 +320,131 @@ fn failure_lines(stats: &[Stat], prefix: &str) -> String {
         .join("\n")
 }
 
+/// Why no size of any target could be chosen, one line per failed size.
+fn nothing_measured(targets: &[TargetStats]) -> AnalysisError {
+    match targets {
+        [only] => AnalysisError::NothingMeasured(failure_lines(&only.stats, "")),
+        _ => AnalysisError::NothingMeasuredAnywhere(
+            targets
+                .iter()
+                .map(|t| failure_lines(&t.stats, &format!("{} ", t.name())))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+    }
+}
+
+/// What an analysis works from: the targets' stats, the input, the settings, the rule of the
+/// choice and the decision values of the sizes it was made among.
+struct Analyzed<'a> {
+    targets: &'a [TargetStats],
+    input: &'a TuningInput,
+    settings: &'a Settings,
+    rule: Rule,
+    decider: Decider,
+}
+
+impl Analyzed<'_> {
+    /// The confidence in the choice (SPEC §13): the other sizes that could have been chosen,
+    /// tested against it.
+    fn confidence(&self, among: &[&Pooled<'_>], chosen: &Stat) -> Option<Confidence> {
+        let others: Vec<(Tied, Decision)> = among
+            .iter()
+            .filter(|p| !std::ptr::eq(p.stat, chosen))
+            .filter_map(|p| Some((self.tied(p), self.decider.decision(p.stat)?)))
+            .collect();
+        self.decider
+            .decision(chosen)
+            .map(|c| Confidence::of(self.input.confidence_level, &c, &others))
+    }
+
+    /// How a size tied with the choice is named: its power, and its target when there are
+    /// several.
+    fn tied(&self, p: &Pooled<'_>) -> Tied {
+        match self.targets {
+            [_] => Tied::Power(p.stat.value),
+            _ => Tied::Target {
+                lambda_arn: self.targets[p.target].lambda_arn.clone(),
+                power: p.stat.value,
+            },
+        }
+    }
+
+    /// A target's visualization URL.
+    fn url(&self, target: &TargetStats) -> String {
+        visualization::url(
+            &self.settings.visualization_url,
+            &self.settings.region,
+            &target.points(),
+        )
+    }
+
+    /// The comparison URL of two targets, when both have a kept size.
+    fn comparison(&self) -> Option<String> {
+        match self.targets {
+            [a, b] if a.kept().next().is_some() && b.kept().next().is_some() => {
+                Some(visualization::comparison_url(
+                    &visualization::prefix(&self.settings.visualization_url, &self.settings.region),
+                    (&a.points(), a.name()),
+                    (&b.points(), b.name()),
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// The run's own cost and charts: its state transitions and invocations.
+    fn summary(
+        &self,
+        pooled: &[Pooled<'_>],
+        passes: u32,
+        winner: &TargetStats,
+    ) -> StateMachineSummary {
+        let configurations: usize = self.targets.iter().map(|t| t.stats.len()).sum();
+        StateMachineSummary {
+            execution_cost: pricing::execution_cost(
+                self.settings,
+                pricing::transitions(configurations, passes),
+            ),
+            lambda_cost: pooled
+                .iter()
+                .map(|p| p.stat.total_cost.unwrap_or(0.0))
+                .fold(0.0, |a, b| a + b),
+            visualization: self.url(winner),
+            comparison: self.comparison(),
+        }
+    }
+
+    /// Each target's own choice, current setting and change, when there are several.
+    fn target_results(&self) -> Option<Vec<TargetResult>> {
+        (self.targets.len() > 1)
+            .then(|| self.targets.iter().map(|t| self.target_result(t)).collect())
+    }
+
+    /// One target's own choice (by the same rule), its current setting and the change.
+    fn target_result(&self, t: &TargetStats) -> TargetResult {
+        let (input, decider) = (self.input, &self.decider);
+        let kept: Vec<&Stat> = t.kept().collect();
+        let own = self.rule.pick(&kept).map(|(s, _)| s);
+        let current = t.current().filter(|_| input.include_current);
+        let failures = t.failures();
+        TargetResult {
+            lambda_arn: t.lambda_arn.clone(),
+            architecture: t.architecture,
+            power: own.map(|s| s.value),
+            cost: own.map(|s| s.price()),
+            duration: own.map(|s| s.duration()),
+            visualization: own.map(|_| self.url(t)),
+            current: current.map(current_of),
+            change: own.zip(current).map(|(s, c)| change(s, c, decider)),
+            stats: input
+                .include_output_results
+                .then(|| decider.shown(&t.stats)),
+            failures: (!failures.is_empty()).then_some(failures),
+        }
+    }
+}
+
 /// Builds the execution output from every target's stats (`lambdaARN` first).
 pub fn analyze(
     targets: &[TargetStats],
@@ -335,16 +460,7 @@ pub fn analyze(
         .collect();
     let candidates: Vec<&Pooled<'_>> = pooled.iter().collect();
     let Some((best, met)) = rule.pick(&candidates) else {
-        return Err(match targets {
-            [only] => AnalysisError::NothingMeasured(failure_lines(&only.stats, "")),
-            _ => AnalysisError::NothingMeasuredAnywhere(
-                targets
-                    .iter()
-                    .map(|t| failure_lines(&t.stats, &format!("{} ", t.name())))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            ),
-        });
+        return Err(nothing_measured(targets));
     };
     let winner = &targets[best.target];
     let chosen = best.stat;
@@ -355,100 +471,42 @@ pub fn analyze(
     } else {
         &eligible
     };
-    let decider = Decider::new(&rule, among, input.confidence_level);
-    let tied = |p: &Pooled<'_>| match targets {
-        [_] => Tied::Power(p.stat.value),
-        _ => Tied::Target {
-            lambda_arn: targets[p.target].lambda_arn.clone(),
-            power: p.stat.value,
-        },
+    let analyzed = Analyzed {
+        targets,
+        input,
+        settings,
+        rule,
+        decider: Decider::new(&rule, among, input.confidence_level),
     };
-    let others: Vec<(Tied, Decision)> = among
-        .iter()
-        .filter(|p| !std::ptr::eq(p.stat, chosen))
-        .filter_map(|p| Some((tied(p), decider.decision(p.stat)?)))
-        .collect();
-    let confidence = decider
-        .decision(chosen)
-        .map(|c| Confidence::of(input.confidence_level, &c, &others));
-    let url = |t: &TargetStats| {
-        visualization::url(&settings.visualization_url, &settings.region, &t.points())
-    };
-    let comparison = match targets {
-        [a, b] if a.kept().next().is_some() && b.kept().next().is_some() => {
-            Some(visualization::comparison_url(
-                &visualization::prefix(&settings.visualization_url, &settings.region),
-                (&a.points(), a.name()),
-                (&b.points(), b.name()),
-            ))
-        }
-        _ => None,
-    };
-    let configurations: usize = targets.iter().map(|t| t.stats.len()).sum();
+    let decider = &analyzed.decider;
     let failures = winner.failures();
     let current = targets
         .first()
         .filter(|_| input.include_current)
         .and_then(TargetStats::current);
-    let target_results = (targets.len() > 1).then(|| {
-        targets
-            .iter()
-            .map(|t| {
-                let kept: Vec<&Stat> = t.kept().collect();
-                let own = rule.pick(&kept).map(|(s, _)| s);
-                let current = t.current().filter(|_| input.include_current);
-                let failures = t.failures();
-                TargetResult {
-                    lambda_arn: t.lambda_arn.clone(),
-                    architecture: t.architecture,
-                    power: own.map(|s| s.value),
-                    cost: own.map(|s| s.price()),
-                    duration: own.map(|s| s.duration()),
-                    visualization: own.map(|_| url(t)),
-                    current: current.map(current_of),
-                    change: own.zip(current).map(|(s, c)| change(s, c, &decider)),
-                    stats: input
-                        .include_output_results
-                        .then(|| decider.shown(&t.stats)),
-                    failures: (!failures.is_empty()).then_some(failures),
-                }
-            })
-            .collect()
-    });
     Ok(Analysis {
         power: chosen.value,
         cost: chosen.price(),
         duration: chosen.duration(),
         lambda_arn: (targets.len() > 1).then(|| winner.lambda_arn.clone()),
-        state_machine: StateMachineSummary {
-            execution_cost: pricing::execution_cost(
-                settings,
-                pricing::transitions(configurations, passes),
-            ),
-            lambda_cost: pooled
-                .iter()
-                .map(|p| p.stat.total_cost.unwrap_or(0.0))
-                .fold(0.0, |a, b| a + b),
-            visualization: url(winner),
-            comparison,
-        },
+        state_machine: analyzed.summary(&pooled, passes, winner),
         stats: input
             .include_output_results
             .then(|| decider.shown(&winner.stats)),
         failures: (!failures.is_empty()).then_some(failures),
         current: current.map(current_of),
-        change: current.map(|c| change(chosen, c, &decider)),
+        change: current.map(|c| change(chosen, c, decider)),
         latency_target: rule.latency.zip(met).map(|(t, met)| LatencyTargetResult {
             percentile: t.percentile,
             max_duration: t.max_duration,
             met,
         }),
         monthly_cost: chosen.monthly_cost,
-        targets: target_results,
-        confidence,
+        targets: analyzed.target_results(),
+        confidence: analyzed.confidence(among, chosen),
         optimization: input
             .require_significance
-            .then(|| refusal(chosen, current, &decider))
+            .then(|| refusal(chosen, current, decider))
             .flatten(),
     })
 }

@@ -20,6 +20,7 @@ mod api;
 mod cgroups;
 mod concurrency;
 mod faults;
+mod ids;
 mod registry;
 mod report;
 mod runtime;
@@ -116,55 +117,14 @@ impl Emulator {
         options: Options,
         functions: Vec<FunctionSpec>,
     ) -> Result<Emulator, EmulatorError> {
-        let listener = tokio::net::TcpListener::bind(options.listen)
-            .await
-            .map_err(|source| EmulatorError::Bind {
-                address: options.listen,
-                source,
-            })?;
-        let address = listener
-            .local_addr()
-            .map_err(|source| EmulatorError::Bind {
-                address: options.listen,
-                source,
-            })?;
+        let (listener, address) = bind(options.listen).await?;
         let endpoint = format!("http://{address}");
-
-        let cgroups = options
-            .use_cgroups
-            .then(|| {
-                cgroups::Cgroups::create(&format!(
-                    "power-tuning-emulator-{}-{}",
-                    std::process::id(),
-                    address.port()
-                ))
-            })
-            .flatten();
-        let cgroup_warning = (cgroups.is_none()).then(|| {
-            "cgroups are not writable here: functions run without Lambda's CPU share and memory limit (durations will not scale with memory)".to_string()
-        });
-        if let Some(warning) = &cgroup_warning
-            && options.use_cgroups
-        {
-            tracing::warn!("{warning}");
-        }
-
-        // Functions that call the Lambda API reach this emulator, with throwaway credentials.
-        let mut environment = BTreeMap::from([
-            ("AWS_ENDPOINT_URL_LAMBDA".to_string(), endpoint.clone()),
-            ("AWS_ENDPOINT_URL_STS".to_string(), endpoint.clone()),
-            (
-                "AWS_ACCESS_KEY_ID".to_string(),
-                "AKIAEMULATOR00000000".to_string(),
-            ),
-            ("AWS_SECRET_ACCESS_KEY".to_string(), "emulator".to_string()),
-        ]);
-        environment.extend(options.environment.clone());
+        let (cgroups, cgroup_warning) = host_cgroups(&options, address);
         let environments = Environments::new(
             cgroups,
             HostSettings {
                 region: options.region.clone(),
-                environment,
+                environment: function_environment(&endpoint, &options),
             },
         );
 
@@ -173,11 +133,7 @@ impl Emulator {
             control_plane_rps: options.control_plane_rps,
             region: options.region.clone(),
         };
-        let code_root = std::env::temp_dir().join(format!(
-            "power-tuning-emulator-{}-{}",
-            std::process::id(),
-            address.port()
-        ));
+        let code_root = std::env::temp_dir().join(instance_name(address));
         let service = Arc::new(Service::new(
             Registry::default(),
             environments,
@@ -188,25 +144,13 @@ impl Emulator {
         for spec in &functions {
             service.add_function(spec)?;
         }
-        let app = api::router(service.clone());
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let counter = service.connections.clone();
-        let listener = axum::serve::ListenerExt::tap_io(listener, move |_| {
-            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        });
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stop_rx.await;
-                })
-                .await;
-        });
+        let (server, stop) = serve(listener, service.clone());
         Ok(Emulator {
             endpoint,
             address,
             service,
             server,
-            stop: Some(stop_tx),
+            stop: Some(stop),
             cgroup_warning,
         })
     }
@@ -311,4 +255,94 @@ impl Drop for Emulator {
         self.server.abort();
         let _ = std::fs::remove_dir_all(&self.service.code_root);
     }
+}
+
+/// Binds the Lambda API's listener and reads back the address it got (port 0 picks a free one).
+async fn bind(listen: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), EmulatorError> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| EmulatorError::Bind {
+            address: listen,
+            source,
+        })?;
+    let address = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind {
+            address: listen,
+            source,
+        })?;
+    Ok((listener, address))
+}
+
+/// The name this emulator instance gives its cgroups and its code directory: unique per process
+/// and port.
+fn instance_name(address: SocketAddr) -> String {
+    format!(
+        "power-tuning-emulator-{}-{}",
+        std::process::id(),
+        address.port()
+    )
+}
+
+/// The cgroups functions run in when asked for and writable, and the warning to show when they
+/// run unconstrained (logged only when cgroups were asked for).
+fn host_cgroups(
+    options: &Options,
+    address: SocketAddr,
+) -> (Option<cgroups::Cgroups>, Option<String>) {
+    let cgroups = options
+        .use_cgroups
+        .then(|| cgroups::Cgroups::create(&instance_name(address)))
+        .flatten();
+    let cgroup_warning = (cgroups.is_none()).then(|| {
+        "cgroups are not writable here: functions run without Lambda's CPU share and memory limit (durations will not scale with memory)".to_string()
+    });
+    if let Some(warning) = &cgroup_warning
+        && options.use_cgroups
+    {
+        tracing::warn!("{warning}");
+    }
+    (cgroups, cgroup_warning)
+}
+
+/// The environment every function gets from the host: the emulator's own endpoints, throwaway
+/// credentials, then the options' environment.
+fn function_environment(endpoint: &str, options: &Options) -> BTreeMap<String, String> {
+    // Functions that call the Lambda API reach this emulator, with throwaway credentials.
+    let mut environment = BTreeMap::from([
+        ("AWS_ENDPOINT_URL_LAMBDA".to_string(), endpoint.to_string()),
+        ("AWS_ENDPOINT_URL_STS".to_string(), endpoint.to_string()),
+        (
+            "AWS_ACCESS_KEY_ID".to_string(),
+            "AKIAEMULATOR00000000".to_string(),
+        ),
+        ("AWS_SECRET_ACCESS_KEY".to_string(), "emulator".to_string()),
+    ]);
+    environment.extend(options.environment.clone());
+    environment
+}
+
+/// Serves the Lambda API on `listener` (counting accepted connections) until the returned sender
+/// fires or is dropped.
+fn serve(
+    listener: tokio::net::TcpListener,
+    service: Arc<Service>,
+) -> (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let app = api::router(service.clone());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let counter = service.connections.clone();
+    let listener = axum::serve::ListenerExt::tap_io(listener, move |_| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stop_rx.await;
+            })
+            .await;
+    });
+    (server, stop_tx)
 }

@@ -106,26 +106,7 @@ impl LocalArgs {
     ) -> Result<FunctionSpec, CliError> {
         let mut parts = value.split(',');
         let function = parts.next().unwrap_or_default();
-        // A bundled example is served by this very binary: nothing else to build.
-        let mut target = match example_name(function) {
-            Some(name) => embedded(name, exe),
-            None => {
-                let path = PathBuf::from(function);
-                if !path.exists() {
-                    return Err(CliError::Invalid(format!(
-                        "{function} is neither a bundled example ({}) nor an existing file",
-                        EXAMPLES.join(", ")
-                    )));
-                }
-                let path = std::fs::canonicalize(&path).map_err(CliError::read(&path))?;
-                let stem = path
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .unwrap_or_default()
-                    .to_string();
-                FunctionSpec::new(stem, path)
-            }
-        };
+        let mut target = function_code(exe, function)?;
         target.memory = self.memory;
         target.timeout = self.timeout;
         target.logging = if self.log_format == "json" {
@@ -133,50 +114,7 @@ impl LocalArgs {
         } else {
             Logging::text()
         };
-        let mut system_level = None;
-        for option in parts {
-            let invalid = || {
-                CliError::Invalid(format!(
-                    "--function {value}: unknown option {option} (arch=x86_64|arm64, memory=MB, log=text|json, system-log=debug|info|warn)"
-                ))
-            };
-            match option.split_once('=') {
-                Some(("arch", "arm64")) => target.architecture = Architecture::Arm64,
-                Some(("arch", "x86_64")) => target.architecture = Architecture::X86_64,
-                Some(("memory", mb)) => {
-                    target.memory = mb
-                        .parse()
-                        .ok()
-                        .filter(|m| (128..=10240).contains(m))
-                        .ok_or_else(|| {
-                            CliError::Invalid(format!(
-                                "--function {value}: memory must be 128..10240 MB"
-                            ))
-                        })?;
-                }
-                Some(("log", "json")) => target.logging = Logging::json(),
-                Some(("log", "text")) => target.logging = Logging::text(),
-                Some(("system-log", level)) => {
-                    system_level = Some(
-                        LogLevel::parse(level)
-                            .filter(|l| {
-                                matches!(l, LogLevel::Debug | LogLevel::Info | LogLevel::Warn)
-                            })
-                            .ok_or_else(invalid)?,
-                    );
-                }
-                _ => return Err(invalid()),
-            }
-        }
-        if let Some(level) = system_level {
-            // Lambda's rule: log levels need the JSON log format.
-            if target.logging.format != LogFormat::Json {
-                return Err(CliError::Invalid(format!(
-                    "--function {value}: system-log needs log=json (Lambda filters system logs by level only in the JSON log format)"
-                )));
-            }
-            target.logging.system_level = level;
-        }
+        apply_options(&mut target, value, parts)?;
         for pair in &self.env {
             let (k, v) = pair
                 .split_once('=')
@@ -233,6 +171,81 @@ impl LocalArgs {
         stack.shutdown().await;
         gates::finish(&result?, self.json, tuning.strategy.name(), &self.gates)
     }
+}
+
+/// The function a `--function` value names (its part before the first comma): a bundled
+/// example, or an existing executable named after its file.
+fn function_code(exe: &std::path::Path, function: &str) -> Result<FunctionSpec, CliError> {
+    // A bundled example is served by this very binary: nothing else to build.
+    if let Some(name) = example_name(function) {
+        return Ok(embedded(name, exe));
+    }
+    let path = PathBuf::from(function);
+    if !path.exists() {
+        return Err(CliError::Invalid(format!(
+            "{function} is neither a bundled example ({}) nor an existing file",
+            EXAMPLES.join(", ")
+        )));
+    }
+    let path = std::fs::canonicalize(&path).map_err(CliError::read(&path))?;
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string();
+    Ok(FunctionSpec::new(stem, path))
+}
+
+/// Applies a `--function` value's options (`arch=`, `memory=`, `log=`, `system-log=`) to
+/// `target`; `value` is the whole value, for the error messages.
+fn apply_options<'a>(
+    target: &mut FunctionSpec,
+    value: &str,
+    options: impl Iterator<Item = &'a str>,
+) -> Result<(), CliError> {
+    let mut system_level = None;
+    for option in options {
+        let invalid = || {
+            CliError::Invalid(format!(
+                "--function {value}: unknown option {option} (arch=x86_64|arm64, memory=MB, log=text|json, system-log=debug|info|warn)"
+            ))
+        };
+        match option.split_once('=') {
+            Some(("arch", "arm64")) => target.architecture = Architecture::Arm64,
+            Some(("arch", "x86_64")) => target.architecture = Architecture::X86_64,
+            Some(("memory", mb)) => {
+                target.memory = mb
+                    .parse()
+                    .ok()
+                    .filter(|m| (128..=10240).contains(m))
+                    .ok_or_else(|| {
+                        CliError::Invalid(format!(
+                            "--function {value}: memory must be 128..10240 MB"
+                        ))
+                    })?;
+            }
+            Some(("log", "json")) => target.logging = Logging::json(),
+            Some(("log", "text")) => target.logging = Logging::text(),
+            Some(("system-log", level)) => {
+                system_level = Some(
+                    LogLevel::parse(level)
+                        .filter(|l| matches!(l, LogLevel::Debug | LogLevel::Info | LogLevel::Warn))
+                        .ok_or_else(invalid)?,
+                );
+            }
+            _ => return Err(invalid()),
+        }
+    }
+    if let Some(level) = system_level {
+        // Lambda's rule: log levels need the JSON log format.
+        if target.logging.format != LogFormat::Json {
+            return Err(CliError::Invalid(format!(
+                "--function {value}: system-log needs log=json (Lambda filters system logs by level only in the JSON log format)"
+            )));
+        }
+        target.logging.system_level = level;
+    }
+    Ok(())
 }
 
 /// A function name for a target: its example or file name, `-arm64` for an arm64 build, made

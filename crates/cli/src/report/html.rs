@@ -11,7 +11,7 @@ use power_tuning_core::pricing;
 
 use power_tuning_core::output::Failure;
 
-use super::{Prices, Projection, ResultView, has_projections};
+use super::{Prices, Projection, ResultView, Run, Size, has_projections};
 use crate::output::{decision_lines, money};
 
 /// One chart series: name, colour, and (memory size, value, half-width of its interval)
@@ -163,80 +163,15 @@ fn tiers_note(architecture: Architecture) -> String {
     )
 }
 
+/// The series' colours, in order (ours first, then the other run's).
+const COLORS: [&str; 6] = [
+    "#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2",
+];
+
 impl Page<'_> {
     /// The self-contained HTML report.
     pub fn render(&self) -> String {
-        let (view, name) = (self.view, self.name);
-        const COLORS: [&str; 6] = [
-            "#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2",
-        ];
-        let level = view
-            .analysis
-            .confidence
-            .as_ref()
-            .map_or(power_tuning_core::confidence::DEFAULT_LEVEL, |c| c.level);
-        let series = |duration: bool| -> Vec<Series<'_>> {
-            let ours = view.runs.iter().map(|r| {
-                (
-                    r,
-                    if r.name.is_empty() {
-                        name
-                    } else {
-                        r.name.as_str()
-                    },
-                )
-            });
-            let theirs = self.other.iter().flat_map(|o| {
-                o.view.runs.iter().map(move |r| {
-                    (
-                        r,
-                        if r.name.is_empty() {
-                            o.name
-                        } else {
-                            r.name.as_str()
-                        },
-                    )
-                })
-            });
-            ours.chain(theirs)
-                .enumerate()
-                .map(|(i, (run, label))| Series {
-                    name: label,
-                    color: COLORS[i % COLORS.len()],
-                    points: run
-                        .sizes
-                        .iter()
-                        .map(|s| {
-                            let (value, half) = if duration {
-                                (s.duration, s.half_widths(level).1)
-                            } else {
-                                (s.cost, s.half_widths(level).0)
-                            };
-                            (s.power, value, half)
-                        })
-                        .collect(),
-                })
-                .collect()
-        };
-        let durations = series(true);
-        let costs = series(false);
-        let analysis = &view.analysis;
-        let failures: Vec<(&str, &Failure)> = view
-            .runs
-            .iter()
-            .flat_map(|r| r.failures.iter().map(move |f| (r.name.as_str(), f)))
-            .collect();
-        let failed: Vec<u32> = failures.iter().map(|(_, f)| f.value).collect();
-        let current = analysis.current.as_ref().map(|c| c.power);
-        let current_marks = (view.runs.len() == 1).then_some(current).flatten();
-        let headline = decision_lines(analysis);
-        let sm = &analysis.state_machine;
-        let projections = self.projections;
-        let monthly = projections.iter().any(|p| p.monthly.is_some());
-        let current_monthly = projections
-            .iter()
-            .find(|p| Some(p.power) == current)
-            .and_then(|p| p.monthly.map(|m| m.total()));
+        let name = self.name;
         html! {
             (DOCTYPE)
             html lang="en" {
@@ -249,111 +184,255 @@ impl Page<'_> {
                 }
                 body {
                     h1 { "power-tuning report: " (name) }
-                    p class="best" {
-                        "Best memory size: " strong { (analysis.power) " MB" }
-                        (format!(" — {:.2} ms, ${:.3e} per invocation", analysis.duration, analysis.cost))
+                    (self.headline())
+                    (self.charts())
+                    @for run in &self.view.runs {
+                        (sizes_table(run))
                     }
-                    @let confidence = crate::output::confidence_line(analysis);
-                    @for line in confidence.lines() {
-                        p class=(if analysis.confidence.as_ref().is_some_and(|c| c.verdict == power_tuning_core::confidence::VerdictKind::Tie) { "verdict tie" } else { "verdict" }) { (line) }
-                    }
-                    @for line in crate::output::verdict_lines(analysis).lines().chain(headline.lines()) {
-                        p class="savings" { (line) }
-                    }
-                    div class="charts" {
-                        (chart("Average duration", "ms", &durations, &failed, current_marks))
-                        (chart("Average cost per invocation", "$", &costs, &failed, current_marks))
-                    }
-                    @if durations.iter().chain(&costs).any(|s| s.points.iter().any(|p| p.2.is_some())) {
-                        p class="note" { "Error bars: the " (crate::output::level_percent(level)) " % interval of a warm invocation's mean duration and price at each size (Student t over the warm invocations)." }
-                    }
-                    @for run in &view.runs {
-                        h2 { "Memory sizes" @if !run.name.is_empty() { " of " (run.name) @if let Some(arch) = &run.architecture { " (" (arch) ")" } } }
-                        @let streamed = run.sizes.iter().any(|s| s.stat.as_ref().is_some_and(|st| st.average_time_to_first_byte.is_some()));
-                        table {
-                            thead { tr { th { "Memory (MB)" } th { "Avg duration (ms)" } th { "p50" } th { "p90" } th { "p99" } @if streamed { th { "TTFB avg (ms)" } th { "TTFB p50" } th { "TTFB p99" } th { "Avg response (bytes)" } } th { "Avg cost ($)" } th { "Invocations" } th { "Cold starts" } th { "Max memory (MB)" } th { "" } } }
-                            tbody {
-                                @for size in &run.sizes {
-                                    @let stat = size.stat.as_ref();
-                                    @let chosen = Some(size.power) == run.chosen;
-                                    @let is_current = Some(size.power) == run.current;
-                                    tr class=[chosen.then_some("chosen").or(is_current.then_some("current"))] {
-                                        td { (size.power) }
-                                        td { (format!("{:.2}", size.duration)) }
-                                        td { (num(stat.and_then(|s| s.p50_duration))) }
-                                        td { (num(stat.and_then(|s| s.p90_duration))) }
-                                        td { (num(stat.and_then(|s| s.p99_duration))) }
-                                        @if streamed {
-                                            td { (num(stat.and_then(|s| s.average_time_to_first_byte))) }
-                                            td { (num(stat.and_then(|s| s.p50_time_to_first_byte))) }
-                                            td { (num(stat.and_then(|s| s.p99_time_to_first_byte))) }
-                                            td { (crate::output::count(stat.and_then(|s| s.average_response_bytes).map(|b| b.round() as u64))) }
-                                        }
-                                        td { (format!("{:.3e}", size.cost)) }
-                                        td { (stat.map(|s| s.invocations.to_string()).unwrap_or_else(|| "-".into())) }
-                                        td { (crate::output::count(stat.and_then(|s| s.cold_starts))) }
-                                        td { (crate::output::count(stat.and_then(|s| s.max_memory_used))) }
-                                        td class="note" {
-                                            @if chosen { "best" }
-                                            @if chosen && is_current { ", " }
-                                            @if is_current { "current" }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    @if !failures.is_empty() {
-                        h2 { "Failures" }
-                        table {
-                            thead { tr { @if view.runs.len() > 1 { th { "Function" } } th { "Memory (MB)" } th { "Error type" } th { "Error message" } } }
-                            tbody {
-                                @for (run, f) in &failures {
-                                    tr class="failed" { @if view.runs.len() > 1 { td { (run) } } td { (f.value) } td { (f.error_type) } td { (f.error_message) } }
-                                }
-                            }
-                        }
-                    }
-                    @if has_projections(projections) {
-                        h2 { "Projections" }
-                        p class="note" {
-                            "Concurrency needed = requests per second × duration (Little's law). A month is 30 days. "
-                            @if monthly {
-                                "The monthly bill: GB-seconds = invocations × (billed ms + cold-start share × init ms) / 1000 × memory / 1024, priced with " (tiers_note(self.prices.architecture)) " Requests cost " (money(self.prices.request_price * 1e6)) " per million."
-                            }
-                        }
-                        table {
-                            thead { tr { th { "Memory (MB)" } th { "Concurrency" } th { "GB-seconds" } th { "Duration ($)" } th { "$ per GB-s" } th { "of which cold starts ($)" } th { "Requests ($)" } th { "Total ($/month)" } th { "vs current" } th { "Note" } } }
-                            tbody {
-                                @for p in projections {
-                                    @let m = p.monthly;
-                                    tr class=[p.over_limit.then_some("failed").or((Some(p.power) == current).then_some("current"))] {
-                                        td { (p.power) }
-                                        td { (p.concurrency.map(|c| format!("{c:.1}")).unwrap_or_else(|| "-".into())) }
-                                        td { (m.map(|m| format!("{:.0}", m.gb_seconds)).unwrap_or_else(|| "-".into())) }
-                                        td { (num(m.map(|m| m.duration))) }
-                                        td { (m.filter(|m| m.gb_seconds > 0.0).map(|m| format!("{:.4e}", m.duration / m.gb_seconds)).unwrap_or_else(|| "-".into())) }
-                                        td { (num(m.map(|m| m.cold_starts))) }
-                                        td { (num(m.map(|m| m.requests))) }
-                                        td { (num(m.map(|m| m.total()))) }
-                                        td { (m.zip(current_monthly).map(|(m, c)| money(m.total() - c)).unwrap_or_else(|| "-".into())) }
-                                        td { @if p.over_limit { "above the default account limit (1,000)" } }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    h2 { "This run" }
-                    p { "Step Functions: $" (sm.execution_cost) " · Lambda: $" (format!("{:.3e}", sm.lambda_cost)) }
-                    p { a href=(sm.visualization) { "Open in the web visualization" } }
-                    @if let Some(o) = &self.other {
-                        p { a href=(o.link) { "Compare with " (o.name) " in the web visualization" } }
-                    }
+                    (self.failures_table())
+                    (self.projections_table())
+                    (self.this_run())
                 }
             }
         }
         .into_string()
             + "\n"
+    }
+
+    /// The confidence level of the result's intervals.
+    fn level(&self) -> f64 {
+        self.view
+            .analysis
+            .confidence
+            .as_ref()
+            .map_or(power_tuning_core::confidence::DEFAULT_LEVEL, |c| c.level)
+    }
+
+    /// The current size, when the result measured it.
+    fn current(&self) -> Option<u32> {
+        self.view.analysis.current.as_ref().map(|c| c.power)
+    }
+
+    /// Every failed size, with the name of its run.
+    fn failures(&self) -> Vec<(&str, &Failure)> {
+        self.view
+            .runs
+            .iter()
+            .flat_map(|r| r.failures.iter().map(move |f| (r.name.as_str(), f)))
+            .collect()
+    }
+
+    /// A chart series per run (ours, then the other result's): each size's average duration
+    /// (`duration`) or cost, with its interval's half-width.
+    fn series(&self, duration: bool) -> Vec<Series<'_>> {
+        let level = self.level();
+        let ours = self.view.runs.iter().map(|r| {
+            (
+                r,
+                if r.name.is_empty() {
+                    self.name
+                } else {
+                    r.name.as_str()
+                },
+            )
+        });
+        let theirs = self.other.iter().flat_map(|o| {
+            o.view.runs.iter().map(move |r| {
+                (
+                    r,
+                    if r.name.is_empty() {
+                        o.name
+                    } else {
+                        r.name.as_str()
+                    },
+                )
+            })
+        });
+        ours.chain(theirs)
+            .enumerate()
+            .map(|(i, (run, label))| Series {
+                name: label,
+                color: COLORS[i % COLORS.len()],
+                points: run
+                    .sizes
+                    .iter()
+                    .map(|s| {
+                        let (value, half) = if duration {
+                            (s.duration, s.half_widths(level).1)
+                        } else {
+                            (s.cost, s.half_widths(level).0)
+                        };
+                        (s.power, value, half)
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// The choice, the confidence in it, and the savings and decision lines.
+    fn headline(&self) -> Markup {
+        let analysis = &self.view.analysis;
+        let headline = decision_lines(analysis);
+        html! {
+            p class="best" {
+                "Best memory size: " strong { (analysis.power) " MB" }
+                (format!(" — {:.2} ms, ${:.3e} per invocation", analysis.duration, analysis.cost))
+            }
+            @let confidence = crate::output::confidence_line(analysis);
+            @for line in confidence.lines() {
+                p class=(if analysis.confidence.as_ref().is_some_and(|c| c.verdict == power_tuning_core::confidence::VerdictKind::Tie) { "verdict tie" } else { "verdict" }) { (line) }
+            }
+            @for line in crate::output::verdict_lines(analysis).lines().chain(headline.lines()) {
+                p class="savings" { (line) }
+            }
+        }
+    }
+
+    /// The duration and cost charts (the current size marked when there is one run), and what
+    /// their error bars mean when they have any.
+    fn charts(&self) -> Markup {
+        let durations = self.series(true);
+        let costs = self.series(false);
+        let failed: Vec<u32> = self.failures().iter().map(|(_, f)| f.value).collect();
+        let current_marks = (self.view.runs.len() == 1)
+            .then_some(self.current())
+            .flatten();
+        html! {
+            div class="charts" {
+                (chart("Average duration", "ms", &durations, &failed, current_marks))
+                (chart("Average cost per invocation", "$", &costs, &failed, current_marks))
+            }
+            @if durations.iter().chain(&costs).any(|s| s.points.iter().any(|p| p.2.is_some())) {
+                p class="note" { "Error bars: the " (crate::output::level_percent(self.level())) " % interval of a warm invocation's mean duration and price at each size (Student t over the warm invocations)." }
+            }
+        }
+    }
+
+    /// The failed sizes (with their function when there are several), if any.
+    fn failures_table(&self) -> Markup {
+        let failures = self.failures();
+        let several = self.view.runs.len() > 1;
+        html! {
+            @if !failures.is_empty() {
+                h2 { "Failures" }
+                table {
+                    thead { tr { @if several { th { "Function" } } th { "Memory (MB)" } th { "Error type" } th { "Error message" } } }
+                    tbody {
+                        @for (run, f) in &failures {
+                            tr class="failed" { @if several { td { (run) } } td { (f.value) } td { (f.error_type) } td { (f.error_message) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The projections for the traffic, when there are any: concurrency and the monthly bill
+    /// per size, against the current size's.
+    fn projections_table(&self) -> Markup {
+        let projections = self.projections;
+        let current = self.current();
+        let monthly = projections.iter().any(|p| p.monthly.is_some());
+        let current_monthly = projections
+            .iter()
+            .find(|p| Some(p.power) == current)
+            .and_then(|p| p.monthly.map(|m| m.total()));
+        html! {
+            @if has_projections(projections) {
+                h2 { "Projections" }
+                p class="note" {
+                    "Concurrency needed = requests per second × duration (Little's law). A month is 30 days. "
+                    @if monthly {
+                        "The monthly bill: GB-seconds = invocations × (billed ms + cold-start share × init ms) / 1000 × memory / 1024, priced with " (tiers_note(self.prices.architecture)) " Requests cost " (money(self.prices.request_price * 1e6)) " per million."
+                    }
+                }
+                table {
+                    thead { tr { th { "Memory (MB)" } th { "Concurrency" } th { "GB-seconds" } th { "Duration ($)" } th { "$ per GB-s" } th { "of which cold starts ($)" } th { "Requests ($)" } th { "Total ($/month)" } th { "vs current" } th { "Note" } } }
+                    tbody {
+                        @for p in projections {
+                            @let m = p.monthly;
+                            tr class=[p.over_limit.then_some("failed").or((Some(p.power) == current).then_some("current"))] {
+                                td { (p.power) }
+                                td { (p.concurrency.map(|c| format!("{c:.1}")).unwrap_or_else(|| "-".into())) }
+                                td { (m.map(|m| format!("{:.0}", m.gb_seconds)).unwrap_or_else(|| "-".into())) }
+                                td { (num(m.map(|m| m.duration))) }
+                                td { (m.filter(|m| m.gb_seconds > 0.0).map(|m| format!("{:.4e}", m.duration / m.gb_seconds)).unwrap_or_else(|| "-".into())) }
+                                td { (num(m.map(|m| m.cold_starts))) }
+                                td { (num(m.map(|m| m.requests))) }
+                                td { (num(m.map(|m| m.total()))) }
+                                td { (m.zip(current_monthly).map(|(m, c)| money(m.total() - c)).unwrap_or_else(|| "-".into())) }
+                                td { @if p.over_limit { "above the default account limit (1,000)" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// What this run cost, and the links to the web visualization (and the comparison).
+    fn this_run(&self) -> Markup {
+        let sm = &self.view.analysis.state_machine;
+        html! {
+            h2 { "This run" }
+            p { "Step Functions: $" (sm.execution_cost) " · Lambda: $" (format!("{:.3e}", sm.lambda_cost)) }
+            p { a href=(sm.visualization) { "Open in the web visualization" } }
+            @if let Some(o) = &self.other {
+                p { a href=(o.link) { "Compare with " (o.name) " in the web visualization" } }
+            }
+        }
+    }
+}
+
+/// A run's table of memory sizes, its best and current sizes marked (the streaming columns
+/// when it streamed).
+fn sizes_table(run: &Run) -> Markup {
+    let streamed = run.sizes.iter().any(|s| {
+        s.stat
+            .as_ref()
+            .is_some_and(|st| st.average_time_to_first_byte.is_some())
+    });
+    html! {
+        h2 { "Memory sizes" @if !run.name.is_empty() { " of " (run.name) @if let Some(arch) = &run.architecture { " (" (arch) ")" } } }
+        table {
+            thead { tr { th { "Memory (MB)" } th { "Avg duration (ms)" } th { "p50" } th { "p90" } th { "p99" } @if streamed { th { "TTFB avg (ms)" } th { "TTFB p50" } th { "TTFB p99" } th { "Avg response (bytes)" } } th { "Avg cost ($)" } th { "Invocations" } th { "Cold starts" } th { "Max memory (MB)" } th { "" } } }
+            tbody {
+                @for size in &run.sizes {
+                    (size_row(run, size, streamed))
+                }
+            }
+        }
+    }
+}
+
+/// One size's row of [`sizes_table`].
+fn size_row(run: &Run, size: &Size, streamed: bool) -> Markup {
+    let stat = size.stat.as_ref();
+    let chosen = Some(size.power) == run.chosen;
+    let is_current = Some(size.power) == run.current;
+    html! {
+        tr class=[chosen.then_some("chosen").or(is_current.then_some("current"))] {
+            td { (size.power) }
+            td { (format!("{:.2}", size.duration)) }
+            td { (num(stat.and_then(|s| s.p50_duration))) }
+            td { (num(stat.and_then(|s| s.p90_duration))) }
+            td { (num(stat.and_then(|s| s.p99_duration))) }
+            @if streamed {
+                td { (num(stat.and_then(|s| s.average_time_to_first_byte))) }
+                td { (num(stat.and_then(|s| s.p50_time_to_first_byte))) }
+                td { (num(stat.and_then(|s| s.p99_time_to_first_byte))) }
+                td { (crate::output::count(stat.and_then(|s| s.average_response_bytes).map(|b| b.round() as u64))) }
+            }
+            td { (format!("{:.3e}", size.cost)) }
+            td { (stat.map(|s| s.invocations.to_string()).unwrap_or_else(|| "-".into())) }
+            td { (crate::output::count(stat.and_then(|s| s.cold_starts))) }
+            td { (crate::output::count(stat.and_then(|s| s.max_memory_used))) }
+            td class="note" {
+                @if chosen { "best" }
+                @if chosen && is_current { ", " }
+                @if is_current { "current" }
+            }
+        }
     }
 }
 

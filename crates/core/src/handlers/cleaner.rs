@@ -12,7 +12,7 @@ use crate::error::HandlerError;
 use crate::handlers::{self, Deps, Invocation, input_of};
 use crate::input::TuningInput;
 use crate::marker::{self, Marker, RunId};
-use crate::ports::{Clock, LambdaApi, LambdaError};
+use crate::ports::{Clock, FunctionConfig, LambdaApi, LambdaError};
 use crate::state::LambdaConfigurations;
 use crate::update::{self, Pacing};
 
@@ -218,50 +218,13 @@ async fn restore_latest<L: LambdaApi, P, C: Clock>(
     pacing: &mut Pacing,
     deadline: Duration,
 ) -> Result<Option<Marker>, HandlerError> {
-    let read = || async {
-        deps.lambda
-            .get_configuration(function, None)
-            .await
-            .map_err(|e| HandlerError::lambda(format!("Reading configuration of {function}"), e))
-    };
-    let mut latest = read().await?;
-    if Marker::find(&latest.description).is_some_and(|m| ours(&m)) && update::in_progress(&latest) {
-        // Our own update still applying (an Initializer that ran out of time): Lambda gives
-        // `$LATEST` a new `RevisionId` when it completes, so the revision read now would refuse
-        // the restore. Wait it out (a failed one too), then read the revision it ended at.
-        let since = deps.clock.now();
-        match update::wait_until_ready(&deps.lambda, &deps.clock, function, since, pacing, deadline)
-            .await
-        {
-            Ok(ready) => latest = ready,
-            Err(HandlerError::UpdateFailed(_)) => latest = read().await?,
-            Err(other) => return Err(other),
-        }
-    }
+    let latest = settled_latest(deps, function, &ours, pacing, deadline).await?;
     let Some(found) = Marker::find(&latest.description).filter(|m| ours(m)) else {
         let restoring = original.as_ref().is_some_and(|(memory, description)| {
             latest.memory_size == *memory && latest.description == *description
         });
         if restoring && !dry_run {
-            let restored = |e| match e {
-                HandlerError::UpdateFailed(reason) => {
-                    HandlerError::UpdateFailed(format!("Restoring $LATEST of {function}: {reason}"))
-                }
-                other => other,
-            };
-            if !update::is_ready(&latest).map_err(restored)? {
-                let since = deps.clock.now();
-                update::wait_until_ready(
-                    &deps.lambda,
-                    &deps.clock,
-                    function,
-                    since,
-                    pacing,
-                    deadline,
-                )
-                .await
-                .map_err(restored)?;
-            }
+            await_restore(deps, function, &latest, pacing, deadline).await?;
         }
         return Ok(None);
     };
@@ -272,38 +235,115 @@ async fn restore_latest<L: LambdaApi, P, C: Clock>(
                 marker::strip(&latest.description).to_string(),
             )
         });
-        // Only `$LATEST` as just read: a change made since (another run, a deploy) is not undone.
-        match update::apply(
-            &deps.lambda,
-            &deps.clock,
-            function,
-            (memory, &description),
-            latest.revision_id.as_deref(),
-            pacing,
-            deadline,
-        )
-        .await
-        {
-            Err(HandlerError::Lambda {
-                source: LambdaError::PreconditionFailed(_),
-                ..
-            }) => {
-                tracing::warn!(function, "$LATEST changed since it was read; not restored");
-                return Ok(None);
-            }
-            other => {
-                other?;
-            }
+        let original = (memory, description.as_str());
+        if !put_back(deps, function, &latest, original, pacing, deadline).await? {
+            return Ok(None);
         }
     }
     Ok(Some(found))
+}
+
+/// Reads `$LATEST`'s configuration.
+async fn read_latest<L: LambdaApi, P, C>(
+    deps: &Deps<L, P, C>,
+    function: &str,
+) -> Result<FunctionConfig, HandlerError> {
+    deps.lambda
+        .get_configuration(function, None)
+        .await
+        .map_err(|e| HandlerError::lambda(format!("Reading configuration of {function}"), e))
+}
+
+/// Reads `$LATEST`, and when it carries a marker that `ours` accepts with its update still in
+/// progress, reads it again once that update is over.
+async fn settled_latest<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    function: &str,
+    ours: &impl Fn(&Marker) -> bool,
+    pacing: &mut Pacing,
+    deadline: Duration,
+) -> Result<FunctionConfig, HandlerError> {
+    let latest = read_latest(deps, function).await?;
+    if !(Marker::find(&latest.description).is_some_and(|m| ours(&m))
+        && update::in_progress(&latest))
+    {
+        return Ok(latest);
+    }
+    // Our own update still applying (an Initializer that ran out of time): Lambda gives
+    // `$LATEST` a new `RevisionId` when it completes, so the revision read now would refuse
+    // the restore. Wait it out (a failed one too), then read the revision it ended at.
+    let since = deps.clock.now();
+    match update::wait_until_ready(&deps.lambda, &deps.clock, function, since, pacing, deadline)
+        .await
+    {
+        Ok(ready) => Ok(ready),
+        Err(HandlerError::UpdateFailed(_)) => read_latest(deps, function).await,
+        Err(other) => Err(other),
+    }
+}
+
+/// `$LATEST` is back at the original already: waits for the update that put it back (the
+/// Initializer's restore) to be applied, or fails with the reason it failed.
+async fn await_restore<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    function: &str,
+    latest: &FunctionConfig,
+    pacing: &mut Pacing,
+    deadline: Duration,
+) -> Result<(), HandlerError> {
+    let restored = |e| match e {
+        HandlerError::UpdateFailed(reason) => {
+            HandlerError::UpdateFailed(format!("Restoring $LATEST of {function}: {reason}"))
+        }
+        other => other,
+    };
+    if !update::is_ready(latest).map_err(restored)? {
+        let since = deps.clock.now();
+        update::wait_until_ready(&deps.lambda, &deps.clock, function, since, pacing, deadline)
+            .await
+            .map_err(restored)?;
+    }
+    Ok(())
+}
+
+/// Puts `$LATEST` back to `original` (memory, description), only if it is still as `latest`
+/// was read. Returns whether it was put back (not when it changed since).
+async fn put_back<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    function: &str,
+    latest: &FunctionConfig,
+    original: (u32, &str),
+    pacing: &mut Pacing,
+    deadline: Duration,
+) -> Result<bool, HandlerError> {
+    // Only `$LATEST` as just read: a change made since (another run, a deploy) is not undone.
+    match update::apply(
+        &deps.lambda,
+        &deps.clock,
+        function,
+        original,
+        latest.revision_id.as_deref(),
+        pacing,
+        deadline,
+    )
+    .await
+    {
+        Err(HandlerError::Lambda {
+            source: LambdaError::PreconditionFailed(_),
+            ..
+        }) => {
+            tracing::warn!(function, "$LATEST changed since it was read; not restored");
+            Ok(false)
+        }
+        other => other.map(|_| true),
+    }
 }
 
 /// Every published version (not `$LATEST`), all pages.
 pub async fn list_versions<L: LambdaApi, P, C>(
     deps: &Deps<L, P, C>,
     function: &str,
-) -> Result<Vec<crate::ports::FunctionConfig>, HandlerError> {
+) -> Result<Vec<FunctionConfig>, HandlerError> {
     let mut versions = Vec::new();
     let mut page_marker: Option<String> = None;
     loop {

@@ -7,8 +7,10 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use serde_json::Value;
 
+use crate::architecture::Architecture;
 use crate::arn::FunctionArn;
 use crate::error::HandlerError;
+use crate::event::HandlerEvent;
 use crate::handlers::{Deps, Invocation, input_of};
 use crate::input::{InputError, TuningInput};
 use crate::logs::{self, Report};
@@ -151,21 +153,97 @@ pub async fn fetch_payload<P: PayloadSource>(
     }
 }
 
-struct Plan<'a> {
-    input: &'a TuningInput,
+/// The memory size to run, as the run state describes it (validated).
+struct Size {
+    /// Memory size (MB).
+    power: u32,
     /// The target function (unqualified ARN).
     function: String,
+    /// Its versions at this size (one, or `num` with `onlyColdStarts`).
     versions: Vec<String>,
+    /// Its architecture.
+    architecture: Architecture,
+    /// $ per ms at 128 MB for its region and architecture.
+    base_price: f64,
+    /// The concurrency the Initializer found for it.
+    concurrency: Option<u32>,
+}
+
+impl Size {
+    /// Reads the size from the event: its configuration and the run's target (checked, priced).
+    fn of<L, P, C>(deps: &Deps<L, P, C>, event: &HandlerEvent) -> Result<Size, HandlerError> {
+        let configuration: Configuration = event
+            .configuration
+            .clone()
+            .ok_or(StateError::MissingConfiguration)
+            .and_then(|c| {
+                serde_json::from_value(c)
+                    .map_err(|e| StateError::InvalidConfiguration(e.to_string()))
+            })?;
+        let run = LambdaConfigurations::from_state(&event.state).ok_or(StateError::MissingRun)?;
+        let target = run
+            .target_of(&configuration)
+            .ok_or(StateError::UnknownTarget(configuration.target))?;
+        let arn = FunctionArn::parse(&target.lambda_arn)
+            .ok_or_else(|| StateError::InvalidTarget(target.lambda_arn.clone()))?;
+        let architecture = target.original.architecture;
+        let base_price = pricing::lambda_base_price(&deps.settings, arn.region(), architecture)?;
+        let versions: Vec<String> = configuration.versions.qualifiers().collect();
+        if versions.is_empty() {
+            return Err(StateError::NoVersions(configuration.power).into());
+        }
+        Ok(Size {
+            power: configuration.power,
+            function: arn.as_str().to_string(),
+            versions,
+            architecture,
+            base_price,
+            concurrency: target.parallelism,
+        })
+    }
+}
+
+/// How the size is run: the input, the size, each invocation's payload and the mode.
+struct Plan<'a> {
+    input: &'a TuningInput,
+    size: Size,
     payloads: payload::PayloadPlan,
     mode: &'static str,
 }
 
+impl<'a> Plan<'a> {
+    /// Plans the invocations: their payloads (read from S3 for `payloadS3`) and the mode.
+    async fn new<L, P: PayloadSource, C>(
+        deps: &Deps<L, P, C>,
+        input: &'a TuningInput,
+        size: Size,
+    ) -> Result<Plan<'a>, HandlerError> {
+        let payload_value = match &input.payload {
+            PayloadSpec::Inline(value) => value.clone(),
+            PayloadSpec::S3(location) => Some(fetch_payload(&deps.payloads, location).await?),
+        };
+        let payloads = payload::PayloadPlan::new(input.num, payload_value.as_ref())
+            .map_err(InputError::from)?;
+        Ok(Plan {
+            input,
+            size,
+            payloads,
+            mode: if input.parallel_invocation {
+                "parallel"
+            } else {
+                "series"
+            },
+        })
+    }
+}
+
 impl Plan<'_> {
     fn version(&self, index: usize) -> &str {
+        let versions = &self.size.versions;
         if self.input.only_cold_starts {
-            &self.versions[index % self.versions.len()]
+            &versions[index % versions.len()]
         } else {
-            &self.versions[0]
+            &versions[0]
         }
     }
 
@@ -182,229 +260,158 @@ pub async fn handle<L: LambdaApi, P: PayloadSource, C: Clock>(
     let event = &invocation.event;
     let input = input_of(event, &deps.settings)?;
     crate::handlers::use_role(deps, &input, invocation).await?;
-    let configuration: Configuration = event
-        .configuration
-        .clone()
-        .ok_or(StateError::MissingConfiguration)
-        .and_then(|c| {
-            serde_json::from_value(c).map_err(|e| StateError::InvalidConfiguration(e.to_string()))
-        })?;
-    let run = LambdaConfigurations::from_state(&event.state).ok_or(StateError::MissingRun)?;
-    let target = run
-        .target_of(&configuration)
-        .ok_or(StateError::UnknownTarget(configuration.target))?;
-    let arn = FunctionArn::parse(&target.lambda_arn)
-        .ok_or_else(|| StateError::InvalidTarget(target.lambda_arn.clone()))?;
-    let architecture = target.original.architecture;
-    let base_price = pricing::lambda_base_price(&deps.settings, arn.region(), architecture)?;
-    let versions: Vec<String> = configuration.versions.qualifiers().collect();
-    if versions.is_empty() {
-        return Err(StateError::NoVersions(configuration.power).into());
-    }
-    let payload_value = match &input.payload {
-        PayloadSpec::Inline(value) => value.clone(),
-        PayloadSpec::S3(location) => Some(fetch_payload(&deps.payloads, location).await?),
-    };
-    let payloads =
-        payload::PayloadPlan::new(input.num, payload_value.as_ref()).map_err(InputError::from)?;
-    let plan = Plan {
-        input: &input,
-        function: arn.as_str().to_string(),
-        versions,
-        payloads,
-        mode: if input.parallel_invocation {
-            "parallel"
-        } else {
-            "series"
-        },
-    };
+    let size = Size::of(deps, event)?;
+    let plan = Plan::new(deps, &input, size).await?;
     let count = input.invocations_per_size() as usize;
-
-    let outcomes: Vec<Outcome> = if input.parallel_invocation {
-        let stop = AtomicBool::new(false);
-        let cap = parallelism(&input, target.parallelism, deps.settings.memory_mb, count);
-        let results: Vec<(usize, Option<Result<Outcome, HandlerError>>)> =
-            futures::stream::iter(0..count)
-                .map(|index| {
-                    let (plan, stop) = (&plan, &stop);
-                    async move {
-                        if stop.load(Ordering::SeqCst) {
-                            return (index, None);
-                        }
-                        let result = invoke_one(deps, plan, index).await;
-                        if !matches!(&result, Ok(o) if o.error.is_none()) {
-                            stop.store(true, Ordering::SeqCst);
-                        }
-                        (index, Some(result))
-                    }
-                })
-                .buffer_unordered(cap)
-                .collect()
-                .await;
-        let mut ordered: Vec<(usize, Result<Outcome, HandlerError>)> = results
-            .into_iter()
-            .filter_map(|(i, r)| r.map(|r| (i, r)))
-            .collect();
-        ordered.sort_by_key(|(i, _)| *i);
-        ordered
-            .into_iter()
-            .map(|(_, r)| r)
-            .collect::<Result<Vec<_>, _>>()?
+    let outcomes = if input.parallel_invocation {
+        invoke_parallel(deps, &plan, count).await?
     } else {
-        let mut outcomes = Vec::with_capacity(count);
-        for index in 0..count {
-            let outcome = invoke_one(deps, &plan, index).await?;
-            let failed = outcome.error.is_some();
-            outcomes.push(outcome);
-            if failed {
-                break;
-            }
-            if input.sleep_between_runs_ms > 0 {
-                deps.clock
-                    .sleep(Duration::from_millis(input.sleep_between_runs_ms))
-                    .await;
-            }
-        }
-        outcomes
+        invoke_series(deps, &plan, count).await?
     };
+    Ok(answer(deps, &plan, Tally::of(outcomes)))
+}
 
-    let errors = outcomes.iter().filter(|o| o.error.is_some()).count() as u32;
-    let invocations = outcomes.len() as u32;
-    let mut reports = Vec::with_capacity(outcomes.len());
-    let mut streamed = Vec::new();
-    let mut first_error = None;
-    for outcome in outcomes {
-        reports.extend(outcome.report);
-        streamed.extend(outcome.streamed);
-        if first_error.is_none() {
-            first_error = outcome.error;
+/// Runs the invocations in parallel (SPEC §14), at most [`parallelism`] at once; none starts
+/// after one failed. The outcomes come back in invocation order.
+async fn invoke_parallel<L: LambdaApi, P, C>(
+    deps: &Deps<L, P, C>,
+    plan: &Plan<'_>,
+    count: usize,
+) -> Result<Vec<Outcome>, HandlerError> {
+    let stop = AtomicBool::new(false);
+    let cap = parallelism(
+        plan.input,
+        plan.size.concurrency,
+        deps.settings.memory_mb,
+        count,
+    );
+    let results: Vec<(usize, Option<Result<Outcome, HandlerError>>)> =
+        futures::stream::iter(0..count)
+            .map(|index| {
+                let stop = &stop;
+                async move {
+                    if stop.load(Ordering::SeqCst) {
+                        return (index, None);
+                    }
+                    let result = invoke_one(deps, plan, index).await;
+                    if !matches!(&result, Ok(o) if o.error.is_none()) {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    (index, Some(result))
+                }
+            })
+            .buffer_unordered(cap)
+            .collect()
+            .await;
+    let mut ordered: Vec<(usize, Result<Outcome, HandlerError>)> = results
+        .into_iter()
+        .filter_map(|(i, r)| r.map(|r| (i, r)))
+        .collect();
+    ordered.sort_by_key(|(i, _)| *i);
+    ordered.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Runs the invocations one after another, `sleepBetweenRunsMs` apart, up to the first that
+/// failed.
+async fn invoke_series<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    plan: &Plan<'_>,
+    count: usize,
+) -> Result<Vec<Outcome>, HandlerError> {
+    let mut outcomes = Vec::with_capacity(count);
+    for index in 0..count {
+        let outcome = invoke_one(deps, plan, index).await?;
+        let failed = outcome.error.is_some();
+        outcomes.push(outcome);
+        if failed {
+            break;
+        }
+        if plan.input.sleep_between_runs_ms > 0 {
+            deps.clock
+                .sleep(Duration::from_millis(plan.input.sleep_between_runs_ms))
+                .await;
         }
     }
-    if let Some(error) = first_error {
+    Ok(outcomes)
+}
+
+/// The invocations of a size, added up.
+struct Tally {
+    invocations: u32,
+    errors: u32,
+    reports: Vec<Report>,
+    streamed: Vec<Streamed>,
+    /// The first failed invocation's error, in invocation order.
+    first_error: Option<StatError>,
+}
+
+impl Tally {
+    /// Adds up the outcomes, in invocation order.
+    fn of(outcomes: Vec<Outcome>) -> Tally {
+        let mut tally = Tally {
+            invocations: outcomes.len() as u32,
+            errors: outcomes.iter().filter(|o| o.error.is_some()).count() as u32,
+            reports: Vec::with_capacity(outcomes.len()),
+            streamed: Vec::new(),
+            first_error: None,
+        };
+        for outcome in outcomes {
+            tally.reports.extend(outcome.report);
+            tally.streamed.extend(outcome.streamed);
+            if tally.first_error.is_none() {
+                tally.first_error = outcome.error;
+            }
+        }
+        tally
+    }
+}
+
+/// The size's [`Stat`]: failed with the first error, else measured from the reports (and
+/// the streamed responses with `responseStreaming`).
+fn answer<L, P, C>(deps: &Deps<L, P, C>, plan: &Plan<'_>, tally: Tally) -> Stat {
+    let (input, power, invocations) = (plan.input, plan.size.power, tally.invocations);
+    if let Some(error) = tally.first_error {
         tracing::error!(
-            power = configuration.power,
+            power,
             error = error.detail.as_deref().unwrap_or_default(),
             "memory size failed"
         );
-        return Ok(Stat::failed(
-            configuration.power,
-            invocations,
-            errors,
-            error,
-        ));
+        return Stat::failed(power, invocations, tally.errors, error);
     }
-    tracing::info!(
-        power = configuration.power,
-        invocations,
-        "executor finished"
-    );
+    tracing::info!(power, invocations, "executor finished");
     let stat = measurement::stat(
-        configuration.power,
-        &reports,
+        power,
+        &tally.reports,
         &PriceModel {
-            base_price,
-            architecture,
+            base_price: plan.size.base_price,
+            architecture: plan.size.architecture,
             discard: input.discard_top_bottom,
             cold_start_ratio: input.cold_start_ratio,
             monthly_invocations: input.monthly_invocations,
             request_price: deps.settings.request_cost,
         },
     );
-    Ok(if input.response_streaming {
-        measurement::with_streaming(stat, &streamed, input.discard_top_bottom)
+    if input.response_streaming {
+        measurement::with_streaming(stat, &tally.streamed, input.discard_top_bottom)
     } else {
         stat
-    })
+    }
 }
 
+/// One invocation of the target at `index`, with the pre- and post-processors around it.
 async fn invoke_one<L: LambdaApi, P, C>(
     deps: &Deps<L, P, C>,
     plan: &Plan<'_>,
     index: usize,
 ) -> Result<Outcome, HandlerError> {
-    let input = plan.input;
-    let payload = plan.payloads.at(index);
-    let mut actual: Payload = payload.clone();
-    if let Some(pre) = &input.pre_processor_arn {
-        let output = deps
-            .lambda
-            .invoke(
-                pre.as_str(),
-                None,
-                payload.as_bytes(),
-                InvokeOptions {
-                    tail_logs: false,
-                    // Its answer becomes the payload.
-                    whole_response: true,
-                },
-            )
-            .await
-            .map_err(|e| HandlerError::lambda(format!("Invoking pre-processor {pre}"), e))?;
-        if let Some(function_error) = &output.function_error {
-            let (t, m) = error_fields(&output, function_error);
-            return Err(HandlerError::ProcessorFailed(error_text(
-                &format!("PreProcessor {pre} failed"),
-                plan.shown(payload),
-                &t,
-                &m,
-            )));
-        }
-        if !output.payload.is_empty() {
-            actual = Payload::from(String::from_utf8_lossy(&output.payload).as_ref());
-        }
-    }
-
-    let function = plan.function.as_str();
+    let actual = pre_process(deps, plan, plan.payloads.at(index)).await?;
+    let function = plan.size.function.as_str();
     let version = plan.version(index);
-    if !input.disable_payload_logs {
+    if !plan.input.disable_payload_logs {
         tracing::debug!(version, payload = &*actual, "invoking");
     }
-    let context = || format!("Invoking {function}:{version}");
-    // A streamed response is drained, not kept: the post-processor gets an empty response.
-    let (output, streamed) = if input.response_streaming {
-        let streamed = deps
-            .lambda
-            .invoke_streaming(function, Some(version), actual.as_bytes())
-            .await
-            .map_err(|e| HandlerError::lambda(context(), e))?;
-        let output = stream_outcome(&streamed);
-        let measured = Streamed {
-            first_byte_ms: streamed
-                .time_to_first_byte
-                .map(|d| d.as_secs_f64() * 1000.0),
-            bytes: streamed.response_bytes,
-        };
-        (output, Some(measured))
-    } else {
-        let output = deps
-            .lambda
-            .invoke(
-                function,
-                Some(version),
-                actual.as_bytes(),
-                InvokeOptions {
-                    tail_logs: true,
-                    // A post-processor gets the whole response; else its head is enough.
-                    whole_response: input.post_processor_arn.is_some(),
-                },
-            )
-            .await
-            .map_err(|e| HandlerError::lambda(context(), e))?;
-        (output, None)
-    };
-    let error = output.function_error.as_deref().and_then(|function_error| {
-        let (error_type, error_message) = error_fields(&output, function_error);
-        if input.allowed_exceptions.contains(&error_type) {
-            return None;
-        }
-        let detail = error_text(
-            &format!("Invocation error (running in {})", plan.mode),
-            plan.shown(&actual),
-            &error_type,
-            &error_message,
-        );
-        Some(StatError::new(error_type, error_message, Some(detail)))
-    });
+    let (output, streamed) = invoke_target(deps, plan, version, &actual).await?;
+    let error = target_error(plan, &output, &actual);
     // A counted invocation must have a report (SPEC §3.5): a tail without one fails the
     // Executor, never reads as 0 ms. A failed one is not measured, so its tail is not needed.
     let report = match error {
@@ -419,34 +426,147 @@ async fn invoke_one<L: LambdaApi, P, C>(
             })?,
         ),
     };
-
-    if let Some(post) = &input.post_processor_arn {
-        let post_output = deps
-            .lambda
-            .invoke(
-                post.as_str(),
-                None,
-                &output.payload,
-                InvokeOptions::default(),
-            )
-            .await
-            .map_err(|e| HandlerError::lambda(format!("Invoking post-processor {post}"), e))?;
-        if let Some(function_error) = &post_output.function_error {
-            let (t, m) = error_fields(&post_output, function_error);
-            let response = String::from_utf8_lossy(&output.payload);
-            return Err(HandlerError::ProcessorFailed(error_text(
-                &format!("PostProcessor {post} failed"),
-                plan.shown(&response),
-                &t,
-                &m,
-            )));
-        }
-    }
+    post_process(deps, plan, &output).await?;
     Ok(Outcome {
         report,
         error,
         streamed,
     })
+}
+
+/// The payload the target gets: the pre-processor's answer when there is one and it is not
+/// empty, else `payload`.
+async fn pre_process<L: LambdaApi, P, C>(
+    deps: &Deps<L, P, C>,
+    plan: &Plan<'_>,
+    payload: &Payload,
+) -> Result<Payload, HandlerError> {
+    let Some(pre) = &plan.input.pre_processor_arn else {
+        return Ok(payload.clone());
+    };
+    let output = deps
+        .lambda
+        .invoke(
+            pre.as_str(),
+            None,
+            payload.as_bytes(),
+            InvokeOptions {
+                tail_logs: false,
+                // Its answer becomes the payload.
+                whole_response: true,
+            },
+        )
+        .await
+        .map_err(|e| HandlerError::lambda(format!("Invoking pre-processor {pre}"), e))?;
+    if let Some(function_error) = &output.function_error {
+        let (t, m) = error_fields(&output, function_error);
+        return Err(HandlerError::ProcessorFailed(error_text(
+            &format!("PreProcessor {pre} failed"),
+            plan.shown(payload),
+            &t,
+            &m,
+        )));
+    }
+    if output.payload.is_empty() {
+        Ok(payload.clone())
+    } else {
+        Ok(Payload::from(
+            String::from_utf8_lossy(&output.payload).as_ref(),
+        ))
+    }
+}
+
+/// Invokes the target's `version` with `payload`: its answer (with the log's tail), and with
+/// `responseStreaming` what the stream measured.
+async fn invoke_target<L: LambdaApi, P, C>(
+    deps: &Deps<L, P, C>,
+    plan: &Plan<'_>,
+    version: &str,
+    payload: &Payload,
+) -> Result<(InvokeOutput, Option<Streamed>), HandlerError> {
+    let function = plan.size.function.as_str();
+    let context = || format!("Invoking {function}:{version}");
+    // A streamed response is drained, not kept: the post-processor gets an empty response.
+    if plan.input.response_streaming {
+        let streamed = deps
+            .lambda
+            .invoke_streaming(function, Some(version), payload.as_bytes())
+            .await
+            .map_err(|e| HandlerError::lambda(context(), e))?;
+        let output = stream_outcome(&streamed);
+        let measured = Streamed {
+            first_byte_ms: streamed
+                .time_to_first_byte
+                .map(|d| d.as_secs_f64() * 1000.0),
+            bytes: streamed.response_bytes,
+        };
+        return Ok((output, Some(measured)));
+    }
+    let output = deps
+        .lambda
+        .invoke(
+            function,
+            Some(version),
+            payload.as_bytes(),
+            InvokeOptions {
+                tail_logs: true,
+                // A post-processor gets the whole response; else its head is enough.
+                whole_response: plan.input.post_processor_arn.is_some(),
+            },
+        )
+        .await
+        .map_err(|e| HandlerError::lambda(context(), e))?;
+    Ok((output, None))
+}
+
+/// The invocation's error, unless it succeeded or its `errorType` is one of the
+/// `allowedExceptions`.
+fn target_error(plan: &Plan<'_>, output: &InvokeOutput, payload: &str) -> Option<StatError> {
+    let function_error = output.function_error.as_deref()?;
+    let (error_type, error_message) = error_fields(output, function_error);
+    if plan.input.allowed_exceptions.contains(&error_type) {
+        return None;
+    }
+    let detail = error_text(
+        &format!("Invocation error (running in {})", plan.mode),
+        plan.shown(payload),
+        &error_type,
+        &error_message,
+    );
+    Some(StatError::new(error_type, error_message, Some(detail)))
+}
+
+/// Hands the target's response to the post-processor, when there is one; its failure fails the
+/// Executor.
+async fn post_process<L: LambdaApi, P, C>(
+    deps: &Deps<L, P, C>,
+    plan: &Plan<'_>,
+    output: &InvokeOutput,
+) -> Result<(), HandlerError> {
+    let Some(post) = &plan.input.post_processor_arn else {
+        return Ok(());
+    };
+    let post_output = deps
+        .lambda
+        .invoke(
+            post.as_str(),
+            None,
+            &output.payload,
+            InvokeOptions::default(),
+        )
+        .await
+        .map_err(|e| HandlerError::lambda(format!("Invoking post-processor {post}"), e))?;
+    if let Some(function_error) = &post_output.function_error {
+        let (t, m) = error_fields(&post_output, function_error);
+        let response = String::from_utf8_lossy(&output.payload);
+        return Err(HandlerError::ProcessorFailed(error_text(
+            &format!("PostProcessor {post} failed"),
+            plan.shown(&response),
+            &t,
+            &m,
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -434,76 +434,128 @@ async fn publish_all<L: LambdaApi, P, C: Clock>(
             return Ok(());
         }
         let started = deps.clock.now();
-        let index = run.iterator.index;
-        let slot = (index / copies) as usize;
-        let (power, target_index) = (
-            run.configurations[slot].power,
-            run.configurations[slot].target,
-        );
-        let target = &run.targets[target_index];
-        let arn = target.lambda_arn.clone();
-        if revision.as_ref().is_none_or(|(t, _)| *t != target_index) {
-            let seen = match known.get_mut(target_index).and_then(Option::take) {
-                Some(seen) => seen,
-                None => {
-                    deps.lambda
-                        .get_configuration(&arn, None)
-                        .await
-                        .map_err(|e| {
-                            HandlerError::lambda(format!("Reading configuration of {arn}"), e)
-                        })?
-                        .revision_id
-                }
-            };
-            revision = Some((target_index, seen));
+        let step = Step::next(run, copies);
+        if revision.as_ref().is_none_or(|(t, _)| *t != step.target) {
+            let arn = &run.targets[step.target].lambda_arn;
+            let seen = seen_revision(deps, known, step.target, arn).await?;
+            revision = Some((step.target, seen));
         }
         let Some((_, current)) = revision.as_mut() else {
             continue;
         };
-        let marker = Marker {
-            run_id: run.run_id.clone(),
-            power,
-            copy: index % copies,
-            original_memory: target.original.memory_size,
-            started: Some(run.started_at),
-        };
-        let description = marker.describe(&target.original.description);
-        guarded_update(
-            deps,
-            run,
-            &arn,
-            (power, &description),
-            current,
-            (&mut *pacing, Wait::Applied),
-            deadline,
-        )
-        .await?;
-        let version = publish_version(deps, run, &arn, &marker, current, pacing, deadline).await?;
-        let versions = &mut run.configurations[slot].versions.0;
-        if !versions.contains(&version) {
-            versions.push(version);
-        }
-        tracing::info!(function = %arn, power, version, "published version");
-        // The target's last version: put its `$LATEST` back before the next target.
-        let last_of_target = index + 1 == run.iterator.count
-            || run.configurations[((index + 1) / copies) as usize].target != target_index;
-        if last_of_target {
-            let original = run.targets[target_index].original.clone();
-            guarded_update(
-                deps,
-                run,
-                &arn,
-                (original.memory_size, &original.description),
-                current,
-                (&mut *pacing, Wait::Started),
-                deadline,
-            )
-            .await?;
-        }
+        publish_step(deps, run, &step, current, pacing, deadline).await?;
         run.iterator.index += 1;
         slowest = slowest.max(deps.clock.now() - started);
     }
     run.iterator.continue_ = false;
+    Ok(())
+}
+
+/// The copy of a configuration the loop publishes next.
+struct Step {
+    /// Its place in the publish iterator.
+    index: u32,
+    /// Copies of each configuration (`num` with `onlyColdStarts`, else 1).
+    copies: u32,
+    /// Its configuration's place in `configurations`.
+    slot: usize,
+    /// Its memory size.
+    power: u32,
+    /// Its target's place in `targets`.
+    target: usize,
+}
+
+impl Step {
+    /// The copy at the run's iterator.
+    fn next(run: &LambdaConfigurations, copies: u32) -> Step {
+        let index = run.iterator.index;
+        let slot = (index / copies) as usize;
+        Step {
+            index,
+            copies,
+            slot,
+            power: run.configurations[slot].power,
+            target: run.configurations[slot].target,
+        }
+    }
+
+    /// Whether it is its target's last copy (the next one, if any, is another target's).
+    fn last_of_target(&self, run: &LambdaConfigurations) -> bool {
+        self.index + 1 == run.iterator.count
+            || run.configurations[((self.index + 1) / self.copies) as usize].target != self.target
+    }
+}
+
+/// `$LATEST`'s revision of a target as last seen: as the pass's start read it, else read now.
+async fn seen_revision<L: LambdaApi, P, C>(
+    deps: &Deps<L, P, C>,
+    known: &mut [Option<Option<String>>],
+    target: usize,
+    arn: &str,
+) -> Result<Option<String>, HandlerError> {
+    match known.get_mut(target).and_then(Option::take) {
+        Some(seen) => Ok(seen),
+        None => Ok(deps
+            .lambda
+            .get_configuration(arn, None)
+            .await
+            .map_err(|e| HandlerError::lambda(format!("Reading configuration of {arn}"), e))?
+            .revision_id),
+    }
+}
+
+/// Publishes one copy: `$LATEST` set to its memory size with the run's marker (and waited
+/// for), a version published from it and recorded; after its target's last copy, `$LATEST`
+/// put back (only started). `revision` follows `$LATEST`.
+async fn publish_step<L: LambdaApi, P, C: Clock>(
+    deps: &Deps<L, P, C>,
+    run: &mut LambdaConfigurations,
+    step: &Step,
+    revision: &mut Option<String>,
+    pacing: &mut Pacing,
+    deadline: Duration,
+) -> Result<(), HandlerError> {
+    let power = step.power;
+    let target = &run.targets[step.target];
+    let arn = target.lambda_arn.clone();
+    let marker = Marker {
+        run_id: run.run_id.clone(),
+        power,
+        copy: step.index % step.copies,
+        original_memory: target.original.memory_size,
+        started: Some(run.started_at),
+    };
+    let description = marker.describe(&target.original.description);
+    guarded_update(
+        deps,
+        run,
+        &arn,
+        (power, &description),
+        revision,
+        (&mut *pacing, Wait::Applied),
+        deadline,
+    )
+    .await?;
+    let version = publish_version(deps, run, &arn, &marker, revision, pacing, deadline).await?;
+    let versions = &mut run.configurations[step.slot].versions.0;
+    if !versions.contains(&version) {
+        versions.push(version);
+    }
+    tracing::info!(function = %arn, power, version, "published version");
+    // The target's last version: put its `$LATEST` back before the next target.
+    if step.last_of_target(run) {
+        let original = run.targets[step.target].original.clone();
+        guarded_update(
+            deps,
+            run,
+            &arn,
+            (original.memory_size, &original.description),
+            revision,
+            (&mut *pacing, Wait::Started),
+            deadline,
+        )
+        .await?;
+    }
     Ok(())
 }
 

@@ -1,8 +1,26 @@
 //! Why an input is invalid (SPEC §2, §8–§14): every message is the contract's, so tests and
 //! users match them to the byte. An invalid input is refused before anything changes.
 
+use serde_json::Value;
+
 use crate::arn::InvalidArn;
 use crate::payload::PayloadError;
+
+/// Largest `num` (SPEC §12): more is a typo that would invoke the target for the whole timeout.
+pub const MAX_NUM: u32 = 100_000;
+
+/// Renders a JSON value the way the original's messages show it: strings raw, others as JSON,
+/// integral numbers without a fraction.
+pub fn display_value(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+            _ => n.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
 
 /// An invalid execution input.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -16,8 +34,8 @@ pub enum InputError {
     /// No `num`, or below 5.
     #[error("Missing num or num below 5")]
     MissingNum,
-    /// `num` above [`super::MAX_NUM`].
-    #[error("Invalid num: {0} (at most {max})", max = super::MAX_NUM)]
+    /// `num` above [`MAX_NUM`].
+    #[error("Invalid num: {0} (at most {MAX_NUM})")]
     NumTooLarge(String),
     /// A power value out of 128..10240 or not a whole number.
     #[error("Invalid power value: {0}")]
@@ -82,10 +100,10 @@ pub enum InputError {
 
 impl InputError {
     /// `Invalid <key>: <value>`, the value shown as the original's messages show it.
-    pub fn invalid(key: &'static str, value: &serde_json::Value) -> InputError {
+    pub fn invalid(key: &'static str, value: &Value) -> InputError {
         InputError::Invalid {
             key,
-            value: super::values::display_value(value),
+            value: display_value(value),
         }
     }
 }

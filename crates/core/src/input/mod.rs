@@ -14,10 +14,9 @@ use crate::arn::{FunctionArn, RoleArn};
 use crate::payload::{self, PayloadSpec, S3Location};
 use crate::strategy::Strategy;
 
-pub use error::InputError;
+pub use error::{InputError, MAX_NUM, display_value};
 use keys as k;
 pub use keys::InputOverrides;
-pub use values::display_value;
 use values::{boolean, decimal, decimal_in, function_arn, get, parse_arn, whole_number};
 
 /// Smallest memory size Lambda accepts (MB).
@@ -100,9 +99,6 @@ pub struct LatencyTarget {
     /// Milliseconds.
     pub max_duration: f64,
 }
-
-/// Largest `num` (SPEC §12): more is a typo that would invoke the target for the whole timeout.
-pub const MAX_NUM: u32 = 100_000;
 
 /// Step Functions' limit on a state's payload (input, output, and so the whole state).
 pub const STATE_LIMIT: usize = 256 * 1024;

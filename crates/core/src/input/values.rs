@@ -3,21 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use super::InputError;
+use super::error::{InputError, display_value};
 use crate::arn::{FunctionArn, InvalidArn};
-
-/// Renders a JSON value the way the original's messages show it: strings raw, others as JSON,
-/// integral numbers without a fraction.
-pub fn display_value(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => match n.as_f64() {
-            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
-            _ => n.to_string(),
-        },
-        other => other.to_string(),
-    }
-}
 
 /// The value of `key`, treating JSON `null` as absent.
 pub(super) fn get<'a>(state: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::json;
 
-use super::{Shared, invalid};
+use super::service::{Shared, invalid};
 use crate::faults::Fault;
 
 pub(super) async fn calls(State(service): Shared) -> Response {

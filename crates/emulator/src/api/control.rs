@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::{ACCOUNT, Params, Service, Shared, control, created, ok, on_function};
+use super::service::{ACCOUNT, Params, Service, Shared, control, created, ok, on_function};
 use crate::lock;
 use crate::registry::{
     Alias, ConfigChange, Function, FunctionSpec, Refusal, Snapshot, split_function_name,

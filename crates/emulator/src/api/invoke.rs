@@ -12,8 +12,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
-use super::{Params, Service, Shared, aws_error, not_found};
+use super::service::{Params, Service, Shared, aws_error, not_found};
 use crate::concurrency::{Permit, Throttle};
+use crate::faults::InvokeFault;
 use crate::lock;
 use crate::registry::{Resolved, split_function_name};
 use crate::report::tail_base64;
@@ -71,24 +72,56 @@ impl NotAdmitted {
     }
 }
 
+/// An invocation let in: what it runs, its concurrency slot (held until the function is done),
+/// and the faults injected into it.
+pub(super) struct Admitted {
+    /// The function's name.
+    pub(super) name: String,
+    /// The ARN it was invoked by (with its qualifier).
+    pub(super) arn: String,
+    /// The version (and configuration) it runs.
+    pub(super) resolved: Resolved,
+    /// Its concurrency slot.
+    pub(super) permit: Permit,
+    /// What the injected faults do to it.
+    pub(super) fault: InvokeFault,
+}
+
 impl Service {
-    /// What an invocation of `name` at `qualifier` runs, and its concurrency slot.
+    /// What an invocation of `name` at `qualifier` runs, its concurrency slot, and the faults
+    /// injected into it.
     pub(super) fn admit_invocation(
         &self,
         name: &str,
         qualifier: Option<&str>,
-    ) -> Result<(Resolved, Permit), NotAdmitted> {
-        let registry = lock(&self.registry);
-        let function = registry.functions.get(name);
-        let Some(resolved) = function.and_then(|f| f.resolve(qualifier)) else {
-            return Err(NotAdmitted::NotFound(self.arn(name, qualifier)));
+    ) -> Result<Admitted, NotAdmitted> {
+        let (resolved, permit) = {
+            let registry = lock(&self.registry);
+            let function = registry.functions.get(name);
+            let Some(resolved) = function.and_then(|f| f.resolve(qualifier)) else {
+                return Err(NotAdmitted::NotFound(self.arn(name, qualifier)));
+            };
+            let reserved = function.and_then(|f| f.reserved_concurrency);
+            let permit = self
+                .concurrency
+                .acquire(name, reserved, registry.reserved_total())
+                .map_err(NotAdmitted::Throttled)?;
+            (resolved, permit)
         };
-        let reserved = function.and_then(|f| f.reserved_concurrency);
-        let permit = self
-            .concurrency
-            .acquire(name, reserved, registry.reserved_total())
-            .map_err(NotAdmitted::Throttled)?;
-        Ok((resolved, permit))
+        Ok(Admitted {
+            name: name.to_string(),
+            arn: self.arn(name, qualifier),
+            resolved,
+            permit,
+            fault: lock(&self.faults).invoke(name),
+        })
+    }
+
+    /// Deletes a function and retires its environments (the `delete_after` fault).
+    async fn delete_function_now(&self, name: &str) {
+        lock(&self.registry).functions.remove(name);
+        let prefix = format!("{name}:");
+        self.environments.retire(|k| k.starts_with(&prefix)).await;
     }
 }
 
@@ -100,84 +133,124 @@ async fn answer(
     tail: bool,
     body: Bytes,
 ) -> Response {
-    if let Some(injected) = service.injected_error("Invoke", name) {
-        return injected;
+    if let Some(early) = answer_without_running(service, name, qualifier, invocation_type, &body) {
+        return early;
     }
-    if body.len() > MAX_REQUEST_PAYLOAD {
-        return aws_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "RequestTooLargeException",
-            "Request must be smaller than 6291456 bytes for the InvokeFunction operation",
-        );
-    }
-    if invocation_type == "DryRun" {
-        return match lock(&service.registry)
-            .functions
-            .get(name)
-            .and_then(|f| f.resolve(qualifier))
-        {
-            Some(_) => StatusCode::NO_CONTENT.into_response(),
-            None => not_found(&service.arn(name, qualifier)),
-        };
-    }
-    let (resolved, permit) = match service.admit_invocation(name, qualifier) {
+    let admitted = match service.admit_invocation(name, qualifier) {
         Ok(admitted) => admitted,
         Err(refused) => return refused.response(),
     };
-    let arn = service.arn(name, qualifier);
-    let fault = lock(&service.faults).invoke(name);
-    let run = {
-        let service = service.clone();
-        let name = name.to_string();
-        tokio::spawn(async move {
-            let result = service
-                .environments
-                .invoke(&name, &arn, &resolved, body, fault.kill_after, Sink::Buffer)
-                .await;
-            drop(permit);
-            if fault.delete_after {
-                lock(&service.registry).functions.remove(&name);
-                let prefix = format!("{name}:");
-                service
-                    .environments
-                    .retire(|k| k.starts_with(&prefix))
-                    .await;
-            }
-            result
-        })
-    };
+    let run = spawn_invocation(service, admitted, body, tail);
     if invocation_type == "Event" {
         return StatusCode::ACCEPTED.into_response();
     }
-    match run.await {
-        Ok(Ok(result)) => {
-            let mut response = (StatusCode::OK, result.payload).into_response();
-            let headers = response.headers_mut();
-            headers.insert("content-type", HeaderValue::from_static("application/json"));
-            if let Ok(v) = HeaderValue::from_str(&result.version) {
-                headers.insert("x-amz-executed-version", v);
-            }
-            if let Some(error) = result
-                .function_error
-                .as_deref()
-                .and_then(|e| HeaderValue::from_str(e).ok())
-            {
-                headers.insert("x-amz-function-error", error);
-            }
-            if tail && let Ok(v) = HeaderValue::from_str(&tail_base64(&result.log)) {
-                headers.insert("x-amz-log-result", v);
-            }
-            response
-        }
-        Ok(Err(error)) => aws_error(
-            StatusCode::BAD_GATEWAY,
-            "InvalidRuntimeException",
-            &format!("The function could not be started: {error}"),
-        ),
-        Err(_) => aws_error(
+    run.await.unwrap_or_else(|_| {
+        aws_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "ServiceException",
             "The invocation ended unexpectedly",
-        ),
+        )
+    })
+}
+
+/// The answers given before anything runs: an injected error, a request over the 6 MB limit,
+/// or a `DryRun`'s verdict (204 when the function and qualifier exist).
+fn answer_without_running(
+    service: &Service,
+    name: &str,
+    qualifier: Option<&str>,
+    invocation_type: &str,
+    body: &Bytes,
+) -> Option<Response> {
+    if let Some(injected) = service.injected_error("Invoke", name) {
+        return Some(injected);
     }
+    if body.len() > MAX_REQUEST_PAYLOAD {
+        return Some(aws_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestTooLargeException",
+            "Request must be smaller than 6291456 bytes for the InvokeFunction operation",
+        ));
+    }
+    if invocation_type == "DryRun" {
+        return Some(
+            match lock(&service.registry)
+                .functions
+                .get(name)
+                .and_then(|f| f.resolve(qualifier))
+            {
+                Some(_) => StatusCode::NO_CONTENT.into_response(),
+                None => not_found(&service.arn(name, qualifier)),
+            },
+        );
+    }
+    None
+}
+
+/// Runs an admitted invocation on a task of its own, so a caller that goes away does not stop
+/// the function; the slot is given back when the function is done. The task ends with the
+/// HTTP answer to `Invoke`.
+fn spawn_invocation(
+    service: &Arc<Service>,
+    admitted: Admitted,
+    body: Bytes,
+    tail: bool,
+) -> tokio::task::JoinHandle<Response> {
+    let service = service.clone();
+    tokio::spawn(async move {
+        let Admitted {
+            name,
+            arn,
+            resolved,
+            permit,
+            fault,
+        } = admitted;
+        let result = service
+            .environments
+            .invoke(&name, &arn, &resolved, body, fault.kill_after, Sink::Buffer)
+            .await;
+        drop(permit);
+        if fault.delete_after {
+            service.delete_function_now(&name).await;
+        }
+        match result {
+            Ok(result) => function_answer(
+                result.payload,
+                &result.version,
+                result.function_error.as_deref(),
+                tail.then_some(result.log.as_str()),
+            ),
+            Err(error) => aws_error(
+                StatusCode::BAD_GATEWAY,
+                "InvalidRuntimeException",
+                &format!("The function could not be started: {error}"),
+            ),
+        }
+    })
+}
+
+/// The answer of a function that ran: its payload (or error document) with
+/// `X-Amz-Executed-Version`, `X-Amz-Function-Error` when it failed, and `X-Amz-Log-Result`
+/// when the caller asked for the log's tail.
+fn function_answer(
+    payload: Bytes,
+    version: &str,
+    function_error: Option<&str>,
+    log: Option<&str>,
+) -> Response {
+    let mut response = (StatusCode::OK, payload).into_response();
+    let headers = response.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    if let Ok(v) = HeaderValue::from_str(version) {
+        headers.insert("x-amz-executed-version", v);
+    }
+    if let Some(error) = function_error.and_then(|e| HeaderValue::from_str(e).ok()) {
+        headers.insert("x-amz-function-error", error);
+    }
+    if let Some(log) = log
+        && let Ok(v) = HeaderValue::from_str(&tail_base64(log))
+    {
+        headers.insert("x-amz-log-result", v);
+    }
+    response
 }

@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::{Params, Service, Shared};
-use crate::lock;
+use super::invoke::Admitted;
+use super::service::{Params, Service, Shared};
 use crate::registry::split_function_name;
 use crate::report::tail_base64;
 use crate::runtime::Sink;
@@ -67,6 +67,8 @@ pub(super) async fn invoke_with_response_stream(
     response
 }
 
+/// Admits the invocation and starts it, answering at once with the event stream its frames
+/// will flow into.
 fn start_streaming(
     service: &Arc<Service>,
     name: &str,
@@ -77,48 +79,51 @@ fn start_streaming(
     if let Some(injected) = service.injected_error("InvokeWithResponseStream", name) {
         return injected;
     }
-    let (resolved, permit) = match service.admit_invocation(name, qualifier) {
+    let admitted = match service.admit_invocation(name, qualifier) {
         Ok(admitted) => admitted,
         Err(refused) => return refused.response(),
     };
-    let version = resolved.version.clone();
-    let arn = service.arn(name, qualifier);
-    let fault = lock(&service.faults).invoke(name);
-    let (chunk_tx, mut chunks) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let version = admitted.resolved.version.clone();
+    let (chunk_tx, chunks) = tokio::sync::mpsc::channel::<Bytes>(16);
     let (frame_tx, frames) = tokio::sync::mpsc::channel::<Bytes>(16);
-    let invocation = {
-        let service = service.clone();
-        let name = name.to_string();
-        tokio::spawn(async move {
-            let result = service
-                .environments
-                .invoke(
-                    &name,
-                    &arn,
-                    &resolved,
-                    body,
-                    fault.kill_after,
-                    Sink::Stream(chunk_tx),
-                )
-                .await;
-            drop(permit);
-            result
-        })
-    };
+    let completion = spawn_invocation(service, admitted, body, chunk_tx, tail);
+    tokio::spawn(relay_frames(chunks, completion, frame_tx));
+    event_stream_response(frames, &version)
+}
+
+/// Runs an admitted invocation on a task of its own, its chunks sent to `chunk_tx`; the slot is
+/// given back when the function is done. The task ends with the fields of `InvokeComplete`.
+fn spawn_invocation(
+    service: &Arc<Service>,
+    admitted: Admitted,
+    body: Bytes,
+    chunk_tx: tokio::sync::mpsc::Sender<Bytes>,
+    tail: bool,
+) -> tokio::task::JoinHandle<serde_json::Map<String, Value>> {
+    let service = service.clone();
     tokio::spawn(async move {
-        while let Some(chunk) = chunks.recv().await {
-            if frame_tx
-                .send(event("PayloadChunk", "application/octet-stream", chunk))
-                .await
-                .is_err()
-            {
-                // The caller went away: keep draining so the function can finish.
-                continue;
-            }
-        }
+        let Admitted {
+            name,
+            arn,
+            resolved,
+            permit,
+            fault,
+        } = admitted;
+        let result = service
+            .environments
+            .invoke(
+                &name,
+                &arn,
+                &resolved,
+                body,
+                fault.kill_after,
+                Sink::Stream(chunk_tx),
+            )
+            .await;
+        drop(permit);
         let mut complete = serde_json::Map::new();
-        match invocation.await {
-            Ok(Ok(result)) => {
+        match result {
+            Ok(result) => {
                 if let Some(code) = result.function_error {
                     complete.insert("ErrorCode".into(), json!(code));
                     complete.insert(
@@ -130,25 +135,49 @@ fn start_streaming(
                     complete.insert("LogResult".into(), json!(tail_base64(&result.log)));
                 }
             }
-            Ok(Err(error)) => {
+            Err(error) => {
                 complete.insert("ErrorCode".into(), json!("InvalidRuntimeException"));
                 complete.insert(
                     "ErrorDetails".into(),
                     json!(format!("The function could not be started: {error}")),
                 );
             }
-            Err(_) => {
-                complete.insert("ErrorCode".into(), json!("ServiceException"));
-            }
         }
-        let _ = frame_tx
-            .send(event(
-                "InvokeComplete",
-                "application/json",
-                Bytes::from(Value::Object(complete).to_string()),
-            ))
-            .await;
+        complete
+    })
+}
+
+/// Frames the function's chunks as `PayloadChunk` events, then, once the invocation is done,
+/// `InvokeComplete`.
+async fn relay_frames(
+    mut chunks: tokio::sync::mpsc::Receiver<Bytes>,
+    completion: tokio::task::JoinHandle<serde_json::Map<String, Value>>,
+    frame_tx: tokio::sync::mpsc::Sender<Bytes>,
+) {
+    while let Some(chunk) = chunks.recv().await {
+        if frame_tx
+            .send(event("PayloadChunk", "application/octet-stream", chunk))
+            .await
+            .is_err()
+        {
+            // The caller went away: keep draining so the function can finish.
+            continue;
+        }
+    }
+    let complete = completion.await.unwrap_or_else(|_| {
+        serde_json::Map::from_iter([("ErrorCode".to_string(), json!("ServiceException"))])
     });
+    let _ = frame_tx
+        .send(event(
+            "InvokeComplete",
+            "application/json",
+            Bytes::from(Value::Object(complete).to_string()),
+        ))
+        .await;
+}
+
+/// The streaming response: the frames as they come, with the executed version.
+fn event_stream_response(frames: tokio::sync::mpsc::Receiver<Bytes>, version: &str) -> Response {
     let stream = futures::stream::unfold(frames, |mut frames| async move {
         frames
             .recv()
@@ -161,7 +190,7 @@ fn start_streaming(
         "content-type",
         HeaderValue::from_static("application/vnd.amazon.eventstream"),
     );
-    if let Ok(v) = HeaderValue::from_str(&version) {
+    if let Ok(v) = HeaderValue::from_str(version) {
         headers.insert("x-amz-executed-version", v);
     }
     response

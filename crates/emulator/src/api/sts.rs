@@ -10,9 +10,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
-use super::{ACCOUNT, Shared};
+use super::service::{ACCOUNT, Shared};
+use crate::ids::new_id;
 use crate::lock;
-use crate::registry::new_id;
 
 /// An STS (awsQuery) error.
 fn sts_error(status: StatusCode, code: &str, message: &str) -> Response {

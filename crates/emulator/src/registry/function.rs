@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::logging::Logging;
-use super::new_id;
+use super::refusal::Refusal;
 use super::spec::{Architecture, FunctionSpec};
+use crate::ids::new_id;
 
 /// A published (or `$LATEST`) configuration: what an execution environment runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,19 +47,6 @@ pub struct Alias {
     pub description: String,
     /// Revision id.
     pub revision: String,
-}
-
-/// Why Lambda refuses an operation, with its message; the API maps each to AWS's error shape.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// 404 `ResourceNotFoundException`.
-    NotFound(String),
-    /// 409 `ResourceConflictException`.
-    Conflict(String),
-    /// 400 `InvalidParameterValueException`.
-    Invalid(String),
-    /// 412 `PreconditionFailedException`.
-    PreconditionFailed(String),
 }
 
 /// A change of `$LATEST`'s configuration (`UpdateFunctionConfiguration`); `None` keeps a field.

@@ -1,7 +1,7 @@
 //! A function's `LoggingConfig` (API reference, `LoggingConfig`; Lambda Developer Guide,
 //! "Configuring JSON and plain text log formats" and "Log-level filtering").
 
-use super::function::Refusal;
+use super::refusal::Refusal;
 
 /// Log format of a function (`LoggingConfig.LogFormat`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

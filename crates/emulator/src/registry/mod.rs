@@ -4,12 +4,14 @@
 
 mod function;
 mod logging;
+mod refusal;
 mod spec;
 
 use std::collections::BTreeMap;
 
-pub use function::{Alias, ConfigChange, Function, Refusal, Resolved, Snapshot};
+pub use function::{Alias, ConfigChange, Function, Resolved, Snapshot};
 pub use logging::{LogFormat, LogLevel, Logging};
+pub use refusal::Refusal;
 pub use spec::{Architecture, FunctionSpec, valid_name};
 
 /// All functions.
@@ -65,22 +67,6 @@ impl Registry {
         function.reserved_concurrency = Some(reserved);
         Ok(reserved)
     }
-}
-
-/// A random id in UUID format.
-pub fn new_id() -> String {
-    let mut rng = fastrand::Rng::new();
-    let hex: String = (0..32)
-        .map(|_| char::from_digit(rng.u32(0..16), 16).unwrap_or('0'))
-        .collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
 }
 
 /// Splits a `FunctionName` parameter: a name, `name:qualifier`, a full or partial ARN.

@@ -14,14 +14,15 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use super::pool::Environment;
+use super::environment::Environment;
 use super::runtime_api::{
     Completion, Delivery, MAX_BUFFERED_RESPONSE, Readiness, StreamEnd, as_error_document,
     error_document,
 };
 use crate::cgroups;
+use crate::ids::new_id;
 use crate::lock;
-use crate::registry::{Resolved, new_id, split_function_name};
+use crate::registry::{Resolved, split_function_name};
 use crate::report::{self, Metrics};
 
 /// Longest time an environment may take to reach its first `/next`.
@@ -103,6 +104,30 @@ struct Settled {
     out_of_memory: bool,
 }
 
+impl Settled {
+    /// A failed invocation, ended now, whose environment does not serve again (the caller
+    /// overrides what differs).
+    fn failure(payload: Bytes, notice: Option<String>, out_of_memory: bool) -> Settled {
+        Settled {
+            payload,
+            failed: true,
+            end: Instant::now(),
+            healthy: false,
+            status: "error",
+            notice,
+            out_of_memory,
+        }
+    }
+
+    /// The failed invocation's `errorType` (from its error document), for the REPORT.
+    fn error_type(&self) -> Option<String> {
+        self.failed
+            .then(|| serde_json::from_slice::<serde_json::Value>(&self.payload).ok())
+            .flatten()
+            .and_then(|v| v.get("errorType")?.as_str().map(str::to_string))
+    }
+}
+
 fn signal_killed() -> ExitStatus {
     ExitStatus::from_raw(9)
 }
@@ -115,15 +140,6 @@ impl Ending {
         delivered_at: Instant,
         timeout: Duration,
     ) -> Settled {
-        let failure = |payload: Bytes, notice: Option<String>, out_of_memory: bool| Settled {
-            payload,
-            failed: true,
-            end: Instant::now(),
-            healthy: false,
-            status: "error",
-            notice,
-            out_of_memory,
-        };
         match self {
             Ending::Answered { body, at } => Settled {
                 payload: body,
@@ -143,34 +159,20 @@ impl Ending {
                 ),
                 healthy: true,
                 end: at,
-                ..failure(Bytes::new(), None, false)
+                ..Settled::failure(Bytes::new(), None, false)
             },
             Ending::Failed { body, at } => Settled {
                 healthy: true,
                 end: at,
-                ..failure(body, None, false)
+                ..Settled::failure(body, None, false)
             },
             Ending::InitFailed { error_type, body } => {
-                failure(as_error_document(&error_type, body), None, false)
+                Settled::failure(as_error_document(&error_type, body), None, false)
             }
-            Ending::TimedOut => {
-                let message = format!("Task timed out after {}.00 seconds", timeout.as_secs());
-                Settled {
-                    end: delivered_at + timeout,
-                    status: "timeout",
-                    ..failure(
-                        error_document(
-                            "Sandbox.Timedout",
-                            format!("RequestId: {request_id} Error: {message}"),
-                        ),
-                        Some(message),
-                        false,
-                    )
-                }
-            }
+            Ending::TimedOut => timed_out(request_id, delivered_at, timeout),
             Ending::OutOfMemory => {
                 let how = "Runtime exited with error: signal: killed";
-                failure(
+                Settled::failure(
                     error_document(
                         "Runtime.OutOfMemory",
                         format!("RequestId: {request_id} Error: {how}"),
@@ -179,31 +181,52 @@ impl Ending {
                     true,
                 )
             }
-            Ending::Exited(status) => {
-                // Killed by a signal we did not send: the kernel's OOM killer (cgroup limit).
-                let oom = status.signal() == Some(9) && !env.killed_by_us.load(Ordering::SeqCst);
-                let how = match (status.code(), status.signal()) {
-                    (Some(code), _) => format!("exit status {code}"),
-                    (None, Some(9)) => "signal: killed".to_string(),
-                    (None, Some(signal)) => format!("signal: {signal}"),
-                    _ => "unknown".to_string(),
-                };
-                let error_type = if oom {
-                    "Runtime.OutOfMemory"
-                } else {
-                    "Runtime.ExitError"
-                };
-                failure(
-                    error_document(
-                        error_type,
-                        format!("RequestId: {request_id} Error: Runtime exited with error: {how}"),
-                    ),
-                    Some(format!("Runtime exited with error: {how}")),
-                    oom,
-                )
-            }
+            Ending::Exited(status) => exited(env, status, request_id),
         }
     }
+}
+
+/// A timeout: `Sandbox.Timedout`, ended at the deadline, with `Task timed out after N.00
+/// seconds` in the log and the REPORT's status `timeout`.
+fn timed_out(request_id: &str, delivered_at: Instant, timeout: Duration) -> Settled {
+    let message = format!("Task timed out after {}.00 seconds", timeout.as_secs());
+    Settled {
+        end: delivered_at + timeout,
+        status: "timeout",
+        ..Settled::failure(
+            error_document(
+                "Sandbox.Timedout",
+                format!("RequestId: {request_id} Error: {message}"),
+            ),
+            Some(message),
+            false,
+        )
+    }
+}
+
+/// The process exited: `Runtime.ExitError`, or `Runtime.OutOfMemory` when the kernel killed it.
+fn exited(env: &Environment, status: ExitStatus, request_id: &str) -> Settled {
+    // Killed by a signal we did not send: the kernel's OOM killer (cgroup limit).
+    let oom = status.signal() == Some(9) && !env.killed_by_us.load(Ordering::SeqCst);
+    let how = match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(9)) => "signal: killed".to_string(),
+        (None, Some(signal)) => format!("signal: {signal}"),
+        _ => "unknown".to_string(),
+    };
+    let error_type = if oom {
+        "Runtime.OutOfMemory"
+    } else {
+        "Runtime.ExitError"
+    };
+    Settled::failure(
+        error_document(
+            error_type,
+            format!("RequestId: {request_id} Error: Runtime exited with error: {how}"),
+        ),
+        Some(format!("Runtime exited with error: {how}")),
+        oom,
+    )
 }
 
 /// Watches an invocation from outside: the process exiting, the deadline, and (without a
@@ -370,19 +393,64 @@ pub(super) async fn run(
 ) -> (InvocationResult, bool) {
     let request_id = new_id();
     let timeout = Duration::from_secs(u64::from(resolved.snapshot.timeout));
-    let deadline_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| (d + timeout).as_millis() as u64)
-        .unwrap_or(0);
+    let (delivery, done) = event(&request_id, function_arn, payload, timeout);
     // Printed between invocations (a warm environment): the next log's first lines.
-    let init_lines: Vec<String> = if cold {
+    let printed_before: Vec<String> = if cold {
         Vec::new()
     } else {
         std::mem::take(&mut *lock(&env.runtime.logs))
     };
+    let executed = execute(env, cold, delivery, done, &sink, timeout).await;
+    let peak_mb = cgroups::peak_rss(env.pid).map(|b| (b as f64 / 1_048_576.0).round() as u64);
+    // Let the log readers drain what the function printed before it answered.
+    env.runtime.drain_logs().await;
+    let settled = executed
+        .ending
+        .settle(env, &request_id, executed.delivered_at, timeout);
+
+    let max_memory_used_mb = match peak_mb {
+        Some(mb) if !settled.out_of_memory => mb.min(u64::from(env.memory_mb)),
+        _ => u64::from(env.memory_mb),
+    };
+    let metrics = Metrics {
+        function: split_function_name(function_arn).0,
+        request_id,
+        version: resolved.version.clone(),
+        duration: settled.end.saturating_duration_since(executed.delivered_at),
+        init: executed.init,
+        memory_mb: env.memory_mb,
+        max_memory_used_mb,
+        status: settled.status,
+        error_type: settled.error_type(),
+    };
+    let notices: Vec<String> = settled.notice.into_iter().collect();
+    let log = invocation_log(env, cold, printed_before, resolved, &metrics, &notices);
+    (
+        InvocationResult {
+            payload: settled.payload,
+            function_error: settled.failed.then(|| "Unhandled".to_string()),
+            log,
+            version: resolved.version.clone(),
+        },
+        settled.healthy && !env.exited(),
+    )
+}
+
+/// The event as the runtime gets it from `/next` (an empty payload is `{}`), and where its
+/// answer will come.
+fn event(
+    request_id: &str,
+    function_arn: &str,
+    payload: Bytes,
+    timeout: Duration,
+) -> (Delivery, oneshot::Receiver<Completion>) {
+    let deadline_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| (d + timeout).as_millis() as u64)
+        .unwrap_or(0);
     let (done_tx, done_rx) = oneshot::channel();
     let delivery = Delivery {
-        request_id: request_id.clone(),
+        request_id: request_id.to_string(),
         payload: if payload.is_empty() {
             Bytes::from_static(b"{}")
         } else {
@@ -392,6 +460,29 @@ pub(super) async fn run(
         function_arn: function_arn.to_string(),
         done: done_tx,
     };
+    (delivery, done_rx)
+}
+
+/// What the phases leave for the REPORT.
+struct Executed {
+    /// The init duration, on a cold start that got through its init.
+    init: Option<Duration>,
+    /// How the invocation ended.
+    ending: Ending,
+    /// When the runtime took the event (its duration starts there).
+    delivered_at: Instant,
+}
+
+/// Phases 1 to 3: delivers the event, then awaits (and relays) the answer, unless the init
+/// already ended the invocation.
+async fn execute(
+    env: &Environment,
+    cold: bool,
+    delivery: Delivery,
+    done: oneshot::Receiver<Completion>,
+    sink: &Sink,
+    timeout: Duration,
+) -> Executed {
     let (init, ending) = match deliver(env, cold, delivery, timeout).await {
         Ok(init) => (init, None),
         Err(ending) => (None, Some(ending)),
@@ -399,57 +490,40 @@ pub(super) async fn run(
     let started = Instant::now();
     let ending = match ending {
         Some(ending) => ending,
-        None => answer(done_rx, &sink, timeout, env).await,
+        None => answer(done, sink, timeout, env).await,
     };
     let delivered_at = lock(&env.runtime.delivered_at).take().unwrap_or(started);
-    let peak_mb = cgroups::peak_rss(env.pid).map(|b| (b as f64 / 1_048_576.0).round() as u64);
-    // Let the log readers drain what the function printed before it answered.
-    env.runtime.drain_logs().await;
-    let settled = ending.settle(env, &request_id, delivered_at, timeout);
-
-    let max_memory_used_mb = match peak_mb {
-        Some(mb) if !settled.out_of_memory => mb.min(u64::from(env.memory_mb)),
-        _ => u64::from(env.memory_mb),
-    };
-    let error_type = settled
-        .failed
-        .then(|| serde_json::from_slice::<serde_json::Value>(&settled.payload).ok())
-        .flatten()
-        .and_then(|v| v.get("errorType")?.as_str().map(str::to_string));
-    let metrics = Metrics {
-        function: split_function_name(function_arn).0,
-        request_id,
-        version: resolved.version.clone(),
-        duration: settled.end.saturating_duration_since(delivered_at),
+    Executed {
         init,
-        memory_mb: env.memory_mb,
-        max_memory_used_mb,
-        status: settled.status,
-        error_type,
-    };
+        ending,
+        delivered_at,
+    }
+}
+
+/// The invocation's log in the function's format: its init lines, what it printed, the
+/// platform's notices and the REPORT. Warm, the init lines are `printed_before` (printed between
+/// invocations); cold, they are what the function printed before its first `/next`.
+fn invocation_log(
+    env: &Environment,
+    cold: bool,
+    printed_before: Vec<String>,
+    resolved: &Resolved,
+    metrics: &Metrics,
+    notices: &[String],
+) -> String {
     let mut lines = std::mem::take(&mut *lock(&env.runtime.logs));
     // On a cold start, what the function printed before its first `/next` is its init output.
     let init_lines = if cold {
         let printed_in_init = lock(&env.runtime.init_lines).take().unwrap_or(0);
         lines.drain(..printed_in_init.min(lines.len())).collect()
     } else {
-        init_lines
+        printed_before
     };
-    let notices: Vec<String> = settled.notice.into_iter().collect();
-    let log = report::render(
+    report::render(
         &resolved.snapshot.logging,
-        &metrics,
+        metrics,
         &init_lines,
         &lines,
-        &notices,
-    );
-    (
-        InvocationResult {
-            payload: settled.payload,
-            function_error: settled.failed.then(|| "Unhandled".to_string()),
-            log,
-            version: resolved.version.clone(),
-        },
-        settled.healthy && !env.exited(),
+        notices,
     )
 }

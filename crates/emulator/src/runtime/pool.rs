@@ -4,6 +4,7 @@
 //! environment lifecycle").
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
@@ -17,60 +18,12 @@ use tokio::process::Command;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
+use super::environment::Environment;
 use super::invocation::{self, InvocationResult, Sink};
 use super::runtime_api::{self, RuntimeShared};
 use crate::cgroups::{Cgroups, EnvCgroup};
 use crate::lock;
-use crate::registry::{LogFormat, Resolved};
-
-/// One execution environment.
-pub struct Environment {
-    /// Unique id.
-    pub id: u64,
-    /// Pool key: function and version/configuration.
-    pub key: String,
-    pub(super) pid: u32,
-    pub(super) memory_mb: u32,
-    pub(super) spawned_at: Instant,
-    pub(super) runtime: Arc<RuntimeShared>,
-    pub(super) exit: watch::Receiver<Option<ExitStatus>>,
-    kill: Mutex<Option<oneshot::Sender<()>>>,
-    pub(super) killed_by_us: AtomicBool,
-    pub(super) cgroup: Option<EnvCgroup>,
-    server: JoinHandle<()>,
-    readers: Vec<JoinHandle<()>>,
-}
-
-impl Drop for Environment {
-    fn drop(&mut self) {
-        self.server.abort();
-        for reader in &self.readers {
-            reader.abort();
-        }
-        if let Some(kill) = lock(&self.kill).take() {
-            let _ = kill.send(());
-        }
-    }
-}
-
-impl Environment {
-    pub(super) fn exited(&self) -> bool {
-        self.exit.borrow().is_some()
-    }
-
-    /// Kills the process and waits until it is gone.
-    pub async fn terminate(&self) {
-        self.killed_by_us.store(true, Ordering::SeqCst);
-        if let Some(kill) = lock(&self.kill).take() {
-            let _ = kill.send(());
-        }
-        let mut exit = self.exit.clone();
-        let _ = exit.wait_for(Option::is_some).await;
-        if let Some(group) = &self.cgroup {
-            group.remove();
-        }
-    }
-}
+use crate::registry::{LogFormat, Resolved, Snapshot};
 
 /// Environment settings every function gets.
 #[derive(Debug, Clone)]
@@ -183,6 +136,8 @@ impl Environments {
         }
     }
 
+    /// Starts a new execution environment for `resolved`: its Runtime API, its cgroup, and its
+    /// process, watched until it exits.
     async fn spawn(
         &self,
         function: &str,
@@ -190,43 +145,68 @@ impl Environments {
     ) -> std::io::Result<Arc<Environment>> {
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
         let snapshot = &resolved.snapshot;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
-        let runtime = RuntimeShared::new();
-        let app = runtime_api::router(runtime.clone());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-
-        let cgroup = match &self.cgroups {
-            Some(groups) => match groups.environment(id, snapshot.memory) {
-                Ok(group) => Some(group),
-                Err(error) => {
-                    tracing::warn!(%error, "could not create the environment's cgroup; running it unconstrained");
-                    None
-                }
+        let (runtime, runtime_api, server) = serve_runtime_api().await?;
+        let cgroup = self.environment_cgroup(id, snapshot.memory);
+        let mut command = launcher(cgroup.as_ref(), snapshot);
+        self.configure(
+            &mut command,
+            &Launch {
+                id,
+                function,
+                resolved,
+                runtime_api,
             },
-            None => None,
-        };
-        let mut command = match &cgroup {
-            // Join the groups first, then become the function: no instruction runs unconstrained.
-            Some(group) => {
-                let mut c = Command::new("/bin/sh");
-                c.arg("-c")
-                    .arg("n=$1; shift; while [ \"$n\" -gt 0 ]; do echo $$ > \"$1\" || exit 126; shift; n=$((n-1)); done; exec \"$@\"")
-                    .arg("sh")
-                    .arg(group.procs_files.len().to_string())
-                    .args(&group.procs_files)
-                    .arg(&snapshot.path)
-                    .args(&snapshot.args);
-                c
-            }
-            None => {
-                let mut c = Command::new(&snapshot.path);
-                c.args(&snapshot.args);
-                c
+        );
+        let spawned_at = Instant::now();
+        let child = match command.spawn() {
+            Ok(child) => child,
+            Err(error) => {
+                server.abort();
+                return Err(error);
             }
         };
+        let process = supervise(child, &runtime);
+        let env = Arc::new(Environment {
+            id,
+            key: resolved.environment_key.clone(),
+            pid: process.pid,
+            memory_mb: snapshot.memory,
+            spawned_at,
+            runtime,
+            exit: process.exit,
+            kill: Mutex::new(Some(process.kill)),
+            killed_by_us: AtomicBool::new(false),
+            cgroup,
+            server,
+            readers: process.readers,
+        });
+        lock(&self.live).insert(id, env.clone());
+        self.cold_starts.fetch_add(1, Ordering::SeqCst);
+        Ok(env)
+    }
+
+    /// The new environment's cgroup (its CPU share and memory limit), when cgroups are in use
+    /// and one can be made.
+    fn environment_cgroup(&self, id: u64, memory_mb: u32) -> Option<EnvCgroup> {
+        match self.cgroups.as_ref()?.environment(id, memory_mb) {
+            Ok(group) => Some(group),
+            Err(error) => {
+                tracing::warn!(%error, "could not create the environment's cgroup; running it unconstrained");
+                None
+            }
+        }
+    }
+
+    /// The process's environment as Lambda sets it (its reserved variables, then the host's and
+    /// the function's own), its working directory (the task root) and its pipes.
+    fn configure(&self, command: &mut Command, launch: &Launch<'_>) {
+        let Launch {
+            id,
+            function,
+            resolved,
+            runtime_api,
+        } = *launch;
+        let snapshot = &resolved.snapshot;
         let task_root = snapshot
             .path
             .parent()
@@ -239,7 +219,7 @@ impl Environments {
                     .filter(|(k, _)| matches!(k.as_str(), "PATH" | "LANG" | "HOME" | "TMPDIR")),
             )
             .env("TZ", ":UTC")
-            .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+            .env("AWS_LAMBDA_RUNTIME_API", runtime_api.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", function)
             .env("AWS_LAMBDA_FUNCTION_VERSION", &resolved.version)
             .env(
@@ -274,53 +254,6 @@ impl Environments {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        let spawned_at = Instant::now();
-        let mut child = match command.spawn() {
-            Ok(child) => child,
-            Err(error) => {
-                server.abort();
-                return Err(error);
-            }
-        };
-        let pid = child.id().unwrap_or(0);
-        let mut readers = Vec::new();
-        if let Some(stdout) = child.stdout.take() {
-            watch_pipe(&runtime, &stdout);
-            readers.push(capture(stdout, runtime.clone()));
-        }
-        if let Some(stderr) = child.stderr.take() {
-            watch_pipe(&runtime, &stderr);
-            readers.push(capture(stderr, runtime.clone()));
-        }
-        let (exit_tx, exit_rx) = watch::channel(None);
-        let (kill_tx, kill_rx) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let status = tokio::select! {
-                status = child.wait() => status,
-                _ = kill_rx => {
-                    let _ = child.start_kill();
-                    child.wait().await
-                }
-            };
-            let _ = exit_tx.send(Some(status.unwrap_or_else(|_| ExitStatus::from_raw(9))));
-        });
-        let env = Arc::new(Environment {
-            id,
-            key: resolved.environment_key.clone(),
-            pid,
-            memory_mb: snapshot.memory,
-            spawned_at,
-            runtime,
-            exit: exit_rx,
-            kill: Mutex::new(Some(kill_tx)),
-            killed_by_us: AtomicBool::new(false),
-            cgroup,
-            server,
-            readers,
-        });
-        lock(&self.live).insert(id, env.clone());
-        self.cold_starts.fetch_add(1, Ordering::SeqCst);
-        Ok(env)
     }
 
     /// Invokes `resolved` with `payload` in a warm environment or a new one; with `kill_after`
@@ -353,6 +286,100 @@ impl Environments {
             self.discard(env).await;
         }
         Ok(result)
+    }
+}
+
+/// What a new environment's process is told about itself.
+#[derive(Clone, Copy)]
+struct Launch<'a> {
+    /// The environment's id (in its log stream's name).
+    id: u64,
+    /// The function's name.
+    function: &'a str,
+    /// The version and configuration it runs.
+    resolved: &'a Resolved,
+    /// Where its Runtime API listens.
+    runtime_api: SocketAddr,
+}
+
+/// Starts a Runtime API of its own for a new environment, on a free port.
+async fn serve_runtime_api() -> std::io::Result<(Arc<RuntimeShared>, SocketAddr, JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let runtime = RuntimeShared::new();
+    let app = runtime_api::router(runtime.clone());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((runtime, address, server))
+}
+
+/// The command that becomes the function's process: the executable itself, or, with a cgroup,
+/// a shell that joins the cgroup and then `exec`s it.
+fn launcher(cgroup: Option<&EnvCgroup>, snapshot: &Snapshot) -> Command {
+    match cgroup {
+        // Join the groups first, then become the function: no instruction runs unconstrained.
+        Some(group) => {
+            let mut c = Command::new("/bin/sh");
+            c.arg("-c")
+                .arg("n=$1; shift; while [ \"$n\" -gt 0 ]; do echo $$ > \"$1\" || exit 126; shift; n=$((n-1)); done; exec \"$@\"")
+                .arg("sh")
+                .arg(group.procs_files.len().to_string())
+                .args(&group.procs_files)
+                .arg(&snapshot.path)
+                .args(&snapshot.args);
+            c
+        }
+        None => {
+            let mut c = Command::new(&snapshot.path);
+            c.args(&snapshot.args);
+            c
+        }
+    }
+}
+
+/// A function's process under watch.
+struct Supervised {
+    /// Its process id (0 when unknown).
+    pid: u32,
+    /// The tasks reading its stdout and stderr into the log.
+    readers: Vec<JoinHandle<()>>,
+    /// Its exit status, once it has exited.
+    exit: watch::Receiver<Option<ExitStatus>>,
+    /// Kills it.
+    kill: oneshot::Sender<()>,
+}
+
+/// Reads a new process's output into the log and waits for its exit (or a kill) on a task of
+/// its own.
+fn supervise(mut child: tokio::process::Child, runtime: &Arc<RuntimeShared>) -> Supervised {
+    let pid = child.id().unwrap_or(0);
+    let mut readers = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        watch_pipe(runtime, &stdout);
+        readers.push(capture(stdout, runtime.clone()));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        watch_pipe(runtime, &stderr);
+        readers.push(capture(stderr, runtime.clone()));
+    }
+    let (exit_tx, exit_rx) = watch::channel(None);
+    let (kill_tx, kill_rx) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let status = tokio::select! {
+            status = child.wait() => status,
+            _ = kill_rx => {
+                let _ = child.start_kill();
+                child.wait().await
+            }
+        };
+        let _ = exit_tx.send(Some(status.unwrap_or_else(|_| ExitStatus::from_raw(9))));
+    });
+    Supervised {
+        pid,
+        readers,
+        exit: exit_rx,
+        kill: kill_tx,
     }
 }
 

@@ -16,8 +16,8 @@ use http_body_util::BodyExt as _;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::ids::new_id;
 use crate::lock;
-use crate::registry::new_id;
 
 /// Largest synchronous response Lambda returns (buffered `Invoke`): 6 MB.
 pub const MAX_BUFFERED_RESPONSE: usize = 6_291_556;

@@ -1,0 +1,14 @@
+//! How Lambda refuses a control-plane operation.
+
+/// Why Lambda refuses an operation, with its message; the API maps each to AWS's error shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// 404 `ResourceNotFoundException`.
+    NotFound(String),
+    /// 409 `ResourceConflictException`.
+    Conflict(String),
+    /// 400 `InvalidParameterValueException`.
+    Invalid(String),
+    /// 412 `PreconditionFailedException`.
+    PreconditionFailed(String),
+}

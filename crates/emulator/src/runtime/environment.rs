@@ -1,0 +1,64 @@
+//! One execution environment: a function's process, the Runtime API it is served, its cgroup,
+//! and how it ends. The pool ([`super::pool`]) makes them; an invocation
+//! ([`super::invocation`]) runs in one.
+
+use std::process::ExitStatus;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+
+use super::runtime_api::RuntimeShared;
+use crate::cgroups::EnvCgroup;
+use crate::lock;
+
+/// One execution environment.
+pub struct Environment {
+    /// Unique id.
+    pub id: u64,
+    /// Pool key: function and version/configuration.
+    pub key: String,
+    pub(super) pid: u32,
+    pub(super) memory_mb: u32,
+    pub(super) spawned_at: Instant,
+    pub(super) runtime: Arc<RuntimeShared>,
+    pub(super) exit: watch::Receiver<Option<ExitStatus>>,
+    pub(super) kill: Mutex<Option<oneshot::Sender<()>>>,
+    pub(super) killed_by_us: AtomicBool,
+    pub(super) cgroup: Option<EnvCgroup>,
+    pub(super) server: JoinHandle<()>,
+    pub(super) readers: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Environment {
+    fn drop(&mut self) {
+        self.server.abort();
+        for reader in &self.readers {
+            reader.abort();
+        }
+        if let Some(kill) = lock(&self.kill).take() {
+            let _ = kill.send(());
+        }
+    }
+}
+
+impl Environment {
+    pub(super) fn exited(&self) -> bool {
+        self.exit.borrow().is_some()
+    }
+
+    /// Kills the process and waits until it is gone.
+    pub async fn terminate(&self) {
+        self.killed_by_us.store(true, Ordering::SeqCst);
+        if let Some(kill) = lock(&self.kill).take() {
+            let _ = kill.send(());
+        }
+        let mut exit = self.exit.clone();
+        let _ = exit.wait_for(Option::is_some).await;
+        if let Some(group) = &self.cgroup {
+            group.remove();
+        }
+    }
+}
