@@ -15,3 +15,4 @@ mod handlers;
 mod scripts;
 mod stack;
 mod structure;
+mod traffic;

@@ -10,11 +10,14 @@
 //!   64 KiB kept) and time a streamed response's first byte from a ready connection.
 //! - [`S3Payloads`]: [`PayloadSource`](power_tuning_core::ports::PayloadSource) on aws-sdk-s3,
 //!   path-style when the endpoint is overridden.
+//! - [`SdkHistory`]: [`HistorySource`](power_tuning_core::traffic::HistorySource) on
+//!   aws-sdk-lambda, aws-sdk-cloudwatch and aws-sdk-cloudwatchlogs (traffic from history).
 //! - [`TokioClock`]: [`Clock`](power_tuning_core::ports::Clock) on tokio's timer.
 
 pub mod clock;
 pub mod config;
 pub mod errors;
+pub mod history;
 pub mod interceptors;
 pub mod lambda;
 pub mod s3;
@@ -27,6 +30,7 @@ pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 pub use config::sdk_config;
+pub use history::SdkHistory;
 pub use lambda::SdkLambda;
 pub use s3::S3Payloads;
 

@@ -234,6 +234,7 @@ mod tests {
                 invocations_for_clear: Some(63),
             }),
             optimization: None,
+            traffic: None,
         }
     }
 

@@ -3,24 +3,29 @@
 //! - `local`: a whole tuning run on this machine (emulator + moto + the real state machine).
 //! - `run`: a tuning run on AWS (start, follow, result, pipeline gates).
 //! - `report`: tables, projections, comparison link and an HTML report from a result.
+//! - `traffic`: a function's invocations, cold starts and bill from its CloudWatch history.
 //! - `cleanup`: remove what interrupted runs left on a function.
 //! - `emulator`: serve the local Lambda emulator on its own.
 //!
 //! Layout: [`commands`] holds one module per subcommand; they share [`execution`] (start and
 //! follow an execution), [`output`] (progress, tables), [`gates`] (pipeline gates and the end of
-//! a run), [`local_stack`] (emulator + moto + state machine), [`report`], [`input`] and
-//! [`error`] (one error type and the exit codes). Results are read through core's typed models.
+//! a run), [`local_stack`] (emulator + moto + state machine), [`report`], [`input`],
+//! [`history`] (traffic from CloudWatch) and [`error`] (one error type and the exit codes).
+//! Results are read through core's typed models.
 
 pub mod commands;
 pub mod error;
 pub mod execution;
+pub mod format;
 pub mod gates;
+pub mod history;
 pub mod input;
 pub mod local_stack;
 pub mod logging;
 pub mod moto;
 pub mod output;
 pub mod report;
+pub mod seed;
 pub mod signal;
 pub mod statemachine;
 pub mod tools;
@@ -57,6 +62,8 @@ pub enum Command {
     Run(commands::run::RunArgs),
     /// Report on a result: table, projections for a traffic, comparison link, HTML.
     Report(commands::report::ReportArgs),
+    /// A function's own traffic from CloudWatch: invocations, cold starts, the current bill.
+    Traffic(commands::traffic::TrafficArgs),
     /// Remove versions left on a function by interrupted runs (by their run marker).
     Cleanup(commands::cleanup::CleanupArgs),
     /// Serve the local Lambda emulator (Lambda API + Runtime API) until interrupted.
@@ -75,7 +82,14 @@ impl Cli {
         match self.command {
             Command::Local(args) => args.run().await,
             Command::Run(args) => args.run(&aws().await).await,
-            Command::Report(args) => args.run(self.region.as_deref()).await,
+            Command::Report(args) => {
+                let config = match args.history.traffic_from_history {
+                    true => Some(aws().await),
+                    false => None,
+                };
+                args.run(self.region.as_deref(), config.as_ref()).await
+            }
+            Command::Traffic(args) => args.run(&aws().await).await,
             Command::Cleanup(args) => args.run(&aws().await).await,
             Command::Emulator(args) => args.run().await,
             // Served before the runtime starts (see `main`); never reached.

@@ -10,6 +10,7 @@ use power_tuning_core::confidence::{DEFAULT_LEVEL, Decision, Tied, VerdictKind};
 use power_tuning_core::output::{Analysis, Stat};
 
 use crate::execution::Progress;
+use crate::format::money;
 
 /// Progress on stderr: a spinner on a terminal, one line per change otherwise, nothing when
 /// quiet (`--json`).
@@ -82,20 +83,6 @@ pub fn signed(v: f64) -> String {
     } else {
         "0".to_string()
     }
-}
-
-/// Dollars with cents and thousands separators: `$1,234.56`, `−$412.00`.
-pub fn money(v: f64) -> String {
-    let cents = format!("{:.2}", v.abs());
-    let (whole, fraction) = cents.split_once('.').unwrap_or((&cents, "00"));
-    let mut grouped = String::new();
-    for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    format!("{}${grouped}.{fraction}", if v < 0.0 { "−" } else { "" })
 }
 
 /// The half-width of the interval of a warm invocation's mean price at `level`, relative to
@@ -202,6 +189,9 @@ pub fn summary(
     text.push_str(&verdict_lines(analysis));
     text.push_str(&decision_lines(analysis));
     text.push_str(&failure_lines(analysis));
+    if let Some(traffic) = &analysis.traffic {
+        text.push_str(&crate::history::summary_line(traffic));
+    }
     text.push_str(&run_lines(analysis));
     text
 }
@@ -527,6 +517,7 @@ mod tests {
                 invocations_for_clear: None,
             }),
             optimization: None,
+            traffic: None,
         };
         let text = summary(Some(&analysis), &[(String::new(), stats.clone())], "cost");
         assert!(
@@ -635,6 +626,14 @@ mod tests {
         assert_eq!(money(1234567.891), "$1,234,567.89");
         assert_eq!(money(-412.0), "−$412.00");
         assert_eq!(money(0.5), "$0.50");
+        assert_eq!(money(0.005), "$0.01");
+        assert_eq!(money(0.000386596), "$0.000387");
+        assert_eq!(money(-0.0001592), "−$0.000159");
+        assert_eq!(money(0.0), "$0.00");
+        assert_eq!(crate::format::bytes(19_130.0), "19.1 KB");
+        assert_eq!(crate::format::bytes(7e6), "7.0 MB");
+        assert_eq!(crate::format::bytes(5.37e9), "5.37 GB");
+        assert_eq!(crate::format::bytes(12.0), "12 bytes");
         assert_eq!(signed(-38.0), "−38");
         assert_eq!(signed(4.25), "+4.25");
         assert_eq!(signed(0.0), "0");

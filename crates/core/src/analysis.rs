@@ -508,6 +508,7 @@ pub fn analyze(
             .require_significance
             .then(|| refusal(chosen, current, decider))
             .flatten(),
+        traffic: None,
     })
 }
 

@@ -29,6 +29,7 @@ pub mod settings;
 pub mod state;
 pub mod stats;
 pub mod strategy;
+pub mod traffic;
 pub mod update;
 pub mod versions;
 pub mod visualization;

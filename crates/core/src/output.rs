@@ -333,6 +333,10 @@ pub struct Analysis {
     /// What `autoOptimize` did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optimization: Option<Optimization>,
+    /// The function's traffic from its CloudWatch history (SPEC §15): added by the command-line
+    /// tool with `--traffic-from-history`, never by the state machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<crate::traffic::Traffic>,
 }
 
 impl Candidate for Stat {

@@ -80,6 +80,24 @@ pub struct Month {
     pub request_price: f64,
 }
 
+/// The duration charge of a month's `gb_seconds` (SPEC §8): `base_price × 8000` $ per GB-s
+/// (`base_price` is $ per ms at 128 MB) with the architecture's tiers applied as if this were
+/// the account's only use.
+pub fn duration_charge(base_price: f64, architecture: Architecture, gb_seconds: f64) -> f64 {
+    let rate = base_price * 8000.0;
+    let mut left = gb_seconds;
+    let mut duration = 0.0;
+    for (size, factor) in duration_tiers(architecture) {
+        let used = left.min(size);
+        duration += used * rate * factor;
+        left -= used;
+        if left <= 0.0 {
+            break;
+        }
+    }
+    duration
+}
+
 /// A month of traffic at `memory` (SPEC §8): GB-seconds
 /// `G = M × ((1 − r) × ceil(warm) + r × ceil(cold)) / 1000 × memory / 1024`, where `warm` and
 /// `cold` are the milliseconds billed for a warm invocation and a cold start (INIT included
@@ -101,17 +119,7 @@ pub fn monthly_cost(
     };
     let per_invocation_ms = (1.0 - cold_start_ratio) * warm_ms.ceil() + cold_start_ratio * cold;
     let gb_seconds = m * per_invocation_ms / 1000.0 * f64::from(memory) / 1024.0;
-    let rate = base_price * 8000.0;
-    let mut left = gb_seconds;
-    let mut duration = 0.0;
-    for (size, factor) in duration_tiers(architecture) {
-        let used = left.min(size);
-        duration += used * rate * factor;
-        left -= used;
-        if left <= 0.0 {
-            break;
-        }
-    }
+    let duration = duration_charge(base_price, architecture, gb_seconds);
     let cold_share = if per_invocation_ms > 0.0 {
         cold_start_ratio * cold / per_invocation_ms
     } else {

@@ -21,6 +21,7 @@ mod cgroups;
 mod concurrency;
 mod faults;
 mod ids;
+pub mod logs;
 mod registry;
 mod report;
 mod runtime;

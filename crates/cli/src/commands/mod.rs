@@ -7,3 +7,4 @@ pub mod local;
 pub mod report;
 pub mod run;
 pub mod serve;
+pub mod traffic;

@@ -8,6 +8,7 @@ use power_tuning_core::architecture::Architecture;
 use power_tuning_core::output::Analysis;
 
 use crate::error::{CliError, Exit};
+use crate::history::{self, HistoryFlags};
 use crate::input::read_json;
 use crate::report::{self, Prices, ResultView, Traffic, html};
 
@@ -40,6 +41,13 @@ pub struct ReportArgs {
     /// The function's architecture, for prices and tiers (default: the result's, else x86_64).
     #[arg(long)]
     pub architecture: Option<Architecture>,
+    /// The function the result is about, for --traffic-from-history (default: the result's
+    /// `lambdaARN` or its `traffic`'s).
+    #[arg(long, value_name = "ARN")]
+    pub function: Option<String>,
+    /// Traffic from the function's CloudWatch history.
+    #[command(flatten)]
+    pub history: HistoryFlags,
 }
 
 /// A share in 0..1.
@@ -69,6 +77,25 @@ fn stem(path: &Path) -> String {
 }
 
 impl ReportArgs {
+    /// The traffic of the projections: the flags, else the result's traffic from history.
+    fn traffic(&self, view: &ResultView) -> Traffic {
+        let history = view.analysis.traffic.as_ref();
+        Traffic {
+            rps: self.rps,
+            // --rps or --monthly-invocations given explicitly win over the history.
+            monthly_invocations: self.monthly_invocations.or_else(|| {
+                history
+                    .filter(|_| self.rps.is_none())
+                    .map(|t| t.monthly_invocations)
+                    .filter(|m| *m > 0)
+            }),
+            cold_start_ratio: self
+                .cold_start_ratio
+                .or_else(|| history.and_then(|t| t.cold_start_ratio()))
+                .unwrap_or(0.0),
+        }
+    }
+
     /// The prices of the result's function: its region (from `lambdaARN` when the result names
     /// it, else `region`, else us-east-1) and architecture.
     fn prices(&self, view: &ResultView, region: Option<&str>) -> Result<Prices, CliError> {
@@ -92,13 +119,19 @@ impl ReportArgs {
     }
 
     /// Runs `power-tuning report`; `region` is the global `--region`.
-    pub async fn run(self, region: Option<&str>) -> Result<Exit, CliError> {
-        let first = read_result(&self.result)?;
-        let traffic = Traffic {
-            rps: self.rps,
-            monthly_invocations: self.monthly_invocations,
-            cold_start_ratio: self.cold_start_ratio.unwrap_or(0.0),
-        };
+    pub async fn run(
+        self,
+        region: Option<&str>,
+        config: Option<&aws_config::SdkConfig>,
+    ) -> Result<Exit, CliError> {
+        let mut first = read_result(&self.result)?;
+        if let (Some(options), Some(config)) = (self.history.wanted()?, config) {
+            let function = self.function.clone().or_else(|| first.analysis.lambda_arn.clone()).ok_or_else(|| {
+                CliError::Invalid("--traffic-from-history needs --function: a single-function result does not name its function".into())
+            })?;
+            first.analysis.traffic = Some(history::read(config, &function, &options).await?);
+        }
+        let traffic = self.traffic(&first);
         let prices = self.prices(&first, region)?;
         let projections = report::project(&first.sizes, &traffic, &prices);
         let names = match &self.legends {
@@ -136,5 +169,50 @@ impl ReportArgs {
             println!("HTML report: {}", path.display());
         }
         Ok(Exit::Success)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    #[derive(Debug, clap::Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        args: ReportArgs,
+    }
+
+    fn args(extra: &[&str]) -> ReportArgs {
+        Cmd::try_parse_from(["report", "result.json"].iter().chain(extra))
+            .expect("parses")
+            .args
+    }
+
+    #[test]
+    fn projections_use_the_results_traffic_unless_told_otherwise() {
+        let mut value = crate::report::tests::output();
+        value["traffic"] = serde_json::json!({
+            "source": "cloudwatch", "region": "us-east-1",
+            "window": {"start": "a", "end": "b", "days": 28, "daysWithData": 28},
+            "invocations": 28000, "monthlyInvocations": 30417, "errors": 0, "throttles": 0,
+            "averageDurationMs": 100.0, "maxConcurrency": 12,
+            "coldStarts": {"windowDays": 7, "reports": 7000, "cold": 70, "ratio": 0.01, "interval": [0.0079, 0.0126], "averageInitMs": 200.0, "coverage": 1.0, "bytesScanned": 7e6},
+            "currentMonthlyCost": {"duration": 1.0, "requests": 0.1, "total": 1.1, "basis": "reports"}
+        });
+        let view = crate::report::tests::view_of(value);
+        let t = args(&[]).traffic(&view);
+        assert_eq!(
+            (t.monthly_invocations, t.cold_start_ratio),
+            (Some(30417), 0.01)
+        );
+        let t = args(&["--monthly-invocations", "5", "--cold-start-ratio", "0.5"]).traffic(&view);
+        assert_eq!((t.monthly_invocations, t.cold_start_ratio), (Some(5), 0.5));
+        // --rps says the traffic: the history's month is not used.
+        let t = args(&["--rps", "2"]).traffic(&view);
+        assert_eq!((t.monthly(), t.cold_start_ratio), (Some(5_184_000), 0.01));
+        let plain = crate::report::tests::view_of(crate::report::tests::output());
+        assert_eq!(args(&[]).traffic(&plain).monthly(), None);
+        assert!(args(&["--window", "3"]).history.wanted().is_err());
     }
 }

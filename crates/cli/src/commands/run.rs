@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::error::{CliError, Exit};
 use crate::execution::{self, Outcome};
 use crate::gates::{self, GateFlags};
+use crate::history::{self, HistoryFlags};
 use crate::input::{InputFlags, input_object, read_json, validate};
 use crate::output::ProgressDisplay;
 
@@ -66,6 +67,9 @@ pub struct RunArgs {
     /// Give up waiting after this many seconds.
     #[arg(long, default_value_t = 3600)]
     pub wait_timeout: u64,
+    /// monthlyInvocations and coldStartRatio from the function's CloudWatch history.
+    #[command(flatten)]
+    pub history: HistoryFlags,
 }
 
 impl RunArgs {
@@ -96,8 +100,21 @@ impl RunArgs {
     /// Runs `power-tuning run`.
     pub async fn run(self, config: &aws_config::SdkConfig) -> Result<Exit, CliError> {
         let file = self.input.as_deref().map(read_json).transpose()?;
-        let input = self.input(file)?;
-        let tuning = validate(&input)?;
+        let mut input = self.input(file)?;
+        let mut tuning = validate(&input)?;
+        let traffic = match self.history.wanted()? {
+            None => None,
+            Some(options) => {
+                let traffic = history::read(config, tuning.lambda_arn.as_str(), &options).await?;
+                if let Value::Object(object) = &mut input {
+                    for note in history::fill(object, &traffic) {
+                        eprintln!("traffic: {note}");
+                    }
+                }
+                tuning = validate(&input)?;
+                Some(traffic)
+            }
+        };
         let state_machine_arn = match (&self.state_machine_arn, &self.stack) {
             (Some(arn), _) => arn.clone(),
             (None, Some(stack)) => {
@@ -115,7 +132,12 @@ impl RunArgs {
             println!("{arn}");
             return Ok(Exit::Success);
         }
-        let outcome = self.follow(&sfn, &state_machine_arn, &input).await?;
+        let mut outcome = self.follow(&sfn, &state_machine_arn, &input).await?;
+        if let Some(traffic) = &traffic {
+            outcome.output = outcome
+                .output
+                .map(|text| history::with_traffic(&text, traffic));
+        }
         gates::finish(&outcome, self.json, tuning.strategy.name(), &self.gates)
     }
 

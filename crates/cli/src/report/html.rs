@@ -12,7 +12,9 @@ use power_tuning_core::pricing;
 use power_tuning_core::output::Failure;
 
 use super::{Prices, Projection, ResultView, Run, Size, has_projections};
-use crate::output::{decision_lines, money};
+use crate::format::{bytes, grouped, money};
+use crate::output::decision_lines;
+use power_tuning_core::traffic::BillBasis;
 
 /// One chart series: name, colour, and (memory size, value, half-width of its interval)
 /// points.
@@ -190,6 +192,7 @@ impl Page<'_> {
                         (sizes_table(run))
                     }
                     (self.failures_table())
+                    (self.traffic_panel())
                     (self.projections_table())
                     (self.this_run())
                 }
@@ -364,6 +367,48 @@ impl Page<'_> {
                                 td { @if p.over_limit { "above the default account limit (1,000)" } }
                             }
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// "Your traffic": the function's own history (SPEC §15), where it came from, its window
+    /// and how much of it the REPORT records cover.
+    fn traffic_panel(&self) -> Markup {
+        let Some(t) = &self.view.analysis.traffic else {
+            return html! {};
+        };
+        let w = &t.window;
+        let bill = &t.current_monthly_cost;
+        let measured = t.cold_starts.measured();
+        html! {
+            section class="traffic" {
+                h2 { "Your traffic" }
+                p class="note" {
+                    "From CloudWatch in " (t.region) ": AWS/Lambda metrics from " (w.start) " to " (w.end)
+                    " (" (w.days) " days, " (w.days_with_data) " with invocations)"
+                    @if let Some(m) = measured {
+                        "; the REPORT records of the last " (m.window_days) " days with one Logs Insights query ("
+                        (format!("{:.0} %", 100.0 * m.coverage)) " of the invocations found, "
+                        (bytes(m.bytes_scanned)) " scanned)"
+                    }
+                    "."
+                    @if w.days_with_data < w.days && t.invocations > 0 {
+                        " Only " (w.days_with_data) " of " (w.days) " days have invocations: for a function younger than the window the monthly figures are low."
+                    }
+                }
+                table {
+                    tbody {
+                        tr { th { "Invocations" } td { (grouped(&t.invocations.to_string())) " (" (grouped(&t.monthly_invocations.to_string())) " a month)" } }
+                        tr { th { "Errors, throttles" } td { (t.errors) ", " (t.throttles) } }
+                        tr { th { "Average duration" } td { (t.average_duration_ms.map(|d| format!("{d:.1} ms")).unwrap_or_else(|| "-".into())) } }
+                        tr { th { "Peak concurrency" } td { (t.max_concurrency.map(|c| c.to_string()).unwrap_or_else(|| "-".into())) } }
+                        tr { th { "Cold starts" } td { (crate::history::cold_start_line(t)) } }
+                        tr { th { "Current bill" } td { (money(bill.total)) " a month (" @match bill.basis {
+                            BillBasis::Reports => "from the REPORT records, INIT included",
+                            BillBasis::Metrics => "from the metrics: a lower bound without INIT",
+                        } ")" } }
                     }
                 }
             }
@@ -557,5 +602,43 @@ mod tests {
             )
         );
         assert!(page.contains("vs current"));
+    }
+
+    #[test]
+    fn the_traffic_panel_says_where_its_numbers_come_from() {
+        let mut value = output();
+        value["traffic"] = serde_json::json!({
+            "source": "cloudwatch", "region": "eu-west-1",
+            "window": {"start": "2026-11-08T11:00:00Z", "end": "2026-12-06T11:00:00Z", "days": 28, "daysWithData": 28},
+            "invocations": 28000, "monthlyInvocations": 30417, "errors": 3, "throttles": 0,
+            "averageDurationMs": 100.0, "maxConcurrency": 12,
+            "coldStarts": {"windowDays": 7, "reports": 6650, "cold": 70, "ratio": 0.0105, "interval": [0.0083, 0.0133], "averageInitMs": 200.0, "coverage": 0.95, "bytesScanned": 7e6},
+            "currentMonthlyCost": {"duration": 12.5, "requests": 0.5, "total": 13.0, "basis": "reports"}
+        });
+        let v = view_of(value);
+        let prices = Prices::of("eu-west-1", Architecture::X86_64).expect("prices");
+        let page = Page {
+            view: &v,
+            name: "run",
+            projections: &[],
+            prices: &prices,
+            other: None,
+        }
+        .render();
+        assert!(page.contains("<h2>Your traffic</h2>"), "{page}");
+        assert!(page.contains("From CloudWatch in eu-west-1: AWS/Lambda metrics from 2026-11-08T11:00:00Z to 2026-12-06T11:00:00Z (28 days, 28 with invocations)"));
+        assert!(page.contains("the REPORT records of the last 7 days with one Logs Insights query (95 % of the invocations found, 7.0 MB scanned)"));
+        assert!(page.contains("28,000 (30,417 a month)"));
+        assert!(page.contains("$13.00 a month (from the REPORT records, INIT included)"));
+        // Without a traffic object there is no panel.
+        let plain = Page {
+            view: &view_of(output()),
+            name: "run",
+            projections: &[],
+            prices: &prices,
+            other: None,
+        }
+        .render();
+        assert!(!plain.contains("Your traffic"));
     }
 }

@@ -357,10 +357,10 @@ pub fn text(view: &ResultView, projections: &[Projection], comparison: Option<&s
                 let _ = write!(
                     line,
                     " · {}/month ({:.0} GB-s, requests {}, cold starts {})",
-                    output::money(m.total()),
+                    crate::format::money(m.total()),
                     m.gb_seconds,
-                    output::money(m.requests),
-                    output::money(m.cold_starts)
+                    crate::format::money(m.requests),
+                    crate::format::money(m.cold_starts)
                 );
             }
             if p.over_limit {
@@ -377,7 +377,7 @@ pub fn text(view: &ResultView, projections: &[Projection], comparison: Option<&s
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 

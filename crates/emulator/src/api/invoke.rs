@@ -213,6 +213,9 @@ fn spawn_invocation(
         if fault.delete_after {
             service.delete_function_now(&name).await;
         }
+        if let Ok(result) = &result {
+            service.write_log(result);
+        }
         match result {
             Ok(result) => function_answer(
                 result.payload,

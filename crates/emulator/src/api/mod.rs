@@ -1,13 +1,14 @@
 //! The Lambda REST API (restJson1, the paths aws-sdk-lambda, boto3 and the AWS CLI use), with
 //! AWS's error shapes and codes, in rooms: the control plane ([`control`]), `Invoke`
 //! ([`invoke`]), `InvokeWithResponseStream` ([`streaming`]), STS ([`sts`]) and the emulator's own
-//! endpoints ([`admin`]), sharing
+//! endpoints ([`admin`]), and CloudWatch Logs for the functions' log groups ([`logs`]), sharing
 //! [`service`]: the service, the call log, the control-plane rate limit, and the error shapes.
 //! This module routes requests to them.
 
 mod admin;
 mod control;
 mod invoke;
+mod logs;
 mod service;
 mod streaming;
 mod sts;
@@ -15,11 +16,12 @@ mod sts;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
 
 pub use service::{CallRecord, Knobs, Service, aws_error};
-use service::{MAX_REQUEST_BYTES, signer};
+use service::{MAX_REQUEST_BYTES, Shared, signer};
 
 /// The Lambda API router.
 pub fn router(service: Arc<Service>) -> Router {
@@ -74,7 +76,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/_emulator/calls", get(admin::calls))
         .route("/_emulator/stats", get(admin::stats))
         .route("/_emulator/faults", post(admin::faults))
-        .route("/", post(sts::sts))
+        .route("/", post(root))
         .fallback(|| async {
             aws_error(
                 StatusCode::NOT_FOUND,
@@ -87,4 +89,17 @@ pub fn router(service: Arc<Service>) -> Router {
         // operation's own (Invoke: 6 MB, `RequestTooLargeException`).
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(service)
+}
+
+/// `POST /`: CloudWatch Logs (awsJson1.1, told by its `X-Amz-Target`) or STS (awsQuery).
+async fn root(state: Shared, headers: HeaderMap, body: bytes::Bytes) -> Response {
+    let is_logs = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with(logs::TARGET_PREFIX));
+    if is_logs {
+        logs::handle(&state.0, &headers, &body)
+    } else {
+        sts::sts(state, body).await
+    }
 }

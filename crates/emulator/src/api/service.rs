@@ -115,6 +115,8 @@ pub struct Service {
     pub(super) sessions: Mutex<HashMap<String, String>>,
     /// Where `CreateFunction` unpacks code (removed with the emulator).
     pub(crate) code_root: std::path::PathBuf,
+    /// The functions' log groups (CloudWatch Logs).
+    pub(crate) logs: crate::logs::LogStore,
 }
 
 /// An AWS-shaped error response: the code in `x-amzn-ErrorType`, the message in the body as
@@ -177,6 +179,17 @@ pub(super) fn throttled(reason: &str, message: &str) -> Response {
 }
 
 impl Service {
+    /// Sends an invocation's log to its log group (created on first use, as Lambda creates
+    /// `/aws/lambda/<name>` on the first invocation).
+    pub(super) fn write_log(&self, result: &crate::runtime::InvocationResult) {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        self.logs
+            .append(&result.log_group, &result.log_stream, now_ms, &result.log);
+    }
+
     /// Adds a function (its name must be new).
     pub fn add_function(&self, spec: &FunctionSpec) -> Result<(), crate::EmulatorError> {
         let mut registry = lock(&self.registry);
@@ -212,6 +225,7 @@ impl Service {
             faults: Mutex::new(Faults::default()),
             sessions: Mutex::new(HashMap::new()),
             code_root,
+            logs: crate::logs::LogStore::default(),
         }
     }
 

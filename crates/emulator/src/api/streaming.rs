@@ -124,6 +124,7 @@ fn spawn_invocation(
         let mut complete = serde_json::Map::new();
         match result {
             Ok(result) => {
+                service.write_log(&result);
                 if let Some(code) = result.function_error {
                     complete.insert("ErrorCode".into(), json!(code));
                     complete.insert(

@@ -5,7 +5,7 @@
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use super::runtime_api::RuntimeShared;
 use crate::cgroups::EnvCgroup;
 use crate::lock;
+use crate::registry::Resolved;
 
 /// One execution environment.
 pub struct Environment {
@@ -23,6 +24,8 @@ pub struct Environment {
     pub(super) pid: u32,
     pub(super) memory_mb: u32,
     pub(super) spawned_at: Instant,
+    /// When it was made (its log stream is named after that day).
+    pub(super) created: SystemTime,
     pub(super) runtime: Arc<RuntimeShared>,
     pub(super) exit: watch::Receiver<Option<ExitStatus>>,
     pub(super) kill: Mutex<Option<oneshot::Sender<()>>>,
@@ -45,6 +48,33 @@ impl Drop for Environment {
 }
 
 impl Environment {
+    /// Where Lambda sends this environment's log for `function` at `resolved`: the function's
+    /// log group, and a log stream per environment (Lambda Developer Guide, "Configuring
+    /// CloudWatch log groups": `YYYY/MM/DD/[<version>]<environment id>` in the default group,
+    /// `YYYY/MM/DD/<function name>[<version>][<environment id>]` in a custom one, so that
+    /// functions sharing it stay apart).
+    pub(super) fn log_destination(&self, function: &str, resolved: &Resolved) -> (String, String) {
+        let date = crate::report::iso8601(self.created)
+            .get(..10)
+            .unwrap_or_default()
+            .replace('-', "/");
+        let guid = format!(
+            "{:032x}",
+            u128::from(self.id).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        );
+        let version = &resolved.version;
+        match &resolved.snapshot.logging.log_group {
+            None => (
+                format!("/aws/lambda/{function}"),
+                format!("{date}/[{version}]{guid}"),
+            ),
+            Some(group) => (
+                group.clone(),
+                format!("{date}/{function}[{version}][{guid}]"),
+            ),
+        }
+    }
+
     pub(super) fn exited(&self) -> bool {
         self.exit.borrow().is_some()
     }

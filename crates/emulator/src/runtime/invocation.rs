@@ -48,6 +48,10 @@ pub struct InvocationResult {
     pub log: String,
     /// Version executed.
     pub version: String,
+    /// The log group the log goes to.
+    pub log_group: String,
+    /// The environment's log stream in it.
+    pub log_stream: String,
 }
 
 /// How an invocation ended.
@@ -425,12 +429,15 @@ pub(super) async fn run(
     };
     let notices: Vec<String> = settled.notice.into_iter().collect();
     let log = invocation_log(env, cold, printed_before, resolved, &metrics, &notices);
+    let (log_group, log_stream) = env.log_destination(&metrics.function, resolved);
     (
         InvocationResult {
             payload: settled.payload,
             function_error: settled.failed.then(|| "Unhandled".to_string()),
             log,
             version: resolved.version.clone(),
+            log_group,
+            log_stream,
         },
         settled.healthy && !env.exited(),
     )

@@ -6,5 +6,5 @@ mod invocation;
 mod pool;
 mod runtime_api;
 
-pub use invocation::Sink;
+pub use invocation::{InvocationResult, Sink};
 pub use pool::{Environments, HostSettings};

@@ -172,6 +172,7 @@ impl Environments {
             pid: process.pid,
             memory_mb: snapshot.memory,
             spawned_at,
+            created: std::time::SystemTime::now(),
             runtime,
             exit: process.exit,
             kill: Mutex::new(Some(process.kill)),
