@@ -1,28 +1,20 @@
 //! `power-tuning run` and `power-tuning cleanup` as processes, against the local stack: the same
 //! code path as on AWS, only the endpoints (AWS_ENDPOINT_URL_SFN, AWS_ENDPOINT_URL_LAMBDA) differ.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-use power_tuning_cli::local_stack::{HandlerCode, LocalStack, StackOptions};
+use power_tuning_cli::local_stack::LocalStack;
 use power_tuning_core::marker::{Marker, RunId};
 use power_tuning_emulator::{FunctionSpec, Options};
 use serde_json::Value;
 
-use crate::support::{RecordingProxy, example, patient_lambda_client, target_dir, wait_updated};
+use crate::support::{
+    RecordingProxy, assert_exit_code, cli, configuration, example, local_stack,
+    patient_lambda_client, publish, target_dir, wait_updated,
+};
 
-fn cli(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(target_dir().join("power-tuning"));
-    command
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "ak")
-        .env("AWS_SECRET_ACCESS_KEY", "sk")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_PROFILE");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command.output().expect("run power-tuning")
-}
+/// Two sizes, five invocations each: a quick run.
+const TWO_SIZES: [&str; 4] = ["--power-values", "128,256", "--num", "5"];
 
 /// `power-tuning run` on the local stack's state machine for `function`, with `extra` flags.
 fn run(stack: &LocalStack, function: &str, extra: &[&str]) -> Output {
@@ -38,18 +30,16 @@ fn run(stack: &LocalStack, function: &str, extra: &[&str]) -> Output {
     cli(&args, &[("AWS_ENDPOINT_URL_SFN", &sfn_endpoint)])
 }
 
-async fn stack() -> LocalStack {
+/// `fn` at 512 MB, described "app".
+fn target() -> FunctionSpec {
     let mut target = FunctionSpec::new("fn", example("io_bound"));
     target.memory = 512;
     target.description = "app".into();
-    LocalStack::start(StackOptions {
-        emulator: Options::default(),
-        handlers: HandlerCode::Binaries(target_dir()),
-        targets: vec![target],
-        timeout: 300,
-    })
-    .await
-    .expect("stack")
+    target
+}
+
+async fn stack() -> LocalStack {
+    local_stack(vec![target()], Options::default(), 300).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,31 +47,20 @@ async fn run_command_follows_a_real_execution_and_applies_gates() {
     let stack = stack().await;
     let function = stack.emulator.arn("fn");
     let result_file = target_dir().join(format!("run-result-{}.json", std::process::id()));
-    let out = run(
-        &stack,
-        &function,
-        &[
-            "--power-values",
-            "128,256",
-            "--num",
-            "5",
-            "--json",
-            "--max-duration",
-            "0.001",
-            "--require-target",
-            "--max-regression",
-            "1000",
-            "--result-file",
-            result_file.to_str().expect("utf-8"),
-        ],
-    );
+    let gated = [
+        "--json",
+        "--max-duration",
+        "0.001",
+        "--require-target",
+        "--max-regression",
+        "1000",
+        "--result-file",
+        result_file.to_str().expect("utf-8"),
+    ];
+    let out = run(&stack, &function, &[&TWO_SIZES[..], &gated].concat());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "gate violated → exit 3; stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // A gate violated: exit 3.
+    assert_exit_code(&out, 3);
     let output: Value =
         serde_json::from_str(stdout.trim()).expect("--json prints the execution output");
     assert_eq!(
@@ -105,21 +84,9 @@ async fn run_command_follows_a_real_execution_and_applies_gates() {
     let out = run(
         &stack,
         &function,
-        &[
-            "--power-values",
-            "128,256",
-            "--num",
-            "5",
-            "--expect-power",
-            "128",
-        ],
+        &[&TWO_SIZES[..], &["--expect-power", "128"]].concat(),
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit_code(&out, 0);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("◀ best") && stdout.contains("Best memory size (cost): 128 MB"),
@@ -170,12 +137,7 @@ async fn cleanup_command_removes_only_marked_versions() {
     let env = [("AWS_ENDPOINT_URL_LAMBDA", stack.emulator.endpoint())];
     let function = stack.emulator.arn("fn");
     // A user's version, then what an interrupted run leaves: marked versions and a marked $LATEST.
-    let user = client
-        .publish_version()
-        .function_name("fn")
-        .send()
-        .await
-        .expect("publish");
+    let user = publish(&client, "fn").await;
     let marker = Marker {
         run_id: RunId::derive("interrupted"),
         power: 256,
@@ -197,20 +159,10 @@ async fn cleanup_command_removes_only_marked_versions() {
             .await
             .expect("update");
         wait_updated(&client, "fn").await;
-        client
-            .publish_version()
-            .function_name("fn")
-            .send()
-            .await
-            .expect("publish");
+        publish(&client, "fn").await;
     }
     let out = cli(&["cleanup", "--function", &function, "--dry-run"], &env);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit_code(&out, 0);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.matches("would delete").count(), 2, "{stdout}");
     assert!(stdout.contains("$LATEST carries the marker"));
@@ -231,12 +183,7 @@ async fn cleanup_command_removes_only_marked_versions() {
     assert_eq!(versions(&client).await.len(), 4, "dry run changed nothing");
 
     let out = cli(&["cleanup", "--function", &function], &env);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit_code(&out, 0);
     assert_eq!(
         versions(&client).await,
         vec![
@@ -244,12 +191,7 @@ async fn cleanup_command_removes_only_marked_versions() {
             user.version().expect("v").to_string()
         ]
     );
-    let latest = client
-        .get_function_configuration()
-        .function_name("fn")
-        .send()
-        .await
-        .expect("get");
+    let latest = configuration(&client, "fn").await;
     assert_eq!(
         (latest.memory_size(), latest.description()),
         (Some(512), Some("app"))
@@ -262,20 +204,12 @@ async fn cleanup_command_removes_only_marked_versions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verbose_cleanup_shows_the_cores_warnings() {
-    let mut target = FunctionSpec::new("fn", example("io_bound"));
-    target.memory = 512;
-    let stack = LocalStack::start(StackOptions {
-        // One control-plane call per second: the cleanup's calls are throttled and retried.
-        emulator: Options {
-            control_plane_rps: 1,
-            ..Options::default()
-        },
-        handlers: HandlerCode::Binaries(target_dir()),
-        targets: vec![target],
-        timeout: 300,
-    })
-    .await
-    .expect("stack");
+    // One control-plane call per second: the cleanup's calls are throttled and retried.
+    let throttled = Options {
+        control_plane_rps: 1,
+        ..Options::default()
+    };
+    let stack = local_stack(vec![target()], throttled, 300).await;
     let out = cli(
         &["-v", "cleanup", "--function", &stack.emulator.arn("fn")],
         &[("AWS_ENDPOINT_URL_LAMBDA", stack.emulator.endpoint())],
@@ -323,12 +257,7 @@ async fn run_goes_through_http_proxy_unless_no_proxy_says_otherwise() {
             ("NO_PROXY", ""),
         ],
     );
-    assert_eq!(
-        through.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&through.stderr)
-    );
+    assert_exit_code(&through, 0);
     let seen = proxy.take();
     assert!(
         seen.iter().any(|r| r.starts_with(&format!("POST {sfn}/"))),

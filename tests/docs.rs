@@ -134,7 +134,7 @@ fn readme_lists_every_error_name_with_its_retry() {
         })
         .collect();
     let names: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, power_tuning_core::HandlerError::ALL_TYPES);
+    assert_eq!(names, power_tuning_core::HandlerError::all_types());
     for (name, retried) in &rows {
         assert_eq!(
             *retried,

@@ -6,11 +6,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use power_tuning_cli::execution::Outcome;
-use power_tuning_cli::local_stack::{HandlerCode, LocalStack, StackOptions};
+use power_tuning_cli::local_stack::LocalStack;
 use power_tuning_emulator::{Architecture, FunctionSpec, LogLevel, Logging, Options};
 use serde_json::{Value, json};
 
-use crate::support::{example, lambda_client, target_dir};
+use crate::support::{
+    configuration, example, lambda_client, local_stack, max_calls_in_a_second, publish, target_dir,
+};
 
 const TARGET: &str = "target";
 
@@ -29,14 +31,11 @@ fn target(example_name: &str) -> FunctionSpec {
 
 impl Stack {
     async fn start(target: FunctionSpec, emulator: Options) -> Stack {
-        let local = LocalStack::start(StackOptions {
-            emulator,
-            handlers: HandlerCode::Binaries(target_dir()),
-            targets: vec![target],
-            timeout: 300,
-        })
-        .await
-        .expect("local stack");
+        Stack::with_targets(vec![target], emulator).await
+    }
+
+    async fn with_targets(targets: Vec<FunctionSpec>, emulator: Options) -> Stack {
+        let local = local_stack(targets, emulator, 300).await;
         let client = lambda_client(local.emulator.endpoint());
         Stack { local, client }
     }
@@ -60,6 +59,26 @@ impl Stack {
             .expect("execution ran")
     }
 
+    /// How many calls the emulator throttled (429).
+    fn throttled(&self) -> usize {
+        self.local
+            .emulator
+            .calls()
+            .iter()
+            .filter(|c| c.status == 429)
+            .count()
+    }
+
+    /// How many states the execution of `outcome` entered, per its history.
+    async fn states_entered(&self, outcome: &Outcome) -> usize {
+        power_tuning_cli::execution::history(&self.local.sfn, &outcome.arn)
+            .await
+            .expect("history")
+            .iter()
+            .filter(|e| e.r#type().as_str().ends_with("StateEntered"))
+            .count()
+    }
+
     fn target_calls(&self, operation: Option<&str>) -> Vec<power_tuning_emulator::CallRecord> {
         self.local
             .emulator
@@ -80,13 +99,7 @@ impl Stack {
         &self,
         function: &str,
     ) -> (i32, String, Vec<String>, BTreeMap<String, String>) {
-        let latest = self
-            .client
-            .get_function_configuration()
-            .function_name(function)
-            .send()
-            .await
-            .expect("get");
+        let latest = configuration(&self.client, function).await;
         let versions = self
             .client
             .list_versions_by_function()
@@ -149,6 +162,22 @@ fn succeeded(outcome: &Outcome) -> Value {
     serde_json::from_str(outcome.output.as_deref().expect("output")).expect("JSON output")
 }
 
+/// The `value` (memory size) of each stat, in order.
+fn sizes(stats: &[Value]) -> Vec<u64> {
+    stats
+        .iter()
+        .map(|s| s["value"].as_u64().expect("value"))
+        .collect()
+}
+
+/// The stat of the size `power`.
+fn stat_of<'a>(stats: &'a [Value], power: &Value) -> &'a Value {
+    stats
+        .iter()
+        .find(|s| s["value"] == *power)
+        .expect("the chosen size's stat")
+}
+
 /// The size the strategy of `key` chooses, with the analyzer's tie rule: `averagePrice` ties go
 /// to the faster size, `averageDuration` ties to the cheaper one (SPEC §3.7). (The oracle once
 /// broke ties by order instead; with durations a few ULPs apart after a lossy JSON round trip,
@@ -181,14 +210,7 @@ async fn success_with_each_strategy_and_output_results() {
             .await;
         let output = succeeded(&outcome);
         let stats = output["stats"].as_array().expect("includeOutputResults");
-        assert_eq!(
-            stats
-                .iter()
-                .map(|s| s["value"].as_u64().expect("value"))
-                .collect::<Vec<_>>(),
-            vec![128, 256, 512, 1024],
-            "power-value order"
-        );
+        assert_eq!(sizes(stats), [128, 256, 512, 1024], "power-value order");
         for stat in stats {
             assert_eq!(stat["invocations"], 5);
             assert!(stat["averageDuration"].as_f64().expect("avg") > 0.0);
@@ -200,10 +222,7 @@ async fn success_with_each_strategy_and_output_results() {
             "speed" => assert_eq!(power, best_by(stats, "averageDuration")),
             _ => assert!([128, 256, 512, 1024].contains(&power)),
         }
-        let chosen = stats
-            .iter()
-            .find(|s| s["value"] == power)
-            .expect("chosen stat");
+        let chosen = stat_of(stats, &json!(power));
         assert_eq!(output["cost"], chosen["averagePrice"]);
         assert_eq!(output["duration"], chosen["averageDuration"]);
         // N+6 transitions.
@@ -270,13 +289,7 @@ async fn dry_run_and_only_cold_starts() {
 async fn auto_optimize_with_and_without_alias() {
     let stack = Stack::default("io_bound").await;
     // A pre-existing version and alias at the same memory must survive the run.
-    let v1 = stack
-        .client
-        .publish_version()
-        .function_name(TARGET)
-        .send()
-        .await
-        .expect("publish");
+    let v1 = publish(&stack.client, TARGET).await;
     stack
         .client
         .create_alias()
@@ -426,14 +439,7 @@ async fn throttling_and_slow_updates() {
     let stack = Stack::start(target("io_bound"), options).await;
     let outcome = stack.run(json!({"powerValues": [128, 256, 512]})).await;
     succeeded(&outcome);
-    let throttled = stack
-        .local
-        .emulator
-        .calls()
-        .iter()
-        .filter(|c| c.status == 429)
-        .count();
-    assert!(throttled > 0, "the knob throttled some calls");
+    assert!(stack.throttled() > 0, "the knob throttled some calls");
     stack.assert_untouched(&[]).await;
     stack.stop().await;
 
@@ -450,16 +456,7 @@ async fn throttling_and_slow_updates() {
         .run(json!({"powerValues": [128, 256, 512, 1024]}))
         .await;
     succeeded(&outcome);
-    assert_eq!(
-        stack
-            .local
-            .emulator
-            .calls()
-            .iter()
-            .filter(|c| c.status == 429)
-            .count(),
-        0
-    );
+    assert_eq!(stack.throttled(), 0);
     stack.assert_untouched(&[]).await;
     stack.stop().await;
 }
@@ -618,11 +615,8 @@ async fn include_current_measures_the_current_size_and_states_the_change() {
     let output = succeeded(&outcome);
     let stats = output["stats"].as_array().expect("stats");
     assert_eq!(
-        stats
-            .iter()
-            .map(|s| s["value"].as_u64().expect("value"))
-            .collect::<Vec<_>>(),
-        vec![128, 256, 512, 1024],
+        sizes(stats),
+        [128, 256, 512, 1024],
         "the current size was measured, after the input's sizes"
     );
     let current = &stats[3];
@@ -631,10 +625,7 @@ async fn include_current_measures_the_current_size_and_states_the_change() {
     assert_eq!(output["current"]["duration"], current["averageDuration"]);
     assert_eq!(output["current"]["p99Duration"], current["p99Duration"]);
     assert_eq!(output["current"]["monthlyCost"], current["monthlyCost"]);
-    let chosen = stats
-        .iter()
-        .find(|s| s["value"] == output["power"])
-        .expect("the chosen size's stat");
+    let chosen = stat_of(stats, &output["power"]);
     assert_eq!(output["cost"], chosen["expectedPrice"]);
     let pct = |key: &str, a: &Value, b: &Value| {
         let (a, b) = (a[key].as_f64().expect("a"), b[key].as_f64().expect("b"));
@@ -676,30 +667,9 @@ async fn include_current_measures_the_current_size_and_states_the_change() {
         assert!(stat["p95Duration"].as_f64().is_some());
     }
     // 4 configurations + 6 states entered.
-    let events = power_tuning_cli::execution::history(&stack.local.sfn, &outcome.arn)
-        .await
-        .expect("history");
-    let entered = events
-        .iter()
-        .filter(|e| e.r#type().as_str().ends_with("StateEntered"))
-        .count();
-    assert_eq!(entered, 4 + 6);
+    assert_eq!(stack.states_entered(&outcome).await, 4 + 6);
     stack.assert_untouched(&[]).await;
     stack.stop().await;
-}
-
-/// At most `limit` of `calls` in any sliding 1-second window.
-fn max_in_a_second(calls: &[power_tuning_emulator::CallRecord]) -> usize {
-    let times: Vec<f64> = calls.iter().map(|c| c.at_ms).collect();
-    (0..times.len())
-        .map(|i| {
-            times[i..]
-                .iter()
-                .take_while(|t| **t < times[i] + 1000.0)
-                .count()
-        })
-        .max()
-        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -709,19 +679,14 @@ async fn two_architectures_in_one_run_with_one_verdict() {
     arm.architecture = Architecture::Arm64;
     arm.memory = 512;
     arm.description = "arm build".to_string();
-    let local = LocalStack::start(StackOptions {
-        emulator: Options {
+    let stack = Stack::with_targets(
+        vec![target("cpu_bound"), arm],
+        Options {
             update_delay: Duration::from_millis(150),
             ..Options::default()
         },
-        handlers: HandlerCode::Binaries(target_dir()),
-        targets: vec![target("cpu_bound"), arm],
-        timeout: 300,
-    })
-    .await
-    .expect("local stack");
-    let client = lambda_client(local.emulator.endpoint());
-    let stack = Stack { local, client };
+    )
+    .await;
     let arm_arn = stack.local.emulator.arn("target-arm");
     let outcome = stack
         .run(
@@ -755,14 +720,7 @@ async fn two_architectures_in_one_run_with_one_verdict() {
     assert_eq!(targets[1]["current"]["power"], 512);
     // One execution, configurations + 6 states entered: 4 sizes each (1024 MB, the first
     // target's current size, and 512 MB, the second's, are among the power values).
-    let events = power_tuning_cli::execution::history(&stack.local.sfn, &outcome.arn)
-        .await
-        .expect("history");
-    let entered = events
-        .iter()
-        .filter(|e| e.r#type().as_str().ends_with("StateEntered"))
-        .count();
-    assert_eq!(entered, 8 + 6);
+    assert_eq!(stack.states_entered(&outcome).await, 8 + 6);
     // The web UI's comparison link: 8 parts, the legends decode back to the function names.
     let link = output["stateMachine"]["comparison"]
         .as_str()
@@ -790,9 +748,9 @@ async fn two_architectures_in_one_run_with_one_verdict() {
         .collect();
     assert!(control.iter().any(|c| c.function == "target-arm"));
     assert!(
-        max_in_a_second(&control) <= 15,
+        max_calls_in_a_second(&control) <= 15,
         "{} in a second",
-        max_in_a_second(&control)
+        max_calls_in_a_second(&control)
     );
     assert!(control.iter().all(|c| c.status != 429), "never throttled");
     stack.stop().await;

@@ -3,19 +3,42 @@
 
 use std::time::Duration;
 
-use aws_sdk_lambda::error::ProvideErrorMetadata as _;
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::error::{ProvideErrorMetadata as _, SdkError};
+use aws_sdk_lambda::operation::delete_function::{DeleteFunctionError, DeleteFunctionOutput};
+use aws_sdk_lambda::operation::invoke::{InvokeError, InvokeOutput};
+use aws_sdk_lambda::operation::update_function_configuration::builders::UpdateFunctionConfigurationFluentBuilder as UpdateRequest;
+use aws_sdk_lambda::operation::update_function_configuration::{
+    UpdateFunctionConfigurationError, UpdateFunctionConfigurationOutput,
+};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{LastUpdateStatus, LogType};
 use power_tuning_core::logs::parse_log_result;
 use power_tuning_emulator::{Emulator, FunctionSpec, Logging, Options};
 use serde_json::Value;
 
-use crate::support::{decode_log, example, lambda_client, wait_updated};
+use crate::support::{configuration, decode_log, example, lambda_client, publish, wait_updated};
 
 fn options() -> Options {
     Options {
         control_plane_rps: 0,
         ..Options::default()
+    }
+}
+
+/// Updates that stay `InProgress` for 300 ms.
+fn slow_updates() -> Options {
+    Options {
+        update_delay: Duration::from_millis(300),
+        ..options()
+    }
+}
+
+/// One invocation at a time in the whole emulator.
+fn one_at_a_time() -> Options {
+    Options {
+        concurrency: 1,
+        ..options()
     }
 }
 
@@ -27,12 +50,20 @@ fn spec(name: &str, example_name: &str, memory: u32) -> FunctionSpec {
     spec
 }
 
+/// The emulator with `functions`, and an SDK client for it.
+async fn start(options: Options, functions: Vec<FunctionSpec>) -> (Emulator, Client) {
+    let emulator = Emulator::start(options, functions).await.expect("start");
+    let client = lambda_client(emulator.endpoint());
+    (emulator, client)
+}
+
+/// `Invoke` of `function` (at `qualifier`) with `payload` and the log tail; it must answer.
 async fn invoke_json(
-    client: &aws_sdk_lambda::Client,
+    client: &Client,
     function: &str,
     qualifier: Option<&str>,
     payload: &str,
-) -> aws_sdk_lambda::operation::invoke::InvokeOutput {
+) -> InvokeOutput {
     client
         .invoke()
         .function_name(function)
@@ -42,6 +73,51 @@ async fn invoke_json(
         .send()
         .await
         .expect("invoke")
+}
+
+/// `Invoke` of `function`'s `$LATEST` with `payload`, as it answered (throttled or not).
+async fn try_invoke(
+    client: &Client,
+    function: &str,
+    payload: &str,
+) -> Result<InvokeOutput, SdkError<InvokeError>> {
+    client
+        .invoke()
+        .function_name(function)
+        .payload(Blob::new(payload))
+        .send()
+        .await
+}
+
+/// `UpdateFunctionConfiguration` of `function` with what `set` sets.
+async fn update(
+    client: &Client,
+    function: &str,
+    set: impl FnOnce(UpdateRequest) -> UpdateRequest,
+) -> Result<UpdateFunctionConfigurationOutput, SdkError<UpdateFunctionConfigurationError>> {
+    let request = client
+        .update_function_configuration()
+        .function_name(function);
+    set(request).send().await
+}
+
+/// `DeleteFunction` of one version of `function`.
+async fn delete_version(
+    client: &Client,
+    function: &str,
+    version: &str,
+) -> Result<DeleteFunctionOutput, SdkError<DeleteFunctionError>> {
+    client
+        .delete_function()
+        .function_name(function)
+        .qualifier(version)
+        .send()
+        .await
+}
+
+/// The function's answer as JSON.
+fn payload_json(out: &InvokeOutput) -> Value {
+    serde_json::from_slice(out.payload().expect("payload").as_ref()).expect("json")
 }
 
 fn error_code<E: aws_sdk_lambda::error::ProvideErrorMetadata, R>(
@@ -59,28 +135,14 @@ fn error_code<E: aws_sdk_lambda::error::ProvideErrorMetadata, R>(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn control_plane_calls_and_errors() {
-    let emulator = Emulator::start(
-        Options {
-            update_delay: Duration::from_millis(300),
-            ..options()
-        },
-        vec![spec("fn", "io_bound", 256)],
-    )
-    .await
-    .expect("start");
-    let client = lambda_client(emulator.endpoint());
+    let (emulator, client) = start(slow_updates(), vec![spec("fn", "io_bound", 256)]).await;
     // Any region and partition resolve to the same function.
     for name in [
         "fn",
         "arn:aws-cn:lambda:cn-north-1:123456789012:function:fn",
         "arn:aws:lambda:eu-west-1:123456789012:function:fn",
     ] {
-        let config = client
-            .get_function_configuration()
-            .function_name(name)
-            .send()
-            .await
-            .expect("get");
+        let config = configuration(&client, name).await;
         assert_eq!(config.memory_size(), Some(256));
         assert_eq!(config.description(), Some("original"));
         assert_eq!(
@@ -99,12 +161,7 @@ async fn control_plane_calls_and_errors() {
         "ResourceNotFoundException"
     );
 
-    let updated = client
-        .update_function_configuration()
-        .function_name("fn")
-        .memory_size(512)
-        .description("tuning")
-        .send()
+    let updated = update(&client, "fn", |u| u.memory_size(512).description("tuning"))
         .await
         .expect("update");
     assert_eq!(
@@ -112,14 +169,7 @@ async fn control_plane_calls_and_errors() {
         Some(&LastUpdateStatus::InProgress)
     );
     assert_eq!(
-        error_code(
-            client
-                .update_function_configuration()
-                .function_name("fn")
-                .memory_size(1024)
-                .send()
-                .await
-        ),
+        error_code(update(&client, "fn", |u| u.memory_size(1024)).await),
         "ResourceConflictException"
     );
     assert_eq!(
@@ -132,31 +182,14 @@ async fn control_plane_calls_and_errors() {
         (Some(512), Some("tuning"))
     );
     assert_eq!(
-        error_code(
-            client
-                .update_function_configuration()
-                .function_name("fn")
-                .memory_size(64)
-                .send()
-                .await
-        ),
+        error_code(update(&client, "fn", |u| u.memory_size(64)).await),
         "InvalidParameterValueException"
     );
 
-    let v1 = client
-        .publish_version()
-        .function_name("fn")
-        .send()
-        .await
-        .expect("publish");
+    let v1 = publish(&client, "fn").await;
     assert_eq!(v1.version(), Some("1"));
     assert_eq!(v1.memory_size(), Some(512));
-    let again = client
-        .publish_version()
-        .function_name("fn")
-        .send()
-        .await
-        .expect("publish again");
+    let again = publish(&client, "fn").await;
     assert_eq!(
         again.version(),
         Some("1"),
@@ -171,78 +204,42 @@ async fn control_plane_calls_and_errors() {
         .expect("get v1");
     assert_eq!(qualified.description(), Some("tuning"));
 
-    // Aliases.
-    let alias = client
-        .create_alias()
-        .function_name("fn")
-        .name("live")
-        .function_version("1")
-        .send()
-        .await
-        .expect("alias");
-    assert_eq!(alias.function_version(), Some("1"));
-    assert_eq!(
-        error_code(
-            client
-                .create_alias()
-                .function_name("fn")
-                .name("live")
-                .function_version("1")
-                .send()
-                .await
-        ),
-        "ResourceConflictException"
-    );
-    assert_eq!(
+    // Aliases: `live` at version 1, once.
+    let create_live = || {
         client
-            .get_alias()
+            .create_alias()
             .function_name("fn")
             .name("live")
+            .function_version("1")
             .send()
+    };
+    let alias = create_live().await.expect("alias");
+    assert_eq!(alias.function_version(), Some("1"));
+    assert_eq!(error_code(create_live().await), "ResourceConflictException");
+    let get_alias = |name: &str| client.get_alias().function_name("fn").name(name).send();
+    assert_eq!(
+        get_alias("live")
             .await
             .expect("get alias")
             .function_version(),
         Some("1")
     );
     assert_eq!(
-        error_code(
-            client
-                .get_alias()
-                .function_name("fn")
-                .name("nope")
-                .send()
-                .await
-        ),
+        error_code(get_alias("nope").await),
         "ResourceNotFoundException"
     );
     assert_eq!(
-        error_code(
-            client
-                .delete_function()
-                .function_name("fn")
-                .qualifier("1")
-                .send()
-                .await
-        ),
+        error_code(delete_version(&client, "fn", "1").await),
         "ResourceConflictException"
     );
 
     // A second version, then the alias moves and v1 can go.
     wait_updated(&client, "fn").await;
-    client
-        .update_function_configuration()
-        .function_name("fn")
-        .description("v2")
-        .send()
+    update(&client, "fn", |u| u.description("v2"))
         .await
         .expect("update");
     wait_updated(&client, "fn").await;
-    let v2 = client
-        .publish_version()
-        .function_name("fn")
-        .send()
-        .await
-        .expect("publish v2");
+    let v2 = publish(&client, "fn").await;
     assert_eq!(v2.version(), Some("2"));
     client
         .update_alias()
@@ -252,22 +249,9 @@ async fn control_plane_calls_and_errors() {
         .send()
         .await
         .expect("update alias");
-    client
-        .delete_function()
-        .function_name("fn")
-        .qualifier("1")
-        .send()
-        .await
-        .expect("delete v1");
+    delete_version(&client, "fn", "1").await.expect("delete v1");
     assert_eq!(
-        error_code(
-            client
-                .delete_function()
-                .function_name("fn")
-                .qualifier("1")
-                .send()
-                .await
-        ),
+        error_code(delete_version(&client, "fn", "1").await),
         "ResourceNotFoundException"
     );
     client
@@ -287,24 +271,12 @@ async fn versions_are_paginated() {
         update_delay: Duration::ZERO,
         ..options()
     };
-    let emulator = Emulator::start(instant_updates, vec![spec("fn", "io_bound", 128)])
-        .await
-        .expect("start");
-    let client = lambda_client(emulator.endpoint());
+    let (emulator, client) = start(instant_updates, vec![spec("fn", "io_bound", 128)]).await;
     for i in 0..60 {
-        client
-            .update_function_configuration()
-            .function_name("fn")
-            .description(format!("d{i}"))
-            .send()
+        update(&client, "fn", |u| u.description(format!("d{i}")))
             .await
             .expect("update");
-        client
-            .publish_version()
-            .function_name("fn")
-            .send()
-            .await
-            .expect("publish");
+        publish(&client, "fn").await;
     }
     let mut seen = Vec::new();
     let mut marker = None;
@@ -338,16 +310,11 @@ async fn versions_are_paginated() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn control_plane_throttling_knob() {
-    let emulator = Emulator::start(
-        Options {
-            control_plane_rps: 3,
-            ..Options::default()
-        },
-        vec![spec("fn", "io_bound", 128)],
-    )
-    .await
-    .expect("start");
-    let client = lambda_client(emulator.endpoint());
+    let three_a_second = Options {
+        control_plane_rps: 3,
+        ..Options::default()
+    };
+    let (emulator, client) = start(three_a_second, vec![spec("fn", "io_bound", 128)]).await;
     let mut codes = Vec::new();
     for _ in 0..5 {
         let result = client
@@ -376,10 +343,7 @@ async fn control_plane_throttling_knob() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invoke_cold_then_warm_with_reports() {
-    let emulator = Emulator::start(options(), vec![spec("echo", "recorder", 256)])
-        .await
-        .expect("start");
-    let client = lambda_client(emulator.endpoint());
+    let (emulator, client) = start(options(), vec![spec("echo", "recorder", 256)]).await;
     let cold = invoke_json(&client, "echo", None, "{\"hello\":1}").await;
     assert_eq!(
         cold.payload().map(|p| p.as_ref()),
@@ -406,20 +370,11 @@ async fn invoke_cold_then_warm_with_reports() {
     assert_eq!(emulator.live_processes(), 1, "the environment was reused");
 
     // A new version runs in a new environment.
-    client
-        .update_function_configuration()
-        .function_name("echo")
-        .memory_size(512)
-        .send()
+    update(&client, "echo", |u| u.memory_size(512))
         .await
         .expect("update");
     wait_updated(&client, "echo").await;
-    let v1 = client
-        .publish_version()
-        .function_name("echo")
-        .send()
-        .await
-        .expect("publish");
+    let v1 = publish(&client, "echo").await;
     let versioned = invoke_json(&client, "echo", v1.version(), "1").await;
     assert_eq!(versioned.executed_version(), Some("1"));
     assert!(
@@ -438,25 +393,21 @@ async fn function_errors_timeouts_and_json_logs() {
     slow.timeout = 1;
     let mut json_logs = spec("json", "recorder", 128);
     json_logs.logging = Logging::json();
-    let emulator = Emulator::start(
+    let (emulator, client) = start(
         options(),
         vec![spec("failing", "failing", 128), slow, json_logs],
     )
-    .await
-    .expect("start");
-    let client = lambda_client(emulator.endpoint());
+    .await;
 
     let failed = invoke_json(&client, "failing", None, "{}").await;
     assert_eq!(failed.function_error(), Some("Unhandled"));
-    let body: Value =
-        serde_json::from_slice(failed.payload().expect("payload").as_ref()).expect("json");
+    let body = payload_json(&failed);
     assert_eq!(body["errorType"], "IntentionalError");
     assert_eq!(body["errorMessage"], "this function always fails");
 
     let timed_out = invoke_json(&client, "slow", None, "{\"sleepMs\": 3000}").await;
     assert_eq!(timed_out.function_error(), Some("Unhandled"));
-    let body: Value =
-        serde_json::from_slice(timed_out.payload().expect("payload").as_ref()).expect("json");
+    let body = payload_json(&timed_out);
     assert_eq!(body["errorType"], "Sandbox.Timedout");
     assert!(
         body["errorMessage"]
@@ -487,55 +438,21 @@ async fn function_errors_timeouts_and_json_logs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrency_knob_and_overlapping_environments() {
-    let emulator = Emulator::start(
-        Options {
-            concurrency: 1,
-            ..options()
-        },
-        vec![spec("io", "io_bound", 128)],
-    )
-    .await
-    .expect("start");
-    let client = lambda_client(emulator.endpoint());
-    let (a, b) = tokio::join!(
-        client
-            .invoke()
-            .function_name("io")
-            .payload(Blob::new("{\"sleepMs\": 500}"))
-            .send(),
-        async {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            client
-                .invoke()
-                .function_name("io")
-                .payload(Blob::new("{\"sleepMs\": 10}"))
-                .send()
-                .await
-        }
-    );
+    let (emulator, client) = start(one_at_a_time(), vec![spec("io", "io_bound", 128)]).await;
+    let (a, b) = tokio::join!(try_invoke(&client, "io", "{\"sleepMs\": 500}"), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        try_invoke(&client, "io", "{\"sleepMs\": 10}").await
+    });
     assert!(a.is_ok());
     assert_eq!(error_code(b), "TooManyRequestsException");
     emulator.shutdown().await;
 
-    let emulator = Emulator::start(options(), vec![spec("io", "io_bound", 128)])
-        .await
-        .expect("start");
-    let client = lambda_client(emulator.endpoint());
+    let (emulator, client) = start(options(), vec![spec("io", "io_bound", 128)]).await;
     let (a, b) = tokio::join!(
-        client
-            .invoke()
-            .function_name("io")
-            .log_type(LogType::Tail)
-            .payload(Blob::new("{\"sleepMs\": 300}"))
-            .send(),
-        client
-            .invoke()
-            .function_name("io")
-            .log_type(LogType::Tail)
-            .payload(Blob::new("{\"sleepMs\": 300}"))
-            .send(),
+        invoke_json(&client, "io", None, "{\"sleepMs\": 300}"),
+        invoke_json(&client, "io", None, "{\"sleepMs\": 300}"),
     );
-    for out in [a.expect("a"), b.expect("b")] {
+    for out in [a, b] {
         assert!(
             parse_log_result(out.log_result())
                 .expect("report")
@@ -550,26 +467,22 @@ async fn concurrency_knob_and_overlapping_environments() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_limit_and_max_memory_used() {
-    let emulator = Emulator::start(
+    let (emulator, client) = start(
         options(),
         vec![
             spec("small", "memory_hungry", 128),
             spec("big", "memory_hungry", 512),
         ],
     )
-    .await
-    .expect("start");
-    let client = lambda_client(emulator.endpoint());
+    .await;
     let oom = invoke_json(&client, "small", None, "{\"megabytes\": 200}").await;
     assert_eq!(oom.function_error(), Some("Unhandled"));
-    let body: Value =
-        serde_json::from_slice(oom.payload().expect("payload").as_ref()).expect("json");
+    let body = payload_json(&oom);
     assert_eq!(body["errorType"], "Runtime.OutOfMemory", "{body}");
 
     let ok = invoke_json(&client, "big", None, "{\"megabytes\": 120}").await;
     assert_eq!(ok.function_error(), None);
-    let body: Value =
-        serde_json::from_slice(ok.payload().expect("payload").as_ref()).expect("json");
+    let body = payload_json(&ok);
     let peak = body["peakRssMb"].as_f64().expect("peak");
     let reported = parse_log_result(ok.log_result())
         .expect("report")
@@ -583,24 +496,21 @@ async fn memory_limit_and_max_memory_used() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cpu_share_follows_memory() {
-    let emulator = Emulator::start(
+    let (emulator, client) = start(
         options(),
         vec![
             spec("cpu256", "cpu_bound", 256),
             spec("cpu1024", "cpu_bound", 1024),
         ],
     )
-    .await
-    .expect("start");
+    .await;
     if emulator.cgroup_version().is_none() {
         eprintln!("SKIPPED cpu_share_follows_memory: cgroups are not writable here");
         emulator.shutdown().await;
         return;
     }
-    let client = lambda_client(emulator.endpoint());
-    let duration = |out: &aws_sdk_lambda::operation::invoke::InvokeOutput| {
-        parse_log_result(out.log_result()).expect("report").duration
-    };
+    let duration =
+        |out: &InvokeOutput| parse_log_result(out.log_result()).expect("report").duration;
     let mut small = Vec::new();
     let mut large = Vec::new();
     for _ in 0..3 {
@@ -619,13 +529,11 @@ async fn cpu_share_follows_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_left_after_shutdown() {
-    let emulator = Emulator::start(
+    let (emulator, client) = start(
         options(),
         vec![spec("io", "io_bound", 128), spec("echo", "recorder", 256)],
     )
-    .await
-    .expect("start");
-    let client = lambda_client(emulator.endpoint());
+    .await;
     let (_, _, _) = tokio::join!(
         invoke_json(&client, "io", None, "{\"sleepMs\": 50}"),
         invoke_json(&client, "io", None, "{\"sleepMs\": 50}"),
@@ -654,7 +562,7 @@ async fn nothing_is_left_after_shutdown() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invoke_with_response_stream_in_event_stream_framing() {
     use aws_sdk_lambda::types::InvokeWithResponseStreamResponseEvent as Event;
-    let emulator = Emulator::start(
+    let (emulator, client) = start(
         options(),
         vec![
             spec("io", "io_bound", 256),
@@ -662,9 +570,7 @@ async fn invoke_with_response_stream_in_event_stream_framing() {
             spec("stream", "streaming", 256),
         ],
     )
-    .await
-    .expect("emulator");
-    let client = lambda_client(emulator.endpoint());
+    .await;
     let read = |function: &'static str, payload: &'static str| {
         let client = client.clone();
         async move {
@@ -736,16 +642,8 @@ fn bootstrap_zip(example_name: &str) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_log_format_as_lambda_writes_it_for_a_custom_runtime() {
     use aws_sdk_lambda::types::{FunctionCode, LogFormat, LoggingConfig, Runtime, SystemLogLevel};
-    let emulator = Emulator::start(options(), vec![spec("chatty", "chatty", 256)])
-        .await
-        .expect("start");
-    let client = lambda_client(emulator.endpoint());
-    let config = client
-        .get_function_configuration()
-        .function_name("chatty")
-        .send()
-        .await
-        .expect("get");
+    let (emulator, client) = start(options(), vec![spec("chatty", "chatty", 256)]).await;
+    let config = configuration(&client, "chatty").await;
     let logging = config.logging_config().expect("LoggingConfig");
     assert_eq!(logging.log_format(), Some(&LogFormat::Text));
     assert_eq!(logging.log_group(), Some("/aws/lambda/chatty"));
@@ -759,13 +657,11 @@ async fn json_log_format_as_lambda_writes_it_for_a_custom_runtime() {
     assert!(text_report.duration > 0.0);
 
     // JSON: the levels default to INFO.
-    let updated = client
-        .update_function_configuration()
-        .function_name("chatty")
-        .logging_config(LoggingConfig::builder().log_format(LogFormat::Json).build())
-        .send()
-        .await
-        .expect("update to JSON");
+    let updated = update(&client, "chatty", |u| {
+        u.logging_config(LoggingConfig::builder().log_format(LogFormat::Json).build())
+    })
+    .await
+    .expect("update to JSON");
     let logging = updated.logging_config().expect("LoggingConfig");
     assert_eq!(logging.log_format(), Some(&LogFormat::Json));
     assert_eq!(logging.system_log_level(), Some(&SystemLogLevel::Info));
@@ -784,17 +680,15 @@ async fn json_log_format_as_lambda_writes_it_for_a_custom_runtime() {
     assert!(json_report.duration > 0.0 && json_report.init_duration > 0.0);
 
     // SystemLogLevel WARN: no platform.report; the tail holds the plain lines only.
-    client
-        .update_function_configuration()
-        .function_name("chatty")
-        .logging_config(
+    update(&client, "chatty", |u| {
+        u.logging_config(
             LoggingConfig::builder()
                 .system_log_level(SystemLogLevel::Warn)
                 .build(),
         )
-        .send()
-        .await
-        .expect("update to WARN");
+    })
+    .await
+    .expect("update to WARN");
     wait_updated(&client, "chatty").await;
     let warn = invoke_json(&client, "chatty", None, "{}").await;
     assert!(!decode_log(warn.log_result()).contains("platform."));
@@ -804,17 +698,15 @@ async fn json_log_format_as_lambda_writes_it_for_a_custom_runtime() {
     );
 
     // Levels with the text format are refused.
-    let refused = client
-        .update_function_configuration()
-        .function_name("chatty")
-        .logging_config(
+    let refused = update(&client, "chatty", |u| {
+        u.logging_config(
             LoggingConfig::builder()
                 .log_format(LogFormat::Text)
                 .system_log_level(SystemLogLevel::Warn)
                 .build(),
         )
-        .send()
-        .await;
+    })
+    .await;
     let message = refused
         .as_ref()
         .err()
@@ -879,16 +771,7 @@ async fn json_log_format_as_lambda_writes_it_for_a_custom_runtime() {
 /// concurrency slot comes back when the function is done.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_that_goes_away_mid_invoke_gives_its_slot_back() {
-    let emulator = Emulator::start(
-        Options {
-            concurrency: 1,
-            ..options()
-        },
-        vec![spec("io", "io_bound", 128)],
-    )
-    .await
-    .expect("start");
-    let client = lambda_client(emulator.endpoint());
+    let (emulator, client) = start(one_at_a_time(), vec![spec("io", "io_bound", 128)]).await;
     // Gone after 150 ms, while the function sleeps 600 ms.
     let impatient = tokio::time::timeout(
         Duration::from_millis(150),
@@ -899,13 +782,7 @@ async fn a_caller_that_goes_away_mid_invoke_gives_its_slot_back() {
     assert_eq!(emulator.in_flight(), 1, "the function still runs");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let next = client
-            .invoke()
-            .function_name("io")
-            .payload(Blob::new("{}"))
-            .send()
-            .await;
-        match next {
+        match try_invoke(&client, "io", "{}").await {
             Ok(out) => {
                 assert_eq!(out.function_error(), None);
                 break;
@@ -934,16 +811,15 @@ async fn a_caller_that_goes_away_mid_invoke_gives_its_slot_back() {
 async fn reserved_and_account_concurrency() {
     use aws_sdk_lambda::operation::invoke::InvokeError;
     use aws_sdk_lambda::types::ThrottleReason;
-    let emulator = Emulator::start(
-        Options {
-            concurrency: 200,
-            ..options()
-        },
+    let account = Options {
+        concurrency: 200,
+        ..options()
+    };
+    let (emulator, client) = start(
+        account,
         vec![spec("io", "io_bound", 128), spec("other", "io_bound", 128)],
     )
-    .await
-    .expect("start");
-    let client = lambda_client(emulator.endpoint());
+    .await;
     let reserved = |name: &'static str| {
         let client = client.clone();
         async move {
@@ -1006,12 +882,7 @@ async fn reserved_and_account_concurrency() {
         invoke_json(&client, "io", None, "{\"sleepMs\": 400}"),
         async {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            client
-                .invoke()
-                .function_name("io")
-                .payload(Blob::new("{}"))
-                .send()
-                .await
+            try_invoke(&client, "io", "{}").await
         }
     );
     assert_eq!(a.function_error(), None);
@@ -1034,14 +905,7 @@ async fn reserved_and_account_concurrency() {
         .await
         .expect("reserve 0");
     assert_eq!(
-        error_code(
-            client
-                .invoke()
-                .function_name("io")
-                .payload(Blob::new("{}"))
-                .send()
-                .await
-        ),
+        error_code(try_invoke(&client, "io", "{}").await),
         "TooManyRequestsException"
     );
     client
@@ -1064,21 +928,8 @@ async fn reserved_and_account_concurrency() {
 /// answered with is stale for a `PublishVersion` after the update.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revision_id_changes_when_an_update_completes() {
-    let emulator = Emulator::start(
-        Options {
-            update_delay: Duration::from_millis(300),
-            ..options()
-        },
-        vec![spec("f", "io_bound", 128)],
-    )
-    .await
-    .expect("start");
-    let client = lambda_client(emulator.endpoint());
-    let updated = client
-        .update_function_configuration()
-        .function_name("f")
-        .memory_size(256)
-        .send()
+    let (emulator, client) = start(slow_updates(), vec![spec("f", "io_bound", 128)]).await;
+    let updated = update(&client, "f", |u| u.memory_size(256))
         .await
         .expect("update");
     assert_eq!(

@@ -7,15 +7,16 @@
 //! Every scenario writes its row to `target/<profile>/fault-suite/<name>.{json,md}`; the test
 //! command prints the markdown rows as the table of the README's "Reliability" section.
 
-use std::process::Command;
 use std::time::Duration;
 
 use power_tuning_cli::execution::Outcome;
-use power_tuning_cli::local_stack::{HandlerCode, LocalStack, StackOptions};
-use power_tuning_emulator::{CallRecord, Fault, FunctionSpec, Options};
+use power_tuning_cli::local_stack::LocalStack;
+use power_tuning_emulator::{Fault, FunctionSpec, Options};
 use serde_json::{Value, json};
 
-use crate::support::{example, lambda_client, target_dir};
+use crate::support::{
+    assert_exit_code, cli, example, lambda_client, local_stack, max_calls_in_a_second, target_dir,
+};
 
 const TARGET: &str = "target";
 const DESCRIPTION: &str = "tuned by the fault suite";
@@ -28,17 +29,6 @@ fn spec(example_name: &str) -> FunctionSpec {
     spec
 }
 
-async fn stack(target: FunctionSpec, emulator: Options, timeout: u32) -> LocalStack {
-    LocalStack::start(StackOptions {
-        emulator,
-        handlers: HandlerCode::Binaries(target_dir()),
-        targets: vec![target],
-        timeout,
-    })
-    .await
-    .expect("local stack")
-}
-
 fn input(stack: &LocalStack, extra: Value) -> Value {
     let mut input =
         json!({"lambdaARN": stack.emulator.arn(TARGET), "num": 5, "powerValues": [128, 256, 512]});
@@ -46,24 +36,6 @@ fn input(stack: &LocalStack, extra: Value) -> Value {
         input[k] = v.clone();
     }
     input
-}
-
-/// The most control-plane calls on the target in any sliding second (throttled ones included).
-fn max_calls_in_a_second(calls: &[CallRecord]) -> usize {
-    let times: Vec<f64> = calls
-        .iter()
-        .filter(|c| c.function == TARGET && c.operation != "Invoke")
-        .map(|c| c.at_ms)
-        .collect();
-    (0..times.len())
-        .map(|i| {
-            times[i..]
-                .iter()
-                .take_while(|t| **t < times[i] + 1000.0)
-                .count()
-        })
-        .max()
-        .unwrap_or(0)
 }
 
 /// What a scenario left: (versions, `$LATEST` memory and description), `None` when the
@@ -126,7 +98,14 @@ async fn check(name: &str, fault: &str, stack: LocalStack, outcome: &Outcome, ex
         // The scenario deleted the function: nothing of it can be left.
         None => (0, true),
     };
-    let busiest = max_calls_in_a_second(&stack.emulator.calls());
+    // The most control-plane calls on the target in any sliding second (throttled ones included).
+    let busiest = max_calls_in_a_second(
+        stack
+            .emulator
+            .calls()
+            .iter()
+            .filter(|c| c.function == TARGET && c.operation != "Invoke"),
+    );
     assert!(
         busiest <= 15,
         "{name}: {busiest} control-plane calls in one second"
@@ -180,7 +159,7 @@ async fn run(stack: &LocalStack, extra: Value) -> Outcome {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_errors_on_every_operation_are_retried() {
-    let stack = stack(spec("io_bound"), Options::default(), 300).await;
+    let stack = local_stack(vec![spec("io_bound")], Options::default(), 300).await;
     for operation in [
         "GetFunctionConfiguration",
         "UpdateFunctionConfiguration",
@@ -217,7 +196,7 @@ async fn service_errors_on_every_operation_are_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttling_storm_is_waited_out() {
-    let stack = stack(spec("io_bound"), Options::default(), 300).await;
+    let stack = local_stack(vec![spec("io_bound")], Options::default(), 300).await;
     stack.emulator.inject(Fault::Errors {
         operation: None,
         function: Some(TARGET.to_string()),
@@ -240,7 +219,7 @@ async fn a_throttling_storm_is_waited_out() {
 async fn an_update_stuck_past_the_deadline_times_out_and_is_undone() {
     // Handlers get 10 s; the first update stays InProgress for 14 s. The Initializer gives up
     // in time to answer; CleanUpOnError waits the update out and restores $LATEST.
-    let stack = stack(spec("io_bound"), Options::default(), 10).await;
+    let stack = local_stack(vec![spec("io_bound")], Options::default(), 10).await;
     stack.emulator.inject(Fault::StuckUpdate {
         function: TARGET.to_string(),
         seconds: 14.0,
@@ -258,7 +237,7 @@ async fn an_update_stuck_past_the_deadline_times_out_and_is_undone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_update_fails_the_run_with_its_reason() {
-    let stack = stack(spec("io_bound"), Options::default(), 300).await;
+    let stack = local_stack(vec![spec("io_bound")], Options::default(), 300).await;
     stack.emulator.inject(Fault::FailedUpdate {
         function: TARGET.to_string(),
         reason: "The function could not be updated: injected".to_string(),
@@ -283,7 +262,7 @@ async fn a_failed_update_fails_the_run_with_its_reason() {
 async fn a_target_timing_out_at_every_size_fails_listing_each() {
     let mut target = spec("io_bound");
     target.timeout = 1;
-    let stack = stack(target, Options::default(), 300).await;
+    let stack = local_stack(vec![target], Options::default(), 300).await;
     let outcome = run(&stack, json!({"payload": {"sleepMs": 3000}})).await;
     let cause = outcome.failure();
     for size in [128, 256, 512] {
@@ -304,7 +283,7 @@ async fn a_target_timing_out_at_every_size_fails_listing_each() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_out_of_memory_at_every_size_fails_listing_each() {
-    let stack = stack(spec("memory_hungry"), Options::default(), 300).await;
+    let stack = local_stack(vec![spec("memory_hungry")], Options::default(), 300).await;
     let outcome = run(&stack, json!({"payload": {"megabytes": 700}})).await;
     assert!(
         outcome.failure().contains("Runtime.OutOfMemory"),
@@ -323,7 +302,7 @@ async fn a_target_out_of_memory_at_every_size_fails_listing_each() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_function_deleted_mid_run_fails_the_run() {
-    let stack = stack(spec("io_bound"), Options::default(), 300).await;
+    let stack = local_stack(vec![spec("io_bound")], Options::default(), 300).await;
     stack.emulator.inject(Fault::DeleteFunction {
         function: TARGET.to_string(),
         invocations: 3,
@@ -342,7 +321,7 @@ async fn the_function_deleted_mid_run_fails_the_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_executor_killed_mid_invocation_fails_and_is_cleaned_up() {
-    let stack = stack(spec("io_bound"), Options::default(), 300).await;
+    let stack = local_stack(vec![spec("io_bound")], Options::default(), 300).await;
     stack.emulator.inject(Fault::KillEnvironment {
         function: "executor".to_string(),
         nth: 2,
@@ -365,7 +344,7 @@ async fn an_initializer_killed_mid_publishing_is_swept_by_its_marker() {
         update_delay: Duration::from_millis(400),
         ..Options::default()
     };
-    let stack = stack(spec("io_bound"), options, 300).await;
+    let stack = local_stack(vec![spec("io_bound")], options, 300).await;
     stack.emulator.inject(Fault::KillEnvironment {
         function: "initializer".to_string(),
         nth: 1,
@@ -388,7 +367,7 @@ async fn an_execution_killed_mid_run_is_cleaned_by_power_tuning_cleanup() {
         update_delay: Duration::from_millis(400),
         ..Options::default()
     };
-    let mut stack = stack(spec("io_bound"), options, 300).await;
+    let mut stack = local_stack(vec![spec("io_bound")], options, 300).await;
     let arn = stack.emulator.arn(TARGET);
     let execution = power_tuning_cli::execution::start(
         &stack.sfn,
@@ -441,21 +420,11 @@ async fn an_execution_killed_mid_run_is_cleaned_by_power_tuning_cleanup() {
         !left.0.is_empty(),
         "a killed execution leaves versions for cleanup: {left:?}"
     );
-    let out = Command::new(target_dir().join("power-tuning"))
-        .args(["cleanup", "--function", &arn])
-        .env("AWS_ENDPOINT_URL_LAMBDA", stack.emulator.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "ak")
-        .env("AWS_SECRET_ACCESS_KEY", "sk")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("power-tuning cleanup");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = cli(
+        &["cleanup", "--function", &arn],
+        &[("AWS_ENDPOINT_URL_LAMBDA", stack.emulator.endpoint())],
     );
+    assert_exit_code(&out, 0);
     let outcome = Outcome {
         arn: execution,
         status: "ABORTED".to_string(),
@@ -479,7 +448,7 @@ async fn an_execution_killed_mid_run_is_cleaned_by_power_tuning_cleanup() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permanent_invoke_error_fails_at_once_with_its_code() {
-    let stack = stack(spec("io_bound"), Options::default(), 300).await;
+    let stack = local_stack(vec![spec("io_bound")], Options::default(), 300).await;
     stack.emulator.inject(Fault::Errors {
         operation: Some("Invoke".to_string()),
         function: Some(TARGET.to_string()),
@@ -513,7 +482,7 @@ async fn a_permanent_invoke_error_fails_at_once_with_its_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reserved_concurrency_zero_is_refused_before_any_change() {
-    let stack = stack(spec("io_bound"), Options::default(), 300).await;
+    let stack = local_stack(vec![spec("io_bound")], Options::default(), 300).await;
     lambda_client(stack.emulator.endpoint())
         .put_function_concurrency()
         .function_name(TARGET)
@@ -554,7 +523,7 @@ async fn a_new_accounts_concurrency_is_not_exceeded_in_parallel() {
         concurrency: 10,
         ..Options::default()
     };
-    let stack = stack(spec("io_bound"), options, 300).await;
+    let stack = local_stack(vec![spec("io_bound")], options, 300).await;
     let outcome = run(
         &stack,
         json!({"parallelInvocation": true, "num": 50, "powerValues": [128, 256], "payload": {"sleepMs": 20}}),
@@ -581,7 +550,7 @@ async fn a_new_accounts_concurrency_is_not_exceeded_in_parallel() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_503s_on_invoke_is_retried() {
-    let stack = stack(spec("io_bound"), Options::default(), 300).await;
+    let stack = local_stack(vec![spec("io_bound")], Options::default(), 300).await;
     stack.emulator.inject(Fault::Errors {
         operation: Some("Invoke".to_string()),
         function: Some(TARGET.to_string()),

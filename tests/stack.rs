@@ -78,6 +78,15 @@ fn binaries() -> BTreeSet<String> {
         .collect()
 }
 
+/// The binary a function of the template is built from.
+fn binary_of(function: &Yaml) -> String {
+    get(get(function, "Metadata"), "BuildProperties")
+        .get("Binary")
+        .and_then(Yaml::as_str)
+        .expect("binary")
+        .to_string()
+}
+
 fn state_machine(t: &Yaml) -> Yaml {
     get(t, "Resources")
         .as_mapping()
@@ -124,19 +133,7 @@ fn every_binary_has_a_function_and_every_function_a_binary() {
         .collect();
     assert_eq!(built, binaries());
     // Binary name = state name lower-cased, and the substitution names follow.
-    let definition = substituted_definition(
-        &binaries()
-            .iter()
-            .map(|b| {
-                (
-                    format!("{b}Arn"),
-                    format!("arn:aws:lambda:us-east-1:123456789012:function:{b}"),
-                )
-            })
-            .collect(),
-        300,
-    );
-    let resources: BTreeSet<String> = all_states(&definition)
+    let resources: BTreeSet<String> = all_states(&definition())
         .values()
         .filter_map(|s| s.get("Resource").and_then(Value::as_str))
         .map(|r| r.rsplit(':').next().expect("name").to_string())
@@ -192,12 +189,7 @@ fn granted_actions(function: &Yaml) -> BTreeSet<String> {
 fn iam_policies_grant_exactly_the_actions_the_code_calls() {
     let t = template();
     for (name, function) in functions(&t) {
-        let binary = get(get(&function, "Metadata"), "BuildProperties")
-            .get("Binary")
-            .and_then(Yaml::as_str)
-            .expect("binary")
-            .to_string();
-        let expected: BTreeSet<String> = power_tuning_core::iam::actions_of(&binary)
+        let expected: BTreeSet<String> = power_tuning_core::iam::actions_of(&binary_of(&function))
             .iter()
             .map(|a| a.to_string())
             .collect();
@@ -230,13 +222,8 @@ fn only_the_handlers_that_call_targets_may_assume_roles() {
     let t = template();
     let mut granted = BTreeSet::new();
     for (_, function) in functions(&t) {
-        let binary = get(get(&function, "Metadata"), "BuildProperties")
-            .get("Binary")
-            .and_then(Yaml::as_str)
-            .expect("binary")
-            .to_string();
         if grants_assume_role(&function) {
-            granted.insert(binary);
+            granted.insert(binary_of(&function));
         }
     }
     let expected: BTreeSet<String> = power_tuning_core::iam::ROLE_HANDLERS

@@ -1,11 +1,16 @@
-//! Shared test helpers: where the built binaries are, an SDK client for the emulator, polling.
+//! Shared test helpers: where the built binaries are, the CLI as a process, the local stack, an
+//! SDK client for the emulator and the calls the tests make with it, polling.
 
 use std::path::PathBuf;
-
+use std::process::{Command, Output};
 use std::time::Duration;
 
+use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
+use aws_sdk_lambda::operation::publish_version::PublishVersionOutput;
 use aws_sdk_lambda::types::LastUpdateStatus;
 use aws_smithy_types::retry::RetryConfig;
+use power_tuning_cli::local_stack::{HandlerCode, LocalStack, StackOptions};
+use power_tuning_emulator::{CallRecord, FunctionSpec, Options};
 
 /// `target/<profile>` of this test binary.
 pub fn target_dir() -> PathBuf {
@@ -28,6 +33,65 @@ pub fn example(name: &str) -> PathBuf {
     path
 }
 
+/// `power-tuning` with `args` as a process, with test credentials, no profile, no global endpoint,
+/// and `env` on top (the endpoints of the local stack, proxies).
+pub fn cli(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(target_dir().join("power-tuning"));
+    command
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "ak")
+        .env("AWS_SECRET_ACCESS_KEY", "sk")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("run power-tuning")
+}
+
+/// Asserts that a process exited with `code`, showing its stderr when it did not.
+#[track_caller]
+pub fn assert_exit_code(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The local stack (moto's state machine, the handler binaries of this build in the emulator)
+/// with `targets`, the emulator set by `emulator`, and `timeout` as `totalExecutionTimeout`.
+pub async fn local_stack(
+    targets: Vec<FunctionSpec>,
+    emulator: Options,
+    timeout: u32,
+) -> LocalStack {
+    LocalStack::start(StackOptions {
+        emulator,
+        handlers: HandlerCode::Binaries(target_dir()),
+        targets,
+        timeout,
+    })
+    .await
+    .expect("local stack")
+}
+
+/// The most of `calls` in any sliding second.
+pub fn max_calls_in_a_second<'a>(calls: impl IntoIterator<Item = &'a CallRecord>) -> usize {
+    let times: Vec<f64> = calls.into_iter().map(|c| c.at_ms).collect();
+    (0..times.len())
+        .map(|i| {
+            times[i..]
+                .iter()
+                .take_while(|t| **t < times[i] + 1000.0)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// An SDK client for the emulator, with SDK retries off so errors are seen as they are.
 pub fn lambda_client(endpoint: &str) -> aws_sdk_lambda::Client {
     client_with_retries(endpoint, RetryConfig::disabled())
@@ -47,6 +111,29 @@ fn client_with_retries(endpoint: &str, retry: RetryConfig) -> aws_sdk_lambda::Cl
     aws_sdk_lambda::Client::from_conf(config)
 }
 
+/// `GetFunctionConfiguration` of `function` (a name or an ARN, qualified or not).
+pub async fn configuration(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+) -> GetFunctionConfigurationOutput {
+    client
+        .get_function_configuration()
+        .function_name(function)
+        .send()
+        .await
+        .expect("get")
+}
+
+/// `PublishVersion` of `function`'s `$LATEST`.
+pub async fn publish(client: &aws_sdk_lambda::Client, function: &str) -> PublishVersionOutput {
+    client
+        .publish_version()
+        .function_name(function)
+        .send()
+        .await
+        .expect("publish")
+}
+
 /// Decodes a `LogResult` (cut by bytes, so its first character may be broken).
 pub fn decode_log(log_result: Option<&str>) -> String {
     use base64::Engine as _;
@@ -60,15 +147,10 @@ pub fn decode_log(log_result: Option<&str>) -> String {
 pub async fn wait_updated(
     client: &aws_sdk_lambda::Client,
     function: &str,
-) -> aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput {
+) -> GetFunctionConfigurationOutput {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let config = client
-            .get_function_configuration()
-            .function_name(function)
-            .send()
-            .await
-            .expect("get");
+        let config = configuration(client, function).await;
         if config.last_update_status() == Some(&LastUpdateStatus::Successful) {
             return config;
         }

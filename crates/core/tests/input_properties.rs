@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use power_tuning_core::fake::{FakeClock, FakeLambda, FakePayloads, cpu_bound};
+use power_tuning_core::fake::{Call, FakeClock, FakeLambda, FakePayloads, cpu_bound};
 use power_tuning_core::handlers::{Deps, Invocation, initializer};
 use power_tuning_core::input::{MAX_NUM, MAX_POWER, MIN_POWER, TuningInput};
 use power_tuning_core::{HandlerEvent, Settings};
@@ -176,32 +176,26 @@ proptest! {
             Err(message) => {
                 prop_assert!(!message.to_string().is_empty());
                 // The Initializer refuses it before any call on the target.
-                let clock = FakeClock::new();
-                let fake = FakeLambda::new(clock.clone());
-                fake.add_function("target", 1024, "d", cpu_bound());
-                let deps = Deps {
-                    lambda: fake.clone(),
-                    payloads: FakePayloads::default(),
-                    clock: clock.clone(),
-                    settings: Settings { default_power_values: defaults.to_vec(), ..Settings::default() },
-                };
-                let invocation = Invocation {
-                    event: HandlerEvent::from_value(state.clone()),
-                    deadline: Duration::from_secs(300),
-                    request_id: "req".to_string(),
-                };
-                let error = futures::executor::block_on(initializer::handle(&deps, &invocation))
-                    .expect_err("invalid input");
-                prop_assert_eq!(error.error_type(), "InvalidInput");
-                prop_assert!(fake.calls().is_empty(), "calls on the target: {:?}", fake.calls());
+                let settings = Settings { default_power_values: defaults.to_vec(), ..Settings::default() };
+                let refusal = initialize(state.clone(), settings);
+                prop_assert_eq!(refusal.error_type, "InvalidInput");
+                prop_assert!(refusal.calls.is_empty(), "calls on the target: {:?}", refusal.calls);
             }
         }
     }
 }
 
-/// Runs the Initializer on `state` against a fake with the target; returns the error type and
-/// message, and the number of calls made on the target.
-fn initialize(state: Value) -> (String, String, usize) {
+/// How the Initializer refused an input.
+struct Refusal {
+    error_type: String,
+    message: String,
+    /// The calls it made on the target.
+    calls: Vec<Call>,
+}
+
+/// Runs the Initializer with `settings` on `state` against a fake with the target, which must
+/// refuse it.
+fn initialize(state: Value, settings: Settings) -> Refusal {
     let clock = FakeClock::new();
     let fake = FakeLambda::new(clock.clone());
     fake.add_function("target", 1024, "d", cpu_bound());
@@ -209,7 +203,7 @@ fn initialize(state: Value) -> (String, String, usize) {
         lambda: fake.clone(),
         payloads: FakePayloads::default(),
         clock,
-        settings: Settings::default(),
+        settings,
     };
     let invocation = Invocation {
         event: HandlerEvent::from_value(state),
@@ -218,11 +212,11 @@ fn initialize(state: Value) -> (String, String, usize) {
     };
     let error =
         futures::executor::block_on(initializer::handle(&deps, &invocation)).expect_err("refused");
-    (
-        error.error_type().to_string(),
-        error.to_string(),
-        fake.calls().len(),
-    )
+    Refusal {
+        error_type: error.error_type().to_string(),
+        message: error.to_string(),
+        calls: fake.calls(),
+    }
 }
 
 #[test]
@@ -246,7 +240,10 @@ fn the_issues_hostile_inputs_end_as_invalid_input_with_zero_calls() {
             "Invalid lambdaConfigurations: its publishing progress is inconsistent".to_string(),
         ),
     ] {
-        let (error_type, got, calls) = initialize(state);
-        assert_eq!((error_type.as_str(), got.as_str(), calls), ("InvalidInput", message.as_str(), 0));
+        let refusal = initialize(state, Settings::default());
+        assert_eq!(
+            (refusal.error_type.as_str(), refusal.message.as_str(), refusal.calls.len()),
+            ("InvalidInput", message.as_str(), 0)
+        );
     }
 }
