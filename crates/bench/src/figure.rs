@@ -153,67 +153,58 @@ impl Figure {
 mod tests {
     use super::*;
 
+    fn figure(samples: &[f64], check: Check) -> Figure {
+        Figure::new("B1", "m", "u", "ms", samples.to_vec(), check, "")
+    }
+
     #[test]
     fn figures_are_judged_by_their_rule() {
-        let f = Figure::new(
-            "B1",
-            "m",
-            "u",
-            "ms",
-            vec![0.05, 0.2, 0.07],
-            Check::MedianAtMost(0.1),
-            "",
-        );
+        let f = figure(&[0.05, 0.2, 0.07], Check::MedianAtMost(0.1));
         assert_eq!(
             (f.median, f.min, f.max, f.pass),
             (0.07, 0.05, 0.2, Some(true))
         );
-        assert_eq!(f.verdict(), "holds");
-        let f = Figure::new(
-            "B2",
-            "m",
-            "u",
-            "c",
-            vec![1.0, 2.0, 1.0],
-            Check::AllAtMost(1.0),
-            "",
-        );
-        assert_eq!(f.pass, Some(false));
-        let f = Figure::new(
-            "B7",
-            "m",
-            "u",
-            "t",
-            vec![12.0, 12.0],
-            Check::AllEqual(12.0),
-            "",
-        );
-        assert_eq!(f.pass, Some(true));
-        let f = Figure::new("B5", "m", "u", "ms", vec![], Check::MedianAtMost(20.0), "");
-        assert_eq!(f.pass, Some(false), "no samples never passes");
-        assert_eq!(f.verdict(), "**misses**");
-        let f = Figure::new(
-            "B1",
-            "m",
-            "u",
-            "ms",
-            vec![0.15, 0.16, 0.2],
-            Check::MedianAtMost(0.1),
-            "",
-        );
-        assert_eq!(f.verdict(), "**misses** by 60%");
-        let f = Figure::new(
-            "B6",
-            "m",
-            "u",
-            "MB",
-            vec![10.0, 25.0],
-            Check::AllAtMost(20.0),
-            "",
-        );
+        // (samples, rule, pass, verdict)
+        let cases = [
+            (
+                vec![0.05, 0.2, 0.07],
+                Check::MedianAtMost(0.1),
+                Some(true),
+                "holds",
+            ),
+            (
+                vec![1.0, 2.0, 1.0],
+                Check::AllAtMost(1.0),
+                Some(false),
+                "**misses** by 100%",
+            ),
+            (vec![12.0, 12.0], Check::AllEqual(12.0), Some(true), "holds"),
+            // No samples never passes.
+            (vec![], Check::MedianAtMost(20.0), Some(false), "**misses**"),
+            (
+                vec![0.15, 0.16, 0.2],
+                Check::MedianAtMost(0.1),
+                Some(false),
+                "**misses** by 60%",
+            ),
+            (
+                vec![10.0, 25.0],
+                Check::AllAtMost(20.0),
+                Some(false),
+                "**misses** by 25%",
+            ),
+            (vec![1.0], Check::Report, None, "-"),
+        ];
+        for (samples, check, pass, verdict) in cases {
+            let f = figure(&samples, check);
+            assert_eq!(
+                (f.pass, f.verdict().as_str()),
+                (pass, verdict),
+                "{samples:?}"
+            );
+        }
+        let f = figure(&[10.0, 25.0], Check::AllAtMost(20.0));
         assert!((f.check.miss_margin(f.median, f.max).expect("missed") - 25.0).abs() < 1e-9);
-        let f = Figure::new("B7", "m", "u", "s", vec![1.0], Check::Report, "");
-        assert_eq!((f.pass, f.verdict().as_str()), (None, "-"));
         assert_eq!(
             serde_json::to_value(Check::AllAtMost(4.0)).expect("json"),
             serde_json::json!({"rule": "allAtMost", "limit": 4.0})

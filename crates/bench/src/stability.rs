@@ -132,21 +132,18 @@ fn choice_figures(
             .join(", ")
     };
     let command = first_command();
-    figures.push(Figure::new(
-        "B10",
+    let count = |metric: String, value: usize, check: Check, note: String| {
+        Figure::new("B10", metric, "-", "runs", vec![value as f64], check, note)
+    };
+    figures.push(count(
         format!("runs choosing another size than the most frequent ({mode} MB), of {runs}"),
-        "-",
-        "runs",
-        vec![differing as f64],
+        differing,
         Check::Report,
         format!("`{command}` run {runs} times on this machine (cgroups as available, level 95 %); choices: {tally}; verdicts: {verdicts}"),
     ));
-    figures.push(Figure::new(
-        "B10",
+    figures.push(count(
         format!("runs calling `clear` a choice other than the most frequent, of {runs}"),
-        "-",
-        "runs",
-        vec![clear_elsewhere as f64],
+        clear_elsewhere,
         Check::AllAtMost(2.0),
         "a clear verdict on another size than the most frequent one is a false `clear`: at a 95 % level about 1 run in 20 (SPEC §13); more than 2 is a defect".to_string(),
     ));

@@ -87,40 +87,32 @@ impl HandlerError {
 
     /// Every error type name a handler reports (README "Errors"), in the order of the variants
     /// (a permanent Lambda error is named by its code).
-    pub const ALL_TYPES: [&'static str; 32] = [
-        "InvalidInput",
-        "ResourceNotFound",
-        "ResourceConflict",
-        "Throttled",
-        "InvalidRequest",
-        "AccessDenied",
-        "LambdaServiceError",
-        "LambdaTimeout",
-        "KMSAccessDeniedException",
-        "KMSDisabledException",
-        "KMSInvalidStateException",
-        "KMSNotFoundException",
-        "EC2AccessDeniedException",
-        "InvalidSubnetIDException",
-        "InvalidSecurityGroupIDException",
-        "InvalidZipFileException",
-        "InvalidRuntimeException",
-        "SubnetIPAddressLimitReachedException",
-        "ENILimitReachedException",
-        "EFSMountFailureException",
-        "EFSMountConnectivityException",
-        "EFSIOException",
-        "UpdateFailed",
-        "UpdateTimeout",
-        "UnsupportedArchitecture",
-        "TargetFailed",
-        "ProcessorFailed",
-        "PayloadS3Error",
-        "InvalidLog",
-        "InvalidState",
-        "UnexpectedVersion",
-        "ConcurrentRun",
-    ];
+    pub fn all_types() -> Vec<&'static str> {
+        let mut names = vec![
+            "InvalidInput",
+            "ResourceNotFound",
+            "ResourceConflict",
+            "Throttled",
+            "InvalidRequest",
+            "AccessDenied",
+            "LambdaServiceError",
+            "LambdaTimeout",
+        ];
+        names.extend(crate::ports::PERMANENT_SERVICE_CODES);
+        names.extend([
+            "UpdateFailed",
+            "UpdateTimeout",
+            "UnsupportedArchitecture",
+            "TargetFailed",
+            "ProcessorFailed",
+            "PayloadS3Error",
+            "InvalidLog",
+            "InvalidState",
+            "UnexpectedVersion",
+            "ConcurrentRun",
+        ]);
+        names
+    }
 
     /// Error types the state machine retries (transient service conditions only, SPEC §14: a
     /// permanent Lambda error fails at once).
@@ -182,7 +174,8 @@ mod tests {
             HandlerError::ConcurrentRun(s()),
         ]);
         let names: Vec<&str> = all.map(|e| e.error_type()).collect();
-        assert_eq!(names, HandlerError::ALL_TYPES);
+        assert_eq!(names, HandlerError::all_types());
+        assert_eq!(names.len(), 32);
         assert_eq!(
             lambda(LambdaError::Transport(s())).error_type(),
             "LambdaServiceError"

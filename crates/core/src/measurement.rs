@@ -214,6 +214,18 @@ mod tests {
         }
     }
 
+    /// Five invocations; the second is a cold start whose Billed Duration holds its INIT (a
+    /// custom runtime): 20.5 + 100 → 121 ms.
+    fn five() -> [Report; 5] {
+        [
+            report(10.0, 11.0, 0.0, 30.0),
+            report(20.5, 121.0, 100.0, 31.0),
+            report(30.0, 30.0, 0.0, 29.0),
+            report(40.0, 40.0, 0.0, 30.0),
+            report(50.0, 50.0, 0.0, 30.0),
+        ]
+    }
+
     /// 256 MB at 2.1e-9 $/ms per 128 MB.
     fn at_256(ms: f64) -> f64 {
         ms.ceil() * 2.1e-9 * 2.0
@@ -225,15 +237,7 @@ mod tests {
 
     #[test]
     fn figures_of_a_size_by_hand() {
-        // The second invocation is a cold start whose Billed Duration holds its INIT (a custom
-        // runtime): 20.5 + 100 → 121 ms.
-        let reports = [
-            report(10.0, 11.0, 0.0, 30.0),
-            report(20.5, 121.0, 100.0, 31.0),
-            report(30.0, 30.0, 0.0, 29.0),
-            report(40.0, 40.0, 0.0, 30.0),
-            report(50.0, 50.0, 0.0, 30.0),
-        ];
+        let reports = five();
         let s = stat(256, &reports, &model(None, None));
         // Durations with init: 10, 120.5, 30, 40, 50 → trimmed (k=1): 30, 40, 50.
         assert_eq!(s.average_duration, Some(40.0));
@@ -284,13 +288,7 @@ mod tests {
 
     #[test]
     fn expected_and_monthly_with_a_ratio() {
-        let reports = [
-            report(10.0, 11.0, 0.0, 30.0),
-            report(20.5, 121.0, 100.0, 31.0),
-            report(30.0, 30.0, 0.0, 29.0),
-            report(40.0, 40.0, 0.0, 30.0),
-            report(50.0, 50.0, 0.0, 30.0),
-        ];
+        let reports = five();
         let s = stat(256, &reports, &model(Some(0.25), Some(10_000_000)));
         let expected = 0.75 * at_256(33.0) + 0.25 * at_256(121.0);
         assert_eq!(s.expected_price, Some(expected));

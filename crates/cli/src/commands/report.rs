@@ -192,25 +192,18 @@ mod tests {
     #[test]
     fn projections_use_the_results_traffic_unless_told_otherwise() {
         let mut value = crate::report::tests::output();
-        value["traffic"] = serde_json::json!({
-            "source": "cloudwatch", "region": "us-east-1",
-            "window": {"start": "a", "end": "b", "days": 28, "daysWithData": 28},
-            "invocations": 28000, "monthlyInvocations": 30417, "errors": 0, "throttles": 0,
-            "averageDurationMs": 100.0, "maxConcurrency": 12,
-            "coldStarts": {"windowDays": 7, "reports": 7000, "cold": 70, "ratio": 0.01, "interval": [0.0079, 0.0126], "averageInitMs": 200.0, "coverage": 1.0, "bytesScanned": 7e6},
-            "currentMonthlyCost": {"duration": 1.0, "requests": 0.1, "total": 1.1, "basis": "reports"}
-        });
+        value["traffic"] = crate::report::tests::traffic_from_history();
         let view = crate::report::tests::view_of(value);
         let t = args(&[]).traffic(&view);
         assert_eq!(
             (t.monthly_invocations, t.cold_start_ratio),
-            (Some(30417), 0.01)
+            (Some(30417), 0.0105)
         );
         let t = args(&["--monthly-invocations", "5", "--cold-start-ratio", "0.5"]).traffic(&view);
         assert_eq!((t.monthly_invocations, t.cold_start_ratio), (Some(5), 0.5));
         // --rps says the traffic: the history's month is not used.
         let t = args(&["--rps", "2"]).traffic(&view);
-        assert_eq!((t.monthly(), t.cold_start_ratio), (Some(5_184_000), 0.01));
+        assert_eq!((t.monthly(), t.cold_start_ratio), (Some(5_184_000), 0.0105));
         let plain = crate::report::tests::view_of(crate::report::tests::output());
         assert_eq!(args(&[]).traffic(&plain).monthly(), None);
         assert!(args(&["--window", "3"]).history.wanted().is_err());

@@ -607,14 +607,7 @@ mod tests {
     #[test]
     fn the_traffic_panel_says_where_its_numbers_come_from() {
         let mut value = output();
-        value["traffic"] = serde_json::json!({
-            "source": "cloudwatch", "region": "eu-west-1",
-            "window": {"start": "2026-11-08T11:00:00Z", "end": "2026-12-06T11:00:00Z", "days": 28, "daysWithData": 28},
-            "invocations": 28000, "monthlyInvocations": 30417, "errors": 3, "throttles": 0,
-            "averageDurationMs": 100.0, "maxConcurrency": 12,
-            "coldStarts": {"windowDays": 7, "reports": 6650, "cold": 70, "ratio": 0.0105, "interval": [0.0083, 0.0133], "averageInitMs": 200.0, "coverage": 0.95, "bytesScanned": 7e6},
-            "currentMonthlyCost": {"duration": 12.5, "requests": 0.5, "total": 13.0, "basis": "reports"}
-        });
+        value["traffic"] = crate::report::tests::traffic_from_history();
         let v = view_of(value);
         let prices = Prices::of("eu-west-1", Architecture::X86_64).expect("prices");
         let page = Page {

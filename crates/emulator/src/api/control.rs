@@ -8,13 +8,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::service::{ACCOUNT, Params, Service, Shared, control, created, ok, on_function};
+use super::service::{ACCOUNT, Call, Params, Service, Shared, control, created, ok};
 use crate::lock;
 use crate::registry::{
     Alias, ConfigChange, Function, FunctionSpec, Refusal, Snapshot, split_function_name,
@@ -174,10 +173,6 @@ fn describe(service: &Service, f: &Function, qualifier: Option<&str>) -> Result<
     Ok(service.configuration(f, &resolved.version, &resolved.snapshot, modified))
 }
 
-fn body_json(body: &Bytes) -> Value {
-    serde_json::from_slice(body).unwrap_or(Value::Null)
-}
-
 pub(super) async fn list_functions(State(service): Shared, Query(params): Params) -> Response {
     control(&service, "ListFunctions", "", &params, |registry, _, _| {
         let functions: Vec<Value> = registry
@@ -193,15 +188,15 @@ pub(super) async fn list_functions(State(service): Shared, Query(params): Params
 /// `bootstrap` at the root, as Lambda requires for `provided.al2023`): the archive is unpacked
 /// under the emulator's code directory and runs like any other function. Settings are checked
 /// by the same rules as `UpdateFunctionConfiguration`; `LoggingConfig` as Lambda applies it.
-pub(super) async fn create_function(State(service): Shared, body: Bytes) -> Response {
-    let body = body_json(&body);
+pub(super) async fn create_function(call: Call) -> Response {
+    let (service, body) = (&call.service, call.json());
     let name = body
         .get("FunctionName")
         .and_then(Value::as_str)
         .map(|n| split_function_name(n).0)
         .unwrap_or_default();
     control(
-        &service,
+        service,
         "CreateFunction",
         &name,
         &HashMap::new(),
@@ -236,40 +231,23 @@ pub(super) async fn create_function(State(service): Shared, body: Bytes) -> Resp
     )
 }
 
-pub(super) async fn get_function(
-    State(service): Shared,
-    Path(name): Path<String>,
-    Query(params): Params,
-) -> Response {
-    on_function(&service, "GetFunction", &name, &params, |f, qualifier| {
-        let config = describe(&service, f, qualifier)?;
+pub(super) async fn get_function(call: Call) -> Response {
+    call.on_function("GetFunction", |f, qualifier, service| {
+        let config = describe(service, f, qualifier)?;
         ok(
             json!({"Configuration": config, "Code": {"RepositoryType": "Local", "Location": f.latest.path.display().to_string()}}),
         )
     })
 }
 
-pub(super) async fn get_configuration(
-    State(service): Shared,
-    Path(name): Path<String>,
-    Query(params): Params,
-) -> Response {
-    on_function(
-        &service,
-        "GetFunctionConfiguration",
-        &name,
-        &params,
-        |f, qualifier| ok(describe(&service, f, qualifier)?),
-    )
+pub(super) async fn get_configuration(call: Call) -> Response {
+    call.on_function("GetFunctionConfiguration", |f, qualifier, service| {
+        ok(describe(service, f, qualifier)?)
+    })
 }
 
-pub(super) async fn update_configuration(
-    State(service): Shared,
-    Path(name): Path<String>,
-    Query(params): Params,
-    body: Bytes,
-) -> Response {
-    let body = body_json(&body);
+pub(super) async fn update_configuration(call: Call) -> Response {
+    let body = call.json();
     let change = ConfigChange {
         memory: body.get("MemorySize").cloned(),
         timeout: body.get("Timeout").cloned(),
@@ -290,24 +268,18 @@ pub(super) async fn update_configuration(
             .map(str::to_string),
     };
     let mut retire = None;
-    let response = on_function(
-        &service,
-        "UpdateFunctionConfiguration",
-        &name,
-        &params,
-        |f, _| {
-            f.update(&change, service.knobs.update_delay)?;
-            let fault = lock(&service.faults).update(&f.name);
-            if let Some(stuck) = fault.stuck {
-                f.update_done_at = Instant::now() + stuck;
-            }
-            f.update_failure = fault.failed;
-            retire = Some(format!("{}:$LATEST#", f.name));
-            ok(service.configuration(f, "$LATEST", &f.latest, f.last_modified))
-        },
-    );
+    let response = call.on_function("UpdateFunctionConfiguration", |f, _, service| {
+        f.update(&change, service.knobs.update_delay)?;
+        let fault = lock(&service.faults).update(&f.name);
+        if let Some(stuck) = fault.stuck {
+            f.update_done_at = Instant::now() + stuck;
+        }
+        f.update_failure = fault.failed;
+        retire = Some(format!("{}:$LATEST#", f.name));
+        ok(service.configuration(f, "$LATEST", &f.latest, f.last_modified))
+    });
     if let Some(prefix) = retire {
-        service
+        call.service
             .environments
             .retire(|key| key.starts_with(&prefix))
             .await;
@@ -315,89 +287,66 @@ pub(super) async fn update_configuration(
     response
 }
 
-pub(super) async fn publish_version(
-    State(service): Shared,
-    Path(name): Path<String>,
-    Query(params): Params,
-    body: Bytes,
-) -> Response {
-    let body = body_json(&body);
-    on_function(&service, "PublishVersion", &name, &params, |f, _| {
+pub(super) async fn publish_version(call: Call) -> Response {
+    let body = call.json();
+    call.on_function("PublishVersion", |f, _, service| {
         let number = f.publish(
             body.get("Description").and_then(Value::as_str),
             body.get("RevisionId").and_then(Value::as_str),
         )?;
-        created(describe(&service, f, Some(&number.to_string()))?)
+        created(describe(service, f, Some(&number.to_string()))?)
     })
 }
 
-pub(super) async fn list_versions(
-    State(service): Shared,
-    Path(name): Path<String>,
-    Query(params): Params,
-) -> Response {
-    on_function(
-        &service,
-        "ListVersionsByFunction",
-        &name,
-        &params,
-        |f, _| {
-            let mut all = vec![service.configuration(f, "$LATEST", &f.latest, f.last_modified)];
-            all.extend(
-                f.versions
-                    .iter()
-                    .map(|(n, (s, t))| service.configuration(f, &n.to_string(), s, *t)),
-            );
-            let start: usize = params
-                .get("Marker")
-                .and_then(|m| m.parse().ok())
-                .unwrap_or(0);
-            let page = params
-                .get("MaxItems")
-                .and_then(|m| m.parse::<usize>().ok())
-                .unwrap_or(50)
-                .clamp(1, 50);
-            let end = (start + page).min(all.len());
-            let mut out = json!({"Versions": all.get(start..end).unwrap_or_default()});
-            if end < all.len() {
-                out["NextMarker"] = json!(end.to_string());
-            }
-            ok(out)
-        },
-    )
+pub(super) async fn list_versions(call: Call) -> Response {
+    let params = &call.params;
+    call.on_function("ListVersionsByFunction", |f, _, service| {
+        let mut all = vec![service.configuration(f, "$LATEST", &f.latest, f.last_modified)];
+        all.extend(
+            f.versions
+                .iter()
+                .map(|(n, (s, t))| service.configuration(f, &n.to_string(), s, *t)),
+        );
+        let start: usize = params
+            .get("Marker")
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0);
+        let page = params
+            .get("MaxItems")
+            .and_then(|m| m.parse::<usize>().ok())
+            .unwrap_or(50)
+            .clamp(1, 50);
+        let end = (start + page).min(all.len());
+        let mut out = json!({"Versions": all.get(start..end).unwrap_or_default()});
+        if end < all.len() {
+            out["NextMarker"] = json!(end.to_string());
+        }
+        ok(out)
+    })
 }
 
-pub(super) async fn delete_function(
-    State(service): Shared,
-    Path(name): Path<String>,
-    Query(params): Params,
-) -> Response {
+pub(super) async fn delete_function(call: Call) -> Response {
+    let service = &call.service;
     let mut retire: Option<(String, bool)> = None;
-    let response = control(
-        &service,
-        "DeleteFunction",
-        &name,
-        &params,
-        |registry, name, qualifier| {
-            let Some(f) = registry.functions.get_mut(name) else {
-                return Err(Refusal::NotFound(format!(
-                    "Function not found: {}",
-                    service.arn(name, None)
-                )));
-            };
-            match qualifier {
-                None => {
-                    registry.functions.remove(name);
-                    retire = Some((format!("{name}:"), true));
-                }
-                Some(q) => {
-                    let number = f.delete_version(q)?;
-                    retire = Some((format!("{name}:{number}"), false));
-                }
+    let response = call.control("DeleteFunction", |registry, name, qualifier| {
+        let Some(f) = registry.functions.get_mut(name) else {
+            return Err(Refusal::NotFound(format!(
+                "Function not found: {}",
+                service.arn(name, None)
+            )));
+        };
+        match qualifier {
+            None => {
+                registry.functions.remove(name);
+                retire = Some((format!("{name}:"), true));
             }
-            Ok(StatusCode::NO_CONTENT.into_response())
-        },
-    );
+            Some(q) => {
+                let number = f.delete_version(q)?;
+                retire = Some((format!("{name}:{number}"), false));
+            }
+        }
+        Ok(StatusCode::NO_CONTENT.into_response())
+    });
     if let Some((key, prefix)) = retire {
         service
             .environments
@@ -423,25 +372,16 @@ fn alias_json(f: &Function, name: &str, alias: &Alias) -> Value {
     })
 }
 
-pub(super) async fn list_aliases(
-    State(service): Shared,
-    Path(name): Path<String>,
-    Query(params): Params,
-) -> Response {
-    on_function(&service, "ListAliases", &name, &params, |f, _| {
+pub(super) async fn list_aliases(call: Call) -> Response {
+    call.on_function("ListAliases", |f, _, _| {
         let aliases: Vec<Value> = f.aliases.iter().map(|(n, a)| alias_json(f, n, a)).collect();
         ok(json!({"Aliases": aliases}))
     })
 }
 
-pub(super) async fn create_alias(
-    State(service): Shared,
-    Path(name): Path<String>,
-    Query(params): Params,
-    body: Bytes,
-) -> Response {
-    let body = body_json(&body);
-    on_function(&service, "CreateAlias", &name, &params, |f, _| {
+pub(super) async fn create_alias(call: Call) -> Response {
+    let body = call.json();
+    call.on_function("CreateAlias", |f, _, _| {
         let (Some(alias), Some(version)) = (
             body.get("Name").and_then(Value::as_str),
             body.get("FunctionVersion").and_then(Value::as_str),
@@ -459,104 +399,63 @@ pub(super) async fn create_alias(
     })
 }
 
-pub(super) async fn get_alias(
-    State(service): Shared,
-    Path((name, alias)): Path<(String, String)>,
-    Query(params): Params,
-) -> Response {
-    on_function(&service, "GetAlias", &name, &params, |f, _| {
-        ok(alias_json(f, &alias, f.alias(&alias)?))
+pub(super) async fn get_alias(call: Call) -> Response {
+    let alias = &call.alias;
+    call.on_function("GetAlias", |f, _, _| {
+        ok(alias_json(f, alias, f.alias(alias)?))
     })
 }
 
-pub(super) async fn update_alias(
-    State(service): Shared,
-    Path((name, alias)): Path<(String, String)>,
-    Query(params): Params,
-    body: Bytes,
-) -> Response {
-    let body = body_json(&body);
-    on_function(&service, "UpdateAlias", &name, &params, |f, _| {
+pub(super) async fn update_alias(call: Call) -> Response {
+    let (alias, body) = (&call.alias, call.json());
+    call.on_function("UpdateAlias", |f, _, _| {
         let record = f.update_alias(
-            &alias,
+            alias,
             body.get("FunctionVersion").and_then(Value::as_str),
             body.get("Description").and_then(Value::as_str),
         )?;
-        ok(alias_json(f, &alias, &record))
+        ok(alias_json(f, alias, &record))
     })
 }
 
-pub(super) async fn delete_alias(
-    State(service): Shared,
-    Path((name, alias)): Path<(String, String)>,
-    Query(params): Params,
-) -> Response {
-    on_function(&service, "DeleteAlias", &name, &params, |f, _| {
-        f.aliases.remove(&alias);
+pub(super) async fn delete_alias(call: Call) -> Response {
+    let alias = &call.alias;
+    call.on_function("DeleteAlias", |f, _, _| {
+        f.aliases.remove(alias);
         Ok(StatusCode::NO_CONTENT.into_response())
     })
 }
 
 /// `GetFunctionConcurrency`: `ReservedConcurrentExecutions`, absent when none is set.
-pub(super) async fn get_function_concurrency(
-    State(service): Shared,
-    Path(name): Path<String>,
-    Query(params): Params,
-) -> Response {
-    on_function(
-        &service,
-        "GetFunctionConcurrency",
-        &name,
-        &params,
-        |f, _| {
-            ok(match f.reserved_concurrency {
-                Some(n) => json!({"ReservedConcurrentExecutions": n}),
-                None => json!({}),
-            })
-        },
-    )
+pub(super) async fn get_function_concurrency(call: Call) -> Response {
+    call.on_function("GetFunctionConcurrency", |f, _, _| {
+        ok(match f.reserved_concurrency {
+            Some(n) => json!({"ReservedConcurrentExecutions": n}),
+            None => json!({}),
+        })
+    })
 }
 
 /// `PutFunctionConcurrency`, within the account's limit.
-pub(super) async fn put_function_concurrency(
-    State(service): Shared,
-    Path(name): Path<String>,
-    Query(params): Params,
-    body: Bytes,
-) -> Response {
-    let value = body_json(&body)
+pub(super) async fn put_function_concurrency(call: Call) -> Response {
+    let value = call
+        .json()
         .get("ReservedConcurrentExecutions")
         .cloned()
         .unwrap_or(Value::Null);
-    let limit = service.concurrency.limit();
-    control(
-        &service,
-        "PutFunctionConcurrency",
-        &name,
-        &params,
-        |registry, name, _| {
-            let reserved = registry.reserve(name, &value, limit)?;
-            ok(json!({"ReservedConcurrentExecutions": reserved}))
-        },
-    )
+    let limit = call.service.concurrency.limit();
+    call.control("PutFunctionConcurrency", |registry, name, _| {
+        let reserved = registry.reserve(name, &value, limit)?;
+        ok(json!({"ReservedConcurrentExecutions": reserved}))
+    })
 }
 
 /// `DeleteFunctionConcurrency`.
-pub(super) async fn delete_function_concurrency(
-    State(service): Shared,
-    Path(name): Path<String>,
-    Query(params): Params,
-) -> Response {
-    on_function(
-        &service,
-        "DeleteFunctionConcurrency",
-        &name,
-        &params,
-        |f, _| {
-            f.reserved_concurrency = None;
-            Ok(StatusCode::NO_CONTENT.into_response())
-        },
-    )
+pub(super) async fn delete_function_concurrency(call: Call) -> Response {
+    call.on_function("DeleteFunctionConcurrency", |f, _, _| {
+        f.reserved_concurrency = None;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
 }
 
 /// `GetAccountSettings`: the account's concurrency limit and what is left unreserved.

@@ -7,47 +7,33 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
-use super::service::{Params, Service, Shared, aws_error, not_found};
+use super::service::{Call, Service, aws_error, not_found};
 use crate::concurrency::{Permit, Throttle};
 use crate::faults::InvokeFault;
 use crate::lock;
-use crate::registry::{Resolved, split_function_name};
+use crate::registry::Resolved;
 use crate::report::tail_base64;
-use crate::runtime::Sink;
+use crate::runtime::{InvocationResult, Sink};
 
 /// Largest synchronous request payload (API reference, `Invoke`: 6 MB).
 const MAX_REQUEST_PAYLOAD: usize = 6 * 1024 * 1024;
 
-pub(super) async fn invoke(
-    State(service): Shared,
-    Path(raw): Path<String>,
-    Query(params): Params,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (name, embedded) = split_function_name(&raw);
-    let qualifier = params.get("Qualifier").cloned().or(embedded);
-    let header = |n: &str| {
-        headers
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string()
-    };
-    let invocation_type = header("x-amz-invocation-type");
-    let tail = header("x-amz-log-type").eq_ignore_ascii_case("Tail");
+pub(super) async fn invoke(call: Call) -> Response {
+    let (name, qualifier) = call.function();
+    let invocation_type = call.header("x-amz-invocation-type");
+    let tail = call.header("x-amz-log-type").eq_ignore_ascii_case("Tail");
+    let service = &call.service;
     let response = answer(
-        &service,
+        service,
         &name,
         qualifier.as_deref(),
         &invocation_type,
         tail,
-        body,
+        call.bytes.clone(),
     )
     .await;
     service.record("Invoke", &name, qualifier.as_deref(), response.status());
@@ -85,6 +71,37 @@ pub(super) struct Admitted {
     pub(super) permit: Permit,
     /// What the injected faults do to it.
     pub(super) fault: InvokeFault,
+}
+
+impl Admitted {
+    /// Runs the invocation (its output to `sink`), gives its slot back when the function is
+    /// done, applies the `delete_after` fault, and sends its log to its log group.
+    pub(super) async fn run(
+        self,
+        service: &Service,
+        body: Bytes,
+        sink: Sink,
+    ) -> std::io::Result<InvocationResult> {
+        let result = service
+            .environments
+            .invoke(
+                &self.name,
+                &self.arn,
+                &self.resolved,
+                body,
+                self.fault.kill_after,
+                sink,
+            )
+            .await;
+        drop(self.permit);
+        if self.fault.delete_after {
+            service.delete_function_now(&self.name).await;
+        }
+        if let Ok(result) = &result {
+            service.write_log(result);
+        }
+        result
+    }
 }
 
 impl Service {
@@ -198,25 +215,7 @@ fn spawn_invocation(
 ) -> tokio::task::JoinHandle<Response> {
     let service = service.clone();
     tokio::spawn(async move {
-        let Admitted {
-            name,
-            arn,
-            resolved,
-            permit,
-            fault,
-        } = admitted;
-        let result = service
-            .environments
-            .invoke(&name, &arn, &resolved, body, fault.kill_after, Sink::Buffer)
-            .await;
-        drop(permit);
-        if fault.delete_after {
-            service.delete_function_now(&name).await;
-        }
-        if let Ok(result) = &result {
-            service.write_log(result);
-        }
-        match result {
+        match admitted.run(&service, body, Sink::Buffer).await {
             Ok(result) => function_answer(
                 result.payload,
                 &result.version,

@@ -18,43 +18,41 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 
 pub use service::{CallRecord, Knobs, Service, aws_error};
 use service::{MAX_REQUEST_BYTES, Shared, signer};
 
+/// The Lambda API's paths under `/2015-03-31/functions` (API reference) and their operations.
+fn function_routes() -> Vec<(&'static str, MethodRouter<Arc<Service>>)> {
+    use control::*;
+    vec![
+        ("", get(list_functions).post(create_function)),
+        ("/", get(list_functions).post(create_function)),
+        ("/{name}", get(get_function).delete(delete_function)),
+        (
+            "/{name}/configuration",
+            get(get_configuration).put(update_configuration),
+        ),
+        ("/{name}/versions", get(list_versions).post(publish_version)),
+        ("/{name}/aliases", get(list_aliases).post(create_alias)),
+        (
+            "/{name}/aliases/{alias}",
+            get(get_alias).put(update_alias).delete(delete_alias),
+        ),
+        ("/{name}/invocations", post(invoke::invoke)),
+    ]
+}
+
 /// The Lambda API router.
 pub fn router(service: Arc<Service>) -> Router {
     use control::*;
-    Router::new()
-        .route(
-            "/2015-03-31/functions/",
-            get(list_functions).post(create_function),
-        )
-        .route(
-            "/2015-03-31/functions",
-            get(list_functions).post(create_function),
-        )
-        .route(
-            "/2015-03-31/functions/{name}",
-            get(get_function).delete(delete_function),
-        )
-        .route(
-            "/2015-03-31/functions/{name}/configuration",
-            get(get_configuration).put(update_configuration),
-        )
-        .route(
-            "/2015-03-31/functions/{name}/versions",
-            get(list_versions).post(publish_version),
-        )
-        .route(
-            "/2015-03-31/functions/{name}/aliases",
-            get(list_aliases).post(create_alias),
-        )
-        .route(
-            "/2015-03-31/functions/{name}/aliases/{alias}",
-            get(get_alias).put(update_alias).delete(delete_alias),
-        )
+    let functions = function_routes()
+        .into_iter()
+        .fold(Router::new(), |router, (path, methods)| {
+            router.route(&format!("/2015-03-31/functions{path}"), methods)
+        });
+    functions
         .route(
             "/2019-09-30/functions/{name}/concurrency",
             get(get_function_concurrency),
@@ -65,10 +63,6 @@ pub fn router(service: Arc<Service>) -> Router {
         )
         .route("/2016-08-19/account-settings", get(get_account_settings))
         .route("/2016-08-19/account-settings/", get(get_account_settings))
-        .route(
-            "/2015-03-31/functions/{name}/invocations",
-            post(invoke::invoke),
-        )
         .route(
             "/2021-11-15/functions/{name}/response-streaming-invocations",
             post(streaming::invoke_with_response_stream),

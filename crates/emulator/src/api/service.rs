@@ -5,10 +5,11 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Query, State};
+use axum::extract::{FromRequest, FromRequestParts as _, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use bytes::Bytes;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -394,4 +395,96 @@ pub(super) fn ok(value: Value) -> Result<Response, Refusal> {
 /// A `201 Created` JSON response.
 pub(super) fn created(value: Value) -> Result<Response, Refusal> {
     Ok((StatusCode::CREATED, axum::Json(value)).into_response())
+}
+
+/// What an operation on a function is read from: the service, the function name (and alias)
+/// in the path, the query string, the headers and the body.
+pub(super) struct Call {
+    /// The service.
+    pub(super) service: Arc<Service>,
+    /// The function name in the path, as sent (a name, `name:qualifier` or an ARN).
+    pub(super) name: String,
+    /// The alias in the path (empty when there is none).
+    pub(super) alias: String,
+    /// The query string.
+    pub(super) params: HashMap<String, String>,
+    /// The request's headers.
+    pub(super) headers: HeaderMap,
+    /// The request's body.
+    pub(super) bytes: Bytes,
+}
+
+impl Call {
+    /// The body as JSON (`null` when there is none or it is not JSON).
+    pub(super) fn json(&self) -> Value {
+        serde_json::from_slice(&self.bytes).unwrap_or(Value::Null)
+    }
+
+    /// The function's name and qualifier: from the path (`name:qualifier`, an ARN) or the
+    /// `Qualifier` parameter.
+    pub(super) fn function(&self) -> (String, Option<String>) {
+        let (name, embedded) = split_function_name(&self.name);
+        let qualifier = self.params.get("Qualifier").cloned().or(embedded);
+        (name, qualifier)
+    }
+
+    /// A header's text (empty when absent).
+    pub(super) fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Runs a control-plane operation on the function named in the path (see
+    /// [`control`]); `op` gets the registry, the name and the qualifier.
+    pub(super) fn control(
+        &self,
+        operation: &str,
+        op: impl FnOnce(&mut Registry, &str, Option<&str>) -> Result<Response, Refusal>,
+    ) -> Response {
+        control(&self.service, operation, &self.name, &self.params, op)
+    }
+
+    /// Runs an operation on the function named in the path (see [`on_function`]); `op` gets
+    /// the function, the qualifier and the service.
+    pub(super) fn on_function(
+        &self,
+        operation: &str,
+        op: impl FnOnce(&mut Function, Option<&str>, &Service) -> Result<Response, Refusal>,
+    ) -> Response {
+        let service = &self.service;
+        on_function(service, operation, &self.name, &self.params, |f, q| {
+            op(f, q, service)
+        })
+    }
+}
+
+impl FromRequest<Arc<Service>> for Call {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &Arc<Service>) -> Result<Call, Response> {
+        let (mut parts, body) = request.into_parts();
+        let headers = parts.headers.clone();
+        // A route without parameters (CreateFunction) has no path to read.
+        let mut path = Path::<HashMap<String, String>>::from_request_parts(&mut parts, state)
+            .await
+            .map(|Path(path)| path)
+            .unwrap_or_default();
+        let Query(params) = Query::<HashMap<String, String>>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Call {
+            service: state.clone(),
+            name: path.remove("name").unwrap_or_default(),
+            alias: path.remove("alias").unwrap_or_default(),
+            params,
+            headers,
+            bytes,
+        })
+    }
 }

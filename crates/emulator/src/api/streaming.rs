@@ -7,15 +7,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::invoke::Admitted;
-use super::service::{Params, Service, Shared};
-use crate::registry::split_function_name;
+use super::service::{Call, Service};
 use crate::report::tail_base64;
 use crate::runtime::Sink;
 
@@ -45,19 +43,12 @@ fn event(event_type: &'static str, content_type: &'static str, payload: Bytes) -
 /// `InvokeWithResponseStream`: the response in AWS's event-stream framing, a `PayloadChunk`
 /// per chunk as the function writes it (the whole answer in one for a buffered function), then
 /// `InvokeComplete` with `ErrorCode`, `ErrorDetails` and, with `Tail`, `LogResult`.
-pub(super) async fn invoke_with_response_stream(
-    State(service): Shared,
-    Path(raw): Path<String>,
-    Query(params): Params,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (name, embedded) = split_function_name(&raw);
-    let qualifier = params.get("Qualifier").cloned().or(embedded);
-    let tail = headers
-        .get("x-amz-log-type")
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"Tail"));
-    let response = start_streaming(&service, &name, qualifier.as_deref(), tail, body);
+pub(super) async fn invoke_with_response_stream(call: Call) -> Response {
+    let (name, qualifier) = call.function();
+    let tail = call.header("x-amz-log-type").eq_ignore_ascii_case("Tail");
+    let service = &call.service;
+    let body = call.bytes.clone();
+    let response = start_streaming(service, &name, qualifier.as_deref(), tail, body);
     service.record(
         "InvokeWithResponseStream",
         &name,
@@ -102,29 +93,10 @@ fn spawn_invocation(
 ) -> tokio::task::JoinHandle<serde_json::Map<String, Value>> {
     let service = service.clone();
     tokio::spawn(async move {
-        let Admitted {
-            name,
-            arn,
-            resolved,
-            permit,
-            fault,
-        } = admitted;
-        let result = service
-            .environments
-            .invoke(
-                &name,
-                &arn,
-                &resolved,
-                body,
-                fault.kill_after,
-                Sink::Stream(chunk_tx),
-            )
-            .await;
-        drop(permit);
+        let result = admitted.run(&service, body, Sink::Stream(chunk_tx)).await;
         let mut complete = serde_json::Map::new();
         match result {
             Ok(result) => {
-                service.write_log(&result);
                 if let Some(code) = result.function_error {
                     complete.insert("ErrorCode".into(), json!(code));
                     complete.insert(

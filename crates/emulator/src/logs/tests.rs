@@ -1,16 +1,12 @@
 //! Logs Insights over text and JSON `REPORT` records, SnapStart restores included, with the
-//! figures worked out by hand. The query is the one `power-tuning traffic` sends (its text is
-//! golden-tested in core; the workspace tests run core's constant through this API too).
+//! figures worked out by hand, for the very query `power-tuning traffic` sends (core's
+//! constant, golden-tested there).
 
+use super::eval::Answer;
 use super::*;
 
-const QUERY: &str = r#"filter @type = "REPORT" or type = "platform.report"
-| parse @message /Restore Duration: (?<restoreMs>[0-9.]+) ms/
-| parse @message /Billed Restore Duration: (?<billedRestoreMs>[0-9]+) ms/
-| fields coalesce(@billedDuration, record.metrics.billedDurationMs) + coalesce(billedRestoreMs, record.metrics.billedRestoreDurationMs, 0) as billedMs,
-    coalesce(@memorySize, record.metrics.memorySizeMB * 1000000) / 1000000 as memoryMb,
-    coalesce(@initDuration, record.metrics.initDurationMs, restoreMs, record.metrics.restoreDurationMs) as coldMs
-| stats count(*) as reports, count(coldMs) as cold, sum(coldMs) as coldMsSum, sum(billedMs * memoryMb) as billedMbMs"#;
+/// The query `power-tuning traffic` sends.
+const QUERY: &str = power_tuning_core::traffic::reports::REPORTS_QUERY;
 
 const GROUP: &str = "/aws/lambda/f";
 const LOG: &str = "123456789012:/aws/lambda/f";
@@ -40,6 +36,14 @@ fn store() -> LogStore {
         LOG_LINES,
     );
     store
+}
+
+/// Runs the query over `[start, end]` and waits for it through Scheduled and Running.
+fn answer(store: &LogStore, start: i64, end: i64) -> Answer {
+    let id = store
+        .start_query(GROUP, start, end, QUERY, LOG)
+        .expect("start");
+    complete(store, &id).answer
 }
 
 fn complete(store: &LogStore, id: &str) -> QueryProgress {
@@ -85,32 +89,18 @@ fn text_json_and_snapstart_reports_by_hand() {
 #[test]
 fn no_matching_record_is_no_row() {
     let store = LogStore::default();
-    store.append(
-        GROUP,
-        "s",
-        1_796_552_000_000,
-        "START RequestId: a Version: 1\n",
-    );
-    let id = store
-        .start_query(GROUP, 1_796_551_000, 1_796_553_000, QUERY, LOG)
-        .expect("start");
-    let done = complete(&store, &id);
-    assert!(done.answer.rows.is_empty());
+    let at = 1_796_552_000_000;
+    store.append(GROUP, "s", at, "START RequestId: a Version: 1\n");
+    assert!(answer(&store, 1_796_551_000, 1_796_553_000).rows.is_empty());
     // Sums over no value are left out of a row, not written as 0.
     store.append(
         GROUP,
         "s",
-        1_796_552_000_000,
+        at,
         "REPORT RequestId: b\tDuration: 1.00 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 9 MB\t\n",
     );
-    let id = store
-        .start_query(GROUP, 1_796_551_000, 1_796_553_000, QUERY, LOG)
-        .expect("start");
-    let done = complete(&store, &id);
-    let fields: Vec<&str> = done.answer.rows[0]
-        .iter()
-        .map(|(f, _)| f.as_str())
-        .collect();
+    let done = answer(&store, 1_796_551_000, 1_796_553_000);
+    let fields: Vec<&str> = done.rows[0].iter().map(|(f, _)| f.as_str()).collect();
     assert_eq!(fields, ["reports", "cold", "billedMbMs"]);
 }
 
