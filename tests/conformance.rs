@@ -14,7 +14,8 @@ use power_tuning_core::fake::{
 };
 use power_tuning_core::logs::parse_log_result;
 use power_tuning_core::ports::{
-    Clock, FunctionConfig, InvokeOptions, LambdaApi, LambdaError, UpdateStatus,
+    AliasTarget, Clock, ConfigUpdate, FunctionConfig, InvokeOptions, InvokeRequest, LambdaApi,
+    LambdaError, UpdateStatus,
 };
 use power_tuning_core::update;
 use power_tuning_emulator::{Emulator, FunctionSpec, LogLevel, Logging, Options};
@@ -57,13 +58,17 @@ async fn scenario(lambda: &impl LambdaApi, clock: &impl Clock, arn: &str) -> Vec
     let mut t = Vec::new();
     let deadline = clock.now() + Duration::from_secs(30);
     t.push(outcome(lambda.get_configuration(arn, None).await, config));
-    let updated = lambda.update_configuration(arn, 512, "tuning", None).await;
+    let updated = lambda
+        .update_configuration(arn, ConfigUpdate::new(512, "tuning"))
+        .await;
     // The revision the update answered with, stale once the update completes.
     let updating_revision = updated.as_ref().ok().and_then(|c| c.revision_id.clone());
     t.push(outcome(updated, config));
     // While the update is applied: no second update, no publish.
     t.push(outcome(
-        lambda.update_configuration(arn, 1024, "again", None).await,
+        lambda
+            .update_configuration(arn, ConfigUpdate::new(1024, "again"))
+            .await,
         config,
     ));
     t.push(outcome(lambda.publish_version(arn, None).await, config));
@@ -98,7 +103,10 @@ async fn scenario(lambda: &impl LambdaApi, clock: &impl Clock, arn: &str) -> Vec
     ));
     t.push(outcome(
         lambda
-            .update_configuration(arn, 512, "tuning", Some("stale"))
+            .update_configuration(
+                arn,
+                ConfigUpdate::new(512, "tuning").at_revision(Some("stale")),
+            )
             .await,
         config,
     ));
@@ -121,18 +129,37 @@ async fn scenario(lambda: &impl LambdaApi, clock: &impl Clock, arn: &str) -> Vec
     ));
     // Validation.
     t.push(outcome(
-        lambda.update_configuration(arn, 64, "small", None).await,
+        lambda
+            .update_configuration(arn, ConfigUpdate::new(64, "small"))
+            .await,
         config,
     ));
     // Aliases protect their versions and need an existing version.
     let alias = |a: &power_tuning_core::ports::AliasConfig| format!("alias {}", a.function_version);
-    t.push(outcome(lambda.create_alias(arn, "live", "1").await, alias));
-    t.push(outcome(lambda.create_alias(arn, "live", "1").await, alias));
     t.push(outcome(
-        lambda.create_alias(arn, "ghost", "99").await,
+        lambda
+            .create_alias(arn, AliasTarget::new("live", "1"))
+            .await,
         alias,
     ));
-    t.push(outcome(lambda.update_alias(arn, "live", "99").await, alias));
+    t.push(outcome(
+        lambda
+            .create_alias(arn, AliasTarget::new("live", "1"))
+            .await,
+        alias,
+    ));
+    t.push(outcome(
+        lambda
+            .create_alias(arn, AliasTarget::new("ghost", "99"))
+            .await,
+        alias,
+    ));
+    t.push(outcome(
+        lambda
+            .update_alias(arn, AliasTarget::new("live", "99"))
+            .await,
+        alias,
+    ));
     t.push(outcome(lambda.get_alias(arn, "nope").await, alias));
     t.push(outcome(lambda.delete_version(arn, "1").await, |_| {
         "deleted".into()
@@ -151,7 +178,9 @@ async fn scenario(lambda: &impl LambdaApi, clock: &impl Clock, arn: &str) -> Vec
             .join(",")
     }));
     t.push(outcome(
-        lambda.invoke(arn, Some("1"), b"{}", TAIL).await,
+        lambda
+            .invoke(InvokeRequest::new(arn, Some("1"), b"{}"), TAIL)
+            .await,
         |out| format!("invoked {}", out.executed_version.as_deref().unwrap_or("?")),
     ));
     let missing = arn.replace(":target", ":missing");
@@ -235,7 +264,10 @@ const LOG_SETTINGS: [(&str, FakeLogFormat); 3] = [
 /// the tail's whole lines are JSON objects, and whether the rest are plain lines that filled it
 /// (their exact number depends on the records' lengths).
 async fn log_outcome(lambda: &impl LambdaApi, arn: &str) -> String {
-    let out = match lambda.invoke(arn, None, b"{}", TAIL).await {
+    let out = match lambda
+        .invoke(InvokeRequest::new(arn, None, b"{}"), TAIL)
+        .await
+    {
         Ok(out) => out,
         Err(e) => return format!("unexpected {e}"),
     };
@@ -325,7 +357,9 @@ async fn fake_and_emulator_write_the_same_logs() {
             .expect("logging config");
         wait_updated(&client, "chatty").await;
         // A warm invocation, as the fake's.
-        let _ = sdk.invoke(&arn, None, b"{}", TAIL).await;
+        let _ = sdk
+            .invoke(InvokeRequest::new(&arn, None, b"{}"), TAIL)
+            .await;
         from_emulator.push(format!("{label}: {}", log_outcome(&sdk, &arn).await));
     }
     emulator.shutdown().await;

@@ -44,57 +44,12 @@ impl Intercept for ResponseHead {
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let inner = context.response_mut().take_body();
-        *context.response_mut().body_mut() = SdkBody::from_body_1_x(Head {
+        *context.response_mut().body_mut() = SdkBody::from_body_1_x(Tapped {
             inner,
-            room: RESPONSE_HEAD,
+            room: Some(RESPONSE_HEAD),
+            polled: None,
         });
         Ok(())
-    }
-}
-
-/// A response body cut to its first bytes; the rest is read and dropped, so the connection is
-/// read to its end and goes back to the pool.
-struct Head {
-    inner: SdkBody,
-    room: usize,
-}
-
-impl Body for Head {
-    type Data = Bytes;
-    type Error = aws_smithy_types::body::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        loop {
-            let this = &mut *self;
-            match std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
-                None => return Poll::Ready(None),
-                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
-                Some(Ok(frame)) => {
-                    let Ok(data) = frame.into_data() else {
-                        continue;
-                    };
-                    if this.room == 0 {
-                        continue;
-                    }
-                    // A copy of what is kept: the frame may be a slice of the connection's
-                    // read buffer, which a kept slice would hold on to for the whole response.
-                    let kept = Bytes::copy_from_slice(&data[..data.len().min(this.room)]);
-                    this.room -= kept.len();
-                    return Poll::Ready(Some(Ok(Frame::data(kept))));
-                }
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::default()
     }
 }
 
@@ -119,28 +74,33 @@ impl Intercept for FirstPoll {
     fn modify_before_transmit(
         &self,
         context: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
+        _components: &RuntimeComponents,
+        _config: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let at = self.at.clone();
         let body = context.request_mut().take_body();
         *context.request_mut().body_mut() = body.map_preserve_contents(move |inner| {
-            SdkBody::from_body_1_x(Stamped {
+            SdkBody::from_body_1_x(Tapped {
                 inner,
-                at: at.clone(),
+                room: None,
+                polled: Some(at.clone()),
             })
         });
         Ok(())
     }
 }
 
-/// A request body that notes when it is first polled.
-struct Stamped {
+/// A body watched on its way through the client: the time it is first polled noted
+/// (`polled`, a request's: it is on a ready connection), and its data cut to the first `room`
+/// bytes, the rest read and dropped so the connection is read to its end and goes back to the
+/// pool (`room`, a response's), or passed on as it is.
+struct Tapped {
     inner: SdkBody,
-    at: Arc<OnceLock<Instant>>,
+    room: Option<usize>,
+    polled: Option<Arc<OnceLock<Instant>>>,
 }
 
-impl Body for Stamped {
+impl Body for Tapped {
     type Data = Bytes;
     type Error = aws_smithy_types::body::Error;
 
@@ -148,8 +108,33 @@ impl Body for Stamped {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        self.at.get_or_init(Instant::now);
-        Pin::new(&mut self.inner).poll_frame(cx)
+        if let Some(polled) = &self.polled {
+            polled.get_or_init(Instant::now);
+        }
+        loop {
+            let this = &mut *self;
+            let frame = std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx));
+            let Some(room) = this.room else {
+                return Poll::Ready(frame);
+            };
+            match frame {
+                None => return Poll::Ready(None),
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                Some(Ok(frame)) => {
+                    let Ok(data) = frame.into_data() else {
+                        continue;
+                    };
+                    if room == 0 {
+                        continue;
+                    }
+                    // A copy of what is kept: the frame may be a slice of the connection's
+                    // read buffer, which a kept slice would hold on to for the whole response.
+                    let kept = Bytes::copy_from_slice(&data[..data.len().min(room)]);
+                    this.room = Some(room - kept.len());
+                    return Poll::Ready(Some(Ok(Frame::data(kept))));
+                }
+            }
+        }
     }
 
     fn is_end_stream(&self) -> bool {
@@ -157,6 +142,10 @@ impl Body for Stamped {
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        match self.room {
+            // Cut: its size is no longer the inner body's.
+            Some(_) => SizeHint::default(),
+            None => self.inner.size_hint(),
+        }
     }
 }

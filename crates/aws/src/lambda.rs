@@ -26,8 +26,9 @@ use aws_sdk_lambda::types::{InvocationType, LastUpdateStatus, LogType};
 use aws_smithy_types::retry::RetryConfig;
 use power_tuning_core::arn::region_of;
 use power_tuning_core::ports::{
-    AccountConcurrency, AliasConfig, AssumedRole, FunctionConfig, InvokeOptions, InvokeOutput,
-    LambdaApi, LambdaError, StreamedOutput, UpdateStatus, VersionsPage,
+    AccountConcurrency, AliasConfig, AliasTarget, AssumedRole, ConfigUpdate, FunctionConfig,
+    InvokeOptions, InvokeOutput, InvokeRequest, LambdaApi, LambdaError, StreamedOutput,
+    UpdateStatus, VersionsPage,
 };
 
 use crate::config::{READ_TIMEOUT, endpoint_override};
@@ -209,6 +210,23 @@ macro_rules! alias_config {
     }};
 }
 
+/// `CreateAlias` or `UpdateAlias` (`$operation`): the same request and answer shapes.
+macro_rules! put_alias {
+    ($self:ident, $operation:ident, $function:expr, $alias:expr) => {{
+        let alias = $alias;
+        let out = $self
+            .client_for($function)
+            .$operation()
+            .function_name($function)
+            .name(alias.name)
+            .function_version(alias.version)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(alias_config!(out, alias.name, alias.version))
+    }};
+}
+
 fn update_status(status: &LastUpdateStatus) -> UpdateStatus {
     match status {
         LastUpdateStatus::Successful => UpdateStatus::Successful,
@@ -237,17 +255,15 @@ impl LambdaApi for SdkLambda {
     async fn update_configuration(
         &self,
         function: &str,
-        memory_size: u32,
-        description: &str,
-        revision: Option<&str>,
+        update: ConfigUpdate<'_>,
     ) -> Result<FunctionConfig, LambdaError> {
         let out = self
             .client_for(function)
             .update_function_configuration()
             .function_name(function)
-            .memory_size(memory_size as i32)
-            .description(description)
-            .set_revision_id(revision.map(str::to_string))
+            .memory_size(update.memory_size as i32)
+            .description(update.description)
+            .set_revision_id(update.revision.map(str::to_string))
             .send()
             .await
             .map_err(classify)?;
@@ -316,46 +332,29 @@ impl LambdaApi for SdkLambda {
     async fn create_alias(
         &self,
         function: &str,
-        name: &str,
-        version: &str,
+        alias: AliasTarget<'_>,
     ) -> Result<AliasConfig, LambdaError> {
-        let out = self
-            .client_for(function)
-            .create_alias()
-            .function_name(function)
-            .name(name)
-            .function_version(version)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(alias_config!(out, name, version))
+        put_alias!(self, create_alias, function, alias)
     }
 
     async fn update_alias(
         &self,
         function: &str,
-        name: &str,
-        version: &str,
+        alias: AliasTarget<'_>,
     ) -> Result<AliasConfig, LambdaError> {
-        let out = self
-            .client_for(function)
-            .update_alias()
-            .function_name(function)
-            .name(name)
-            .function_version(version)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(alias_config!(out, name, version))
+        put_alias!(self, update_alias, function, alias)
     }
 
     async fn invoke(
         &self,
-        function: &str,
-        qualifier: Option<&str>,
-        payload: &[u8],
+        request: InvokeRequest<'_>,
         options: InvokeOptions,
     ) -> Result<InvokeOutput, LambdaError> {
+        let InvokeRequest {
+            function,
+            qualifier,
+            payload,
+        } = request;
         let out = self
             .client(function, options.whole_response)
             .invoke()
@@ -425,19 +424,18 @@ impl LambdaApi for SdkLambda {
 
     async fn invoke_streaming(
         &self,
-        function: &str,
-        qualifier: Option<&str>,
-        payload: &[u8],
+        request: InvokeRequest<'_>,
     ) -> Result<StreamedOutput, LambdaError> {
+        let function = request.function;
         let first_poll = FirstPoll::default();
         let called = Instant::now();
         let mut out = self
             .client_for(function)
             .invoke_with_response_stream()
             .function_name(function)
-            .set_qualifier(qualifier.map(str::to_string))
+            .set_qualifier(request.qualifier.map(str::to_string))
             .log_type(LogType::Tail)
-            .payload(Blob::new(payload))
+            .payload(Blob::new(request.payload))
             .customize()
             .interceptor(first_poll.clone())
             .send()

@@ -16,7 +16,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use power_tuning_aws::{S3Payloads, SdkLambda, TokioClock};
 use power_tuning_core::ports::{
-    InvokeOptions, LambdaApi, LambdaError, PayloadSource, PayloadSourceError, UpdateStatus,
+    ConfigUpdate, InvokeOptions, InvokeRequest, LambdaApi, LambdaError, PayloadSource,
+    PayloadSourceError, UpdateStatus,
 };
 use power_tuning_core::resilient::Resilient;
 
@@ -87,7 +88,10 @@ async fn update_and_publish_are_mapped() {
         });
     let lambda = SdkLambda::with_client(lambda_mock!(RuleMode::MatchAny, [&update, &publish]));
     let updated = lambda
-        .update_configuration(ARN, 512, "d [m]", Some("rev-1"))
+        .update_configuration(
+            ARN,
+            ConfigUpdate::new(512, "d [m]").at_revision(Some("rev-1")),
+        )
         .await
         .expect("update");
     assert_eq!(updated.last_update_status, Some(UpdateStatus::Successful));
@@ -126,9 +130,7 @@ async fn invoke_sends_qualifier_and_tail_and_maps_the_response() {
     let lambda = SdkLambda::with_client(lambda_mock!([&rule]));
     let out = lambda
         .invoke(
-            ARN,
-            Some("7"),
-            b"{\"a\":1}",
+            InvokeRequest::new(ARN, Some("7"), b"{\"a\":1}"),
             InvokeOptions {
                 tail_logs: true,
                 whole_response: true,
@@ -277,7 +279,10 @@ async fn resilient_fails_at_once_on_a_permanent_502() {
         .build();
     let lambda = Resilient::new(SdkLambda::with_client(lambda_mock!([&rule])), TokioClock);
     let error = lambda
-        .invoke(ARN, Some("1"), b"{}", InvokeOptions::default())
+        .invoke(
+            InvokeRequest::new(ARN, Some("1"), b"{}"),
+            InvokeOptions::default(),
+        )
         .await
         .expect_err("permanent");
     assert_eq!(error.to_string(), "KMSDisabledException: key disabled");
@@ -369,21 +374,23 @@ async fn big_responses(size: usize) -> (String, std::sync::Arc<std::sync::atomic
 /// whole; the rest is read off the connection, which is then reused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_are_kept_to_their_head_unless_asked_whole() {
+    const CUT: u64 = 8;
     let (url, connections) = big_responses(3 * 1024 * 1024).await;
     let config = power_tuning_aws::config::local_config(&url);
     let lambda = SdkLambda::new(&config);
-    for _ in 0..3 {
+    for _ in 0..CUT {
         let head = lambda
-            .invoke(ARN, Some("1"), b"{}", InvokeOptions::default())
+            .invoke(
+                InvokeRequest::new(ARN, Some("1"), b"{}"),
+                InvokeOptions::default(),
+            )
             .await
             .expect("invoke");
         assert_eq!(head.payload.len(), power_tuning_core::ports::RESPONSE_HEAD);
     }
     let whole = lambda
         .invoke(
-            ARN,
-            Some("1"),
-            b"{}",
+            InvokeRequest::new(ARN, Some("1"), b"{}"),
             InvokeOptions {
                 tail_logs: false,
                 whole_response: true,
@@ -392,7 +399,10 @@ async fn responses_are_kept_to_their_head_unless_asked_whole() {
         .await
         .expect("invoke");
     assert_eq!(whole.payload.len(), 3 * 1024 * 1024);
-    // Three cut responses on one connection (each read to its end); the whole-response client
-    // is another client on the same pool.
-    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // The cut responses are read to their end, so their connections go back to the pool and
+    // are reused (a body left unread would cost a connection per request: 9). The pool races
+    // a new connection against waiting for an idle one, so on a loopback a request now and
+    // then gets a second connection; never one each.
+    let opened = connections.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((1..=CUT / 2).contains(&opened), "{opened} connections");
 }

@@ -10,7 +10,7 @@ use power_tuning_aws::lambda::SdkLambda;
 use power_tuning_cli::local_stack::{HandlerCode, LocalStack, StackOptions};
 use power_tuning_cli::statemachine::HANDLERS;
 use power_tuning_core::logs;
-use power_tuning_core::ports::{InvokeOptions, LambdaApi as _};
+use power_tuning_core::ports::{ConfigUpdate, InvokeOptions, InvokeRequest, LambdaApi as _};
 use power_tuning_core::stats::median;
 use power_tuning_emulator::{CallRecord, Emulator, FunctionSpec, Options};
 use serde_json::{Value, json};
@@ -102,9 +102,7 @@ async fn call(
 ) -> BenchResult<(Value, logs::Report)> {
     let out = lambda
         .invoke(
-            function,
-            None,
-            event.to_string().as_bytes(),
+            InvokeRequest::new(function, None, event.to_string().as_bytes()),
             WHOLE_WITH_TAIL,
         )
         .await
@@ -196,7 +194,7 @@ impl Bench {
     /// A new executor environment on its next invocation (a configuration change).
     async fn fresh_executor(lambda: &SdkLambda, n: usize) -> BenchResult<()> {
         lambda
-            .update_configuration("executor", 128, &format!("bench {n}"), None)
+            .update_configuration("executor", ConfigUpdate::new(128, &format!("bench {n}")))
             .await
             .map(|_| ())
             .map_err(|e| format!("updating the executor: {e}"))
@@ -404,14 +402,17 @@ The rest: the run's first update, with no latency learned yet, is checked in ste
             let mut inits = Vec::new();
             for n in 0..self.starts {
                 if let Err(e) = lambda
-                    .update_configuration(handler, 128, &format!("start {n}"), None)
+                    .update_configuration(handler, ConfigUpdate::new(128, &format!("start {n}")))
                     .await
                 {
                     result = Err(format!("updating {handler}: {e}"));
                     break 'handlers;
                 }
                 // An empty event: each binary answers with an input error, after its init.
-                let out = match lambda.invoke(handler, None, b"{}", WHOLE_WITH_TAIL).await {
+                let out = match lambda
+                    .invoke(InvokeRequest::new(handler, None, b"{}"), WHOLE_WITH_TAIL)
+                    .await
+                {
                     Ok(out) => out,
                     Err(e) => {
                         result = Err(format!("invoking {handler}: {e}"));

@@ -263,6 +263,73 @@ impl LambdaError {
     }
 }
 
+/// `UpdateFunctionConfiguration`'s change of `$LATEST`: memory and description; with
+/// `revision`, only if `$LATEST` is still at that `RevisionId` (else
+/// [`LambdaError::PreconditionFailed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigUpdate<'a> {
+    /// `MemorySize` (MB).
+    pub memory_size: u32,
+    /// `Description`.
+    pub description: &'a str,
+    /// `RevisionId` expected.
+    pub revision: Option<&'a str>,
+}
+
+impl<'a> ConfigUpdate<'a> {
+    /// Memory and description, whatever the revision.
+    pub fn new(memory_size: u32, description: &'a str) -> ConfigUpdate<'a> {
+        ConfigUpdate {
+            memory_size,
+            description,
+            revision: None,
+        }
+    }
+
+    /// Only if `$LATEST` is still at `revision`.
+    pub fn at_revision(self, revision: Option<&'a str>) -> ConfigUpdate<'a> {
+        ConfigUpdate { revision, ..self }
+    }
+}
+
+/// An alias and the version it points to (`CreateAlias`, `UpdateAlias`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AliasTarget<'a> {
+    /// The alias.
+    pub name: &'a str,
+    /// The version.
+    pub version: &'a str,
+}
+
+impl<'a> AliasTarget<'a> {
+    /// Alias `name` at `version`.
+    pub fn new(name: &'a str, version: &'a str) -> AliasTarget<'a> {
+        AliasTarget { name, version }
+    }
+}
+
+/// What an invocation sends: the function (an unqualified ARN), the qualifier, the payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvokeRequest<'a> {
+    /// The function.
+    pub function: &'a str,
+    /// Version or alias (`None`: `$LATEST`).
+    pub qualifier: Option<&'a str>,
+    /// The event.
+    pub payload: &'a [u8],
+}
+
+impl<'a> InvokeRequest<'a> {
+    /// `payload` to `function` at `qualifier`.
+    pub fn new(function: &'a str, qualifier: Option<&'a str>, payload: &'a [u8]) -> Self {
+        InvokeRequest {
+            function,
+            qualifier,
+            payload,
+        }
+    }
+}
+
 /// The Lambda API calls the tuner makes. Function arguments are ARNs (unqualified).
 pub trait LambdaApi: Send + Sync {
     /// `GetFunctionConfiguration` (`qualifier` `None` = `$LATEST`).
@@ -272,14 +339,11 @@ pub trait LambdaApi: Send + Sync {
         qualifier: Option<&str>,
     ) -> impl Future<Output = Result<FunctionConfig, LambdaError>> + Send;
 
-    /// `UpdateFunctionConfiguration` of memory and description; with `revision`, only if
-    /// `$LATEST` is still at that `RevisionId` (else [`LambdaError::PreconditionFailed`]).
+    /// `UpdateFunctionConfiguration` of memory and description.
     fn update_configuration(
         &self,
         function: &str,
-        memory_size: u32,
-        description: &str,
-        revision: Option<&str>,
+        update: ConfigUpdate<'_>,
     ) -> impl Future<Output = Result<FunctionConfig, LambdaError>> + Send;
 
     /// `PublishVersion`; with `revision`, only if `$LATEST` is still at that `RevisionId`.
@@ -314,24 +378,20 @@ pub trait LambdaApi: Send + Sync {
     fn create_alias(
         &self,
         function: &str,
-        name: &str,
-        version: &str,
+        alias: AliasTarget<'_>,
     ) -> impl Future<Output = Result<AliasConfig, LambdaError>> + Send;
 
     /// `UpdateAlias`.
     fn update_alias(
         &self,
         function: &str,
-        name: &str,
-        version: &str,
+        alias: AliasTarget<'_>,
     ) -> impl Future<Output = Result<AliasConfig, LambdaError>> + Send;
 
     /// Synchronous `Invoke` (`RequestResponse`).
     fn invoke(
         &self,
-        function: &str,
-        qualifier: Option<&str>,
-        payload: &[u8],
+        request: InvokeRequest<'_>,
         options: InvokeOptions,
     ) -> impl Future<Output = Result<InvokeOutput, LambdaError>> + Send;
 
@@ -359,9 +419,7 @@ pub trait LambdaApi: Send + Sync {
     /// arrives, so memory does not grow with the response.
     fn invoke_streaming(
         &self,
-        function: &str,
-        qualifier: Option<&str>,
-        payload: &[u8],
+        request: InvokeRequest<'_>,
     ) -> impl Future<Output = Result<StreamedOutput, LambdaError>> + Send;
 }
 

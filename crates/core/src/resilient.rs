@@ -23,8 +23,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::ports::{
-    AccountConcurrency, AliasConfig, Clock, FunctionConfig, InvokeOptions, InvokeOutput, LambdaApi,
-    LambdaError, StreamedOutput, VersionsPage,
+    AccountConcurrency, AliasConfig, AliasTarget, Clock, ConfigUpdate, FunctionConfig,
+    InvokeOptions, InvokeOutput, InvokeRequest, LambdaApi, LambdaError, StreamedOutput,
+    VersionsPage,
 };
 
 /// Average spacing of control-plane calls (10 a second).
@@ -182,135 +183,36 @@ impl<L: LambdaApi, C: Clock> Resilient<L, C> {
     }
 }
 
+/// The wrapped API's calls, each paced and retried as its kind says.
+macro_rules! paced {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $out:ty, $kind:expr;)*) => {
+        $(
+            async fn $name(&self, $($arg: $ty),*) -> Result<$out, LambdaError> {
+                self.call($kind, || self.inner.$name($($arg),*)).await
+            }
+        )*
+    };
+}
+
 impl<L: LambdaApi, C: Clock> LambdaApi for Resilient<L, C> {
-    async fn get_configuration(
-        &self,
-        function: &str,
-        qualifier: Option<&str>,
-    ) -> Result<FunctionConfig, LambdaError> {
-        self.call(Kind::ControlPlane, || {
-            self.inner.get_configuration(function, qualifier)
-        })
-        .await
-    }
-
-    async fn update_configuration(
-        &self,
-        function: &str,
-        memory_size: u32,
-        description: &str,
-        revision: Option<&str>,
-    ) -> Result<FunctionConfig, LambdaError> {
-        self.call(Kind::FollowedWithin(UPDATE_FIRST_CHECK), || {
-            self.inner
-                .update_configuration(function, memory_size, description, revision)
-        })
-        .await
-    }
-
-    async fn publish_version(
-        &self,
-        function: &str,
-        revision: Option<&str>,
-    ) -> Result<FunctionConfig, LambdaError> {
-        self.call(Kind::ControlPlane, || {
-            self.inner.publish_version(function, revision)
-        })
-        .await
-    }
-
-    async fn list_versions(
-        &self,
-        function: &str,
-        marker: Option<&str>,
-    ) -> Result<VersionsPage, LambdaError> {
-        self.call(Kind::ControlPlane, || {
-            self.inner.list_versions(function, marker)
-        })
-        .await
-    }
-
-    async fn delete_version(&self, function: &str, version: &str) -> Result<(), LambdaError> {
-        self.call(Kind::ControlPlane, || {
-            self.inner.delete_version(function, version)
-        })
-        .await
-    }
-
-    async fn get_alias(&self, function: &str, name: &str) -> Result<AliasConfig, LambdaError> {
-        self.call(Kind::ControlPlane, || self.inner.get_alias(function, name))
-            .await
-    }
-
-    async fn create_alias(
-        &self,
-        function: &str,
-        name: &str,
-        version: &str,
-    ) -> Result<AliasConfig, LambdaError> {
-        self.call(Kind::ControlPlane, || {
-            self.inner.create_alias(function, name, version)
-        })
-        .await
-    }
-
-    async fn update_alias(
-        &self,
-        function: &str,
-        name: &str,
-        version: &str,
-    ) -> Result<AliasConfig, LambdaError> {
-        self.call(Kind::ControlPlane, || {
-            self.inner.update_alias(function, name, version)
-        })
-        .await
-    }
-
-    async fn invoke(
-        &self,
-        function: &str,
-        qualifier: Option<&str>,
-        payload: &[u8],
-        options: InvokeOptions,
-    ) -> Result<InvokeOutput, LambdaError> {
-        self.call(Kind::DataPlane, || {
-            self.inner.invoke(function, qualifier, payload, options)
-        })
-        .await
-    }
-
-    async fn get_function_concurrency(&self, function: &str) -> Result<Option<u32>, LambdaError> {
-        self.call(Kind::ControlPlane, || {
-            self.inner.get_function_concurrency(function)
-        })
-        .await
-    }
-
-    async fn get_account_concurrency(
-        &self,
-        function: &str,
-    ) -> Result<AccountConcurrency, LambdaError> {
-        self.call(Kind::ControlPlane, || {
-            self.inner.get_account_concurrency(function)
-        })
-        .await
-    }
-
-    async fn use_role(&self, role: Option<&crate::ports::AssumedRole>) -> Result<(), LambdaError> {
-        self.call(Kind::DataPlane, || self.inner.use_role(role))
-            .await
-    }
-
-    async fn invoke_streaming(
-        &self,
-        function: &str,
-        qualifier: Option<&str>,
-        payload: &[u8],
-    ) -> Result<StreamedOutput, LambdaError> {
-        self.call(Kind::DataPlane, || {
-            self.inner.invoke_streaming(function, qualifier, payload)
-        })
-        .await
+    paced! {
+        get_configuration(function: &str, qualifier: Option<&str>) -> FunctionConfig,
+            Kind::ControlPlane;
+        update_configuration(function: &str, update: ConfigUpdate<'_>) -> FunctionConfig,
+            Kind::FollowedWithin(UPDATE_FIRST_CHECK);
+        publish_version(function: &str, revision: Option<&str>) -> FunctionConfig,
+            Kind::ControlPlane;
+        list_versions(function: &str, marker: Option<&str>) -> VersionsPage, Kind::ControlPlane;
+        delete_version(function: &str, version: &str) -> (), Kind::ControlPlane;
+        get_alias(function: &str, name: &str) -> AliasConfig, Kind::ControlPlane;
+        create_alias(function: &str, alias: AliasTarget<'_>) -> AliasConfig, Kind::ControlPlane;
+        update_alias(function: &str, alias: AliasTarget<'_>) -> AliasConfig, Kind::ControlPlane;
+        invoke(request: InvokeRequest<'_>, options: InvokeOptions) -> InvokeOutput,
+            Kind::DataPlane;
+        get_function_concurrency(function: &str) -> Option<u32>, Kind::ControlPlane;
+        get_account_concurrency(function: &str) -> AccountConcurrency, Kind::ControlPlane;
+        use_role(role: Option<&crate::ports::AssumedRole>) -> (), Kind::DataPlane;
+        invoke_streaming(request: InvokeRequest<'_>) -> StreamedOutput, Kind::DataPlane;
     }
 }
 

@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use crate::error::HandlerError;
-use crate::ports::{Clock, FunctionConfig, LambdaApi, LambdaError, UpdateStatus};
+use crate::ports::{Clock, ConfigUpdate, FunctionConfig, LambdaApi, LambdaError, UpdateStatus};
 
 /// The first check of every update (≤ 100 ms per SPEC, with room for the call pacing).
 pub const FIRST_POLL: Duration = Duration::from_millis(50);
@@ -217,7 +217,14 @@ pub async fn start<L: LambdaApi, C: Clock>(
     loop {
         attempt += 1;
         match lambda
-            .update_configuration(function, memory_size, description, revision)
+            .update_configuration(
+                function,
+                ConfigUpdate {
+                    memory_size,
+                    description,
+                    revision,
+                },
+            )
             .await
         {
             Ok(config) => return Ok((config, clock.now())),

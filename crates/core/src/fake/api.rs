@@ -5,38 +5,56 @@ use crate::fake::lambda::FakeLambda;
 use crate::fake::model::Op;
 use crate::fake::state::{Conf, split_function};
 use crate::ports::{
-    AccountConcurrency, AliasConfig, FunctionConfig, InvokeOptions, InvokeOutput, LambdaApi,
-    LambdaError, StreamedOutput, VersionsPage,
+    AccountConcurrency, AliasConfig, AliasTarget, ConfigUpdate, FunctionConfig, InvokeOptions,
+    InvokeOutput, InvokeRequest, LambdaApi, LambdaError, StreamedOutput, VersionsPage,
 };
 
-impl LambdaApi for FakeLambda {
-    async fn get_configuration(
+impl FakeLambda {
+    /// `CreateAlias` or `UpdateAlias` (`op`) with Lambda's refusals: an alias that exists
+    /// cannot be created, one that does not cannot be updated, and either needs an existing
+    /// version.
+    fn put_alias(
         &self,
+        op: Op,
         function: &str,
-        qualifier: Option<&str>,
-    ) -> Result<FunctionConfig, LambdaError> {
-        let (_, embedded) = split_function(function);
-        let qualifier = qualifier.or(embedded.as_deref());
-        self.on_function(
-            Op::GetConfiguration,
-            function,
-            qualifier,
-            None,
-            None,
-            |f, _, _| {
-                let (version, conf) = Self::resolve(f, qualifier)?;
-                Ok(self.config(f, &version, &conf))
-            },
-        )
+        alias: AliasTarget<'_>,
+    ) -> Result<AliasConfig, LambdaError> {
+        let AliasTarget { name, version } = alias;
+        let create = op == Op::CreateAlias;
+        self.on_function(op, function, Some(name), None, None, |f, _, _| {
+            if create && f.aliases.contains_key(name) {
+                return Err(LambdaError::Conflict(format!(
+                    "Alias already exists: {}:{name}",
+                    f.arn
+                )));
+            }
+            f.existing_version(version)?;
+            if !create && !f.aliases.contains_key(name) {
+                return Err(LambdaError::NotFound(format!(
+                    "Alias not found: {}:{name}",
+                    f.arn
+                )));
+            }
+            f.aliases.insert(name.to_string(), version.to_string());
+            Ok(AliasConfig {
+                name: name.to_string(),
+                function_version: version.to_string(),
+            })
+        })
     }
+}
 
+impl LambdaApi for FakeLambda {
     async fn update_configuration(
         &self,
         function: &str,
-        memory_size: u32,
-        description: &str,
-        revision: Option<&str>,
+        update: ConfigUpdate<'_>,
     ) -> Result<FunctionConfig, LambdaError> {
+        let ConfigUpdate {
+            memory_size,
+            description,
+            revision,
+        } = update;
         self.on_function(
             Op::UpdateConfiguration,
             function,
@@ -162,67 +180,25 @@ impl LambdaApi for FakeLambda {
     async fn create_alias(
         &self,
         function: &str,
-        name: &str,
-        version: &str,
+        alias: AliasTarget<'_>,
     ) -> Result<AliasConfig, LambdaError> {
-        self.on_function(
-            Op::CreateAlias,
-            function,
-            Some(name),
-            None,
-            None,
-            |f, _, _| {
-                if f.aliases.contains_key(name) {
-                    return Err(LambdaError::Conflict(format!(
-                        "Alias already exists: {}:{name}",
-                        f.arn
-                    )));
-                }
-                f.existing_version(version)?;
-                f.aliases.insert(name.to_string(), version.to_string());
-                Ok(AliasConfig {
-                    name: name.to_string(),
-                    function_version: version.to_string(),
-                })
-            },
-        )
+        self.put_alias(Op::CreateAlias, function, alias)
     }
 
     async fn update_alias(
         &self,
         function: &str,
-        name: &str,
-        version: &str,
+        alias: AliasTarget<'_>,
     ) -> Result<AliasConfig, LambdaError> {
-        self.on_function(
-            Op::UpdateAlias,
-            function,
-            Some(name),
-            None,
-            None,
-            |f, _, _| {
-                f.existing_version(version)?;
-                let arn = f.arn.clone();
-                let slot = f.aliases.get_mut(name).ok_or_else(|| {
-                    LambdaError::NotFound(format!("Alias not found: {arn}:{name}"))
-                })?;
-                *slot = version.to_string();
-                Ok(AliasConfig {
-                    name: name.to_string(),
-                    function_version: version.to_string(),
-                })
-            },
-        )
+        self.put_alias(Op::UpdateAlias, function, alias)
     }
 
     async fn invoke(
         &self,
-        function: &str,
-        qualifier: Option<&str>,
-        payload: &[u8],
+        request: InvokeRequest<'_>,
         options: InvokeOptions,
     ) -> Result<InvokeOutput, LambdaError> {
-        let ran = self.run(Op::Invoke, function, qualifier, payload).await?;
+        let ran = self.run(Op::Invoke, request).await?;
         Ok(ran.into_invoke_output(options))
     }
 
@@ -277,13 +253,29 @@ impl LambdaApi for FakeLambda {
 
     async fn invoke_streaming(
         &self,
+        request: InvokeRequest<'_>,
+    ) -> Result<StreamedOutput, LambdaError> {
+        let ran = self.run(Op::InvokeStreaming, request).await?;
+        Ok(ran.into_streamed_output())
+    }
+
+    async fn get_configuration(
+        &self,
         function: &str,
         qualifier: Option<&str>,
-        payload: &[u8],
-    ) -> Result<StreamedOutput, LambdaError> {
-        let ran = self
-            .run(Op::InvokeStreaming, function, qualifier, payload)
-            .await?;
-        Ok(ran.into_streamed_output())
+    ) -> Result<FunctionConfig, LambdaError> {
+        let (_, embedded) = split_function(function);
+        let qualifier = qualifier.or(embedded.as_deref());
+        self.on_function(
+            Op::GetConfiguration,
+            function,
+            qualifier,
+            None,
+            None,
+            |f, _, _| {
+                let (version, conf) = Self::resolve(f, qualifier)?;
+                Ok(self.config(f, &version, &conf))
+            },
+        )
     }
 }

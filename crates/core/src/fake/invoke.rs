@@ -10,7 +10,9 @@ use crate::fake::lambda::FakeLambda;
 use crate::fake::log::fake_log;
 use crate::fake::model::{Behavior, FakeInvocation, FakeLogFormat, FakeOutcome, Op};
 use crate::fake::state::split_function;
-use crate::ports::{Clock, InvokeOptions, InvokeOutput, LambdaError, StreamedOutput};
+use crate::ports::{
+    Clock, InvokeOptions, InvokeOutput, InvokeRequest, LambdaError, StreamedOutput,
+};
 
 /// One invocation as asked for, the function's name and qualifier read from how it was named.
 struct Request<'a> {
@@ -48,20 +50,14 @@ pub(super) struct Ran {
 
 impl FakeLambda {
     /// Runs the function's behaviour for one invocation (virtual time passes).
-    pub(super) async fn run(
-        &self,
-        op: Op,
-        function: &str,
-        qualifier: Option<&str>,
-        payload: &[u8],
-    ) -> Result<Ran, LambdaError> {
-        let (name, embedded) = split_function(function);
+    pub(super) async fn run(&self, op: Op, call: InvokeRequest<'_>) -> Result<Ran, LambdaError> {
+        let (name, embedded) = split_function(call.function);
         let request = Request {
             op,
-            function,
+            function: call.function,
             name,
-            qualifier: qualifier.map(str::to_string).or(embedded),
-            payload,
+            qualifier: call.qualifier.map(str::to_string).or(embedded),
+            payload: call.payload,
         };
         let admitted = self.admit(&request)?;
         self.enter(admitted.reserved);

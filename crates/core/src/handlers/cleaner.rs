@@ -461,9 +461,7 @@ mod tests {
         };
         futures::executor::block_on(deps.lambda.update_configuration(
             &arn,
-            512,
-            &marker.describe("mine"),
-            None,
+            crate::ports::ConfigUpdate::new(512, &marker.describe("mine")),
         ))
         .expect("update");
         let leftover = fake.publish_now("f");
@@ -471,13 +469,15 @@ mod tests {
             futures::executor::block_on(
                 deps.lambda.update_configuration(
                     &arn,
-                    1024,
-                    &Marker {
-                        power: 1024,
-                        ..marker.clone()
-                    }
-                    .describe("mine"),
-                    None,
+                    crate::ports::ConfigUpdate {
+                        memory_size: 1024,
+                        description: &Marker {
+                            power: 1024,
+                            ..marker.clone()
+                        }
+                        .describe("mine"),
+                        revision: None,
+                    },
                 ),
             )
             .expect("update");

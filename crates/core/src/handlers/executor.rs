@@ -18,8 +18,8 @@ use crate::measurement::{self, PriceModel, Streamed};
 use crate::output::{Stat, StatError};
 use crate::payload::{self, Payload, PayloadSpec, S3Location};
 use crate::ports::{
-    Clock, InvokeOptions, InvokeOutput, LambdaApi, PayloadSource, PayloadSourceError,
-    StreamedOutput,
+    Clock, InvokeOptions, InvokeOutput, InvokeRequest, LambdaApi, PayloadSource,
+    PayloadSourceError, StreamedOutput,
 };
 use crate::pricing;
 use crate::state::{Configuration, LambdaConfigurations, StateError};
@@ -447,9 +447,11 @@ async fn pre_process<L: LambdaApi, P, C>(
     let output = deps
         .lambda
         .invoke(
-            pre.as_str(),
-            None,
-            payload.as_bytes(),
+            InvokeRequest {
+                function: pre.as_str(),
+                qualifier: None,
+                payload: payload.as_bytes(),
+            },
             InvokeOptions {
                 tail_logs: false,
                 // Its answer becomes the payload.
@@ -486,11 +488,16 @@ async fn invoke_target<L: LambdaApi, P, C>(
 ) -> Result<(InvokeOutput, Option<Streamed>), HandlerError> {
     let function = plan.size.function.as_str();
     let context = || format!("Invoking {function}:{version}");
+    let request = InvokeRequest {
+        function,
+        qualifier: Some(version),
+        payload: payload.as_bytes(),
+    };
     // A streamed response is drained, not kept: the post-processor gets an empty response.
     if plan.input.response_streaming {
         let streamed = deps
             .lambda
-            .invoke_streaming(function, Some(version), payload.as_bytes())
+            .invoke_streaming(request)
             .await
             .map_err(|e| HandlerError::lambda(context(), e))?;
         let output = stream_outcome(&streamed);
@@ -505,9 +512,7 @@ async fn invoke_target<L: LambdaApi, P, C>(
     let output = deps
         .lambda
         .invoke(
-            function,
-            Some(version),
-            payload.as_bytes(),
+            request,
             InvokeOptions {
                 tail_logs: true,
                 // A post-processor gets the whole response; else its head is enough.
@@ -549,9 +554,11 @@ async fn post_process<L: LambdaApi, P, C>(
     let post_output = deps
         .lambda
         .invoke(
-            post.as_str(),
-            None,
-            &output.payload,
+            InvokeRequest {
+                function: post.as_str(),
+                qualifier: None,
+                payload: &output.payload,
+            },
             InvokeOptions::default(),
         )
         .await

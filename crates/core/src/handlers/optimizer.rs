@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::error::HandlerError;
 use crate::handlers::{Deps, Invocation, input_of};
-use crate::ports::{Clock, LambdaApi, LambdaError};
+use crate::ports::{AliasTarget, Clock, LambdaApi, LambdaError};
 use crate::state::StateError;
 use crate::update::{self, Pacing};
 
@@ -82,9 +82,13 @@ async fn apply<L: LambdaApi, P, C: Clock>(
         .map_err(|e| HandlerError::lambda(format!("Publishing a version of {arn}"), e))?
         .version;
     let context = || format!("Pointing alias {alias} of {arn} at version {version}");
+    let target = AliasTarget {
+        name: alias,
+        version: &version,
+    };
     match deps.lambda.get_alias(arn, alias).await {
-        Ok(_) => deps.lambda.update_alias(arn, alias, &version).await,
-        Err(LambdaError::NotFound(_)) => deps.lambda.create_alias(arn, alias, &version).await,
+        Ok(_) => deps.lambda.update_alias(arn, target).await,
+        Err(LambdaError::NotFound(_)) => deps.lambda.create_alias(arn, target).await,
         Err(e) => Err(e),
     }
     .map_err(|e| HandlerError::lambda(context(), e))?;

@@ -15,7 +15,7 @@ use crate::fake::{
 };
 use crate::handlers::{Deps, Invocation, analyzer, cleaner, executor, initializer, optimizer};
 use crate::marker::Marker;
-use crate::ports::{Clock, LambdaApi as _, LambdaError, PayloadSourceError};
+use crate::ports::{Clock, ConfigUpdate, LambdaApi as _, LambdaError, PayloadSourceError};
 use crate::resilient::Resilient;
 use crate::settings::Settings;
 use crate::state::LambdaConfigurations;
@@ -1446,7 +1446,7 @@ fn a_live_run_on_the_function_stops_this_one_before_any_change() {
     let description = other.describe("original description");
     block_on(
         h.fake
-            .update_configuration(&h.arn, 2048, &description, None),
+            .update_configuration(&h.arn, ConfigUpdate::new(2048, &description)),
     )
     .expect("other run");
     h.fake.clear_calls();
@@ -1478,9 +1478,7 @@ fn a_stale_marker_is_not_kept_in_the_description() {
     let stale = foreign_marker(Some(h.clock.unix_seconds() - 3600));
     block_on(h.fake.update_configuration(
         &h.arn,
-        1024,
-        &stale.describe("original description"),
-        None,
+        ConfigUpdate::new(1024, &stale.describe("original description")),
     ))
     .expect("crashed run");
     h.run(h.input(json!({}))).expect("runs");
