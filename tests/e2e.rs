@@ -580,14 +580,20 @@ async fn sizes_far_apart_are_a_clear_choice_and_equal_work_a_tie() {
     stack.assert_untouched(&[]).await;
     stack.stop().await;
 
-    // The same 60 ms of work at 512 and 1024 MB, the same CPU for both (no cgroups): by
-    // speed, a tie naming the other size. Equal sizes are called clear in 1 - level of runs,
-    // so the level is 99.9 %.
+    // The same 60 ms of work at 512 and 1024 MB, spread over 0..20 ms as real work is, the same
+    // CPU for both (no cgroups): by speed, a tie naming the other size. Equal sizes are called
+    // clear in 1 - level of runs, so the level is 99.9 %. The spread keeps the test about the
+    // verdict, not about the machine: with sleeps alone, timer overhead a few tenths of a
+    // millisecond apart on a loaded machine is "significant" against a spread of 0.1 ms.
     let same_cpu = Options {
         use_cgroups: false,
         ..Options::default()
     };
-    let stack = Stack::start(emulated(60, 0), same_cpu).await;
+    let mut equal_work = emulated(60, 0);
+    equal_work
+        .environment
+        .insert("JITTER_MS".to_string(), "20".to_string());
+    let stack = Stack::start(equal_work, same_cpu).await;
     let output = succeeded(
         &stack
             .run(json!({"strategy": "speed", "powerValues": [512, 1024], "num": 10, "confidenceLevel": 0.999}))

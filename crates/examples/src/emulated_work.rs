@@ -2,9 +2,10 @@
 //!
 //! It sleeps `FIXED_MS + WORK_MS_AT_128 × 128 / memory` milliseconds (the shape of a function
 //! with a fixed part, an I/O wait, and a CPU-bound part, without using the CPU the tuner is
-//! measured on) and answers `{}`, or a JSON string of `RESPONSE_BYTES` bytes. Both unset or 0 make it a zero-work target that answers at
-//! once. The durations do not depend on the machine's load or on cgroups, so tests can rely on
-//! them.
+//! measured on), plus a uniformly random `0..JITTER_MS` per invocation (the spread of real
+//! work), and answers `{}`, or a JSON string of `RESPONSE_BYTES` bytes. All unset or 0 make it
+//! a zero-work target that answers at once. The durations do not depend on the machine's load
+//! or on cgroups, so tests can rely on them.
 
 use std::time::Duration;
 
@@ -29,7 +30,13 @@ pub async fn run() -> Result<(), Error> {
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0);
+    let jitter_ms = std::env::var("JITTER_MS")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|j| j.is_finite() && *j > 0.0)
+        .unwrap_or(0.0);
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
+        let sleep = sleep + Duration::from_secs_f64(fastrand::f64() * jitter_ms / 1000.0);
         if !sleep.is_zero() {
             tokio::time::sleep(sleep).await;
         }
