@@ -349,6 +349,15 @@ pub fn level_percent(level: f64) -> String {
     format!("{}", (level * 1000.0).round() / 10.0)
 }
 
+/// A p-value as read: `p = 0.012`, or `p < 0.001` below what three decimals show.
+fn p_text(p: f64) -> String {
+    if p < 0.001 {
+        "p < 0.001".to_string()
+    } else {
+        format!("p = {p:.3}")
+    }
+}
+
 /// How sure the choice is (SPEC §13): `Confidence: clear at 95 %`, or `Confidence: tie with
 /// 512 MB (p = 0.31): about 40 invocations per size would separate them`.
 pub fn confidence_line(analysis: &Analysis) -> String {
@@ -360,7 +369,7 @@ pub fn confidence_line(analysis: &Analysis) -> String {
         VerdictKind::Clear => format!(
             "clear at {level} % (every other candidate is worse{})",
             c.p_value
-                .map(|p| format!(", p ≤ {p:.3}"))
+                .map(|p| format!(", {}", p_text(p)))
                 .unwrap_or_default()
         ),
         VerdictKind::Single => format!("single: no other size to compare at {level} %"),
@@ -521,7 +530,7 @@ mod tests {
         };
         let text = summary(Some(&analysis), &[(String::new(), stats.clone())], "cost");
         assert!(
-            text.contains("Confidence: clear at 95 % (every other candidate is worse, p ≤ 0.001)"),
+            text.contains("Confidence: clear at 95 % (every other candidate is worse, p = 0.001)"),
             "{text}"
         );
         let lines: Vec<&str> = text.lines().collect();
@@ -630,6 +639,8 @@ mod tests {
         assert_eq!(money(0.000386596), "$0.000387");
         assert_eq!(money(-0.0001592), "−$0.000159");
         assert_eq!(money(0.0), "$0.00");
+        assert_eq!(p_text(0.0012), "p = 0.001");
+        assert_eq!(p_text(1.4e-8), "p < 0.001");
         assert_eq!(crate::format::bytes(19_130.0), "19.1 KB");
         assert_eq!(crate::format::bytes(7e6), "7.0 MB");
         assert_eq!(crate::format::bytes(5.37e9), "5.37 GB");
