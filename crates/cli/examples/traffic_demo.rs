@@ -5,7 +5,8 @@
 //! traffic` and `power-tuning run --traffic-from-history` run against the local endpoints.
 //!
 //! `./scripts/traffic-demo` builds and runs it; the `power-tuning` binary is the one built
-//! beside this example (or the path given as the first argument).
+//! beside this example (or the one `--power-tuning PATH` names). `--result FILE` also writes
+//! the run's result (`--json`, with `includeOutputResults`) to FILE.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -30,9 +31,33 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The demo's command line: `[--power-tuning PATH] [--result FILE]`.
+struct Args {
+    exe: Option<PathBuf>,
+    result: Option<PathBuf>,
+}
+
+fn args() -> Result<Args, String> {
+    let mut args = Args {
+        exe: None,
+        result: None,
+    };
+    let mut words = std::env::args().skip(1);
+    while let Some(word) = words.next() {
+        let value = words.next().ok_or(format!("{word} needs a value"))?;
+        match word.as_str() {
+            "--power-tuning" => args.exe = Some(PathBuf::from(value)),
+            "--result" => args.result = Some(PathBuf::from(value)),
+            _ => return Err(format!("unknown argument {word}")),
+        }
+    }
+    Ok(args)
+}
+
 async fn demo() -> Result<(), String> {
-    let exe = match std::env::args().nth(1) {
-        Some(path) => PathBuf::from(path),
+    let args = args()?;
+    let exe = match args.exe {
+        Some(path) => path,
         None => std::env::current_exe()
             .map_err(|e| e.to_string())?
             .parent()
@@ -50,12 +75,16 @@ async fn demo() -> Result<(), String> {
     })
     .await
     .map_err(|e| e.to_string())?;
-    let result = run(&stack, &exe).await;
+    let result = run(&stack, &exe, args.result.as_deref()).await;
     stack.shutdown().await;
     result
 }
 
-async fn run(stack: &LocalStack, exe: &PathBuf) -> Result<(), String> {
+async fn run(
+    stack: &LocalStack,
+    exe: &PathBuf,
+    result: Option<&std::path::Path>,
+) -> Result<(), String> {
     let emulator = stack.emulator.endpoint().to_string();
     let moto = stack.sfn_endpoint().to_string();
     invoke(&emulator).await?;
@@ -88,23 +117,25 @@ async fn run(stack: &LocalStack, exe: &PathBuf) -> Result<(), String> {
         ("AWS_ENDPOINT_URL_SFN", moto.as_str()),
     ];
     let arn = stack.emulator.arn("io_bound");
-    for args in [
-        vec!["traffic", "io_bound"],
-        vec!["traffic", "io_bound", "--json"],
-        vec![
-            "run",
-            "--state-machine-arn",
-            &stack.state_machine_arn,
-            "--function",
-            &arn,
-            "--num",
-            "10",
-            "--power-values",
-            "128,256,512",
-            "--traffic-from-history",
-        ],
-    ] {
-        show(exe, &args, &env)?;
+    let tune = [
+        "run",
+        "--state-machine-arn",
+        &stack.state_machine_arn,
+        "--function",
+        &arn,
+        "--num",
+        "10",
+        "--power-values",
+        "128,256,512",
+        "--traffic-from-history",
+    ];
+    show(exe, &["traffic", "io_bound"], &env)?;
+    show(exe, &["traffic", "io_bound", "--json"], &env)?;
+    // The tuning run's own invocations go to the function's log group too: the run is made
+    // once, shown or written.
+    match result {
+        None => show(exe, &tune, &env)?,
+        Some(path) => write_result(exe, &tune, &env, path)?,
     }
     Ok(())
 }
@@ -121,15 +152,50 @@ async fn invoke(endpoint: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs `power-tuning ARGS` with the local endpoints and shows it as a terminal would.
-fn show(exe: &PathBuf, args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
-    println!("$ power-tuning {}", args.join(" "));
-    let output = Command::new(exe)
-        .args(args)
+/// The `power-tuning` command with the local endpoints and throwaway credentials.
+fn power_tuning(exe: &PathBuf, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(exe);
+    command
         .envs(env.iter().copied())
         .env("AWS_ACCESS_KEY_ID", "local")
         .env("AWS_SECRET_ACCESS_KEY", "local")
-        .env("AWS_REGION", "us-east-1")
+        .env("AWS_REGION", "us-east-1");
+    command
+}
+
+/// Runs the tuning with `--json` and its results (`includeOutputResults`) into `path`.
+fn write_result(
+    exe: &PathBuf,
+    tune: &[&str],
+    env: &[(&str, &str)],
+    path: &std::path::Path,
+) -> Result<(), String> {
+    let input = std::env::temp_dir().join(format!("traffic-demo-{}.json", std::process::id()));
+    std::fs::write(&input, r#"{"includeOutputResults": true}"#).map_err(|e| e.to_string())?;
+    let output = power_tuning(exe, env)
+        .args(tune)
+        .args(["--json", "--input"])
+        .arg(&input)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(&input);
+    if !output.status.success() {
+        return Err(format!(
+            "the run for {} failed: {}",
+            path.display(),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    std::fs::write(path, &output.stdout).map_err(|e| e.to_string())?;
+    println!("result: {}", path.display());
+    Ok(())
+}
+
+/// Runs `power-tuning ARGS` with the local endpoints and shows it as a terminal would.
+fn show(exe: &PathBuf, args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    println!("$ power-tuning {}", args.join(" "));
+    let output = power_tuning(exe, env)
+        .args(args)
         .output()
         .map_err(|e| format!("{}: {e}", exe.display()))?;
     print!("{}", String::from_utf8_lossy(&output.stderr));

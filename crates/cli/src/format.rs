@@ -16,13 +16,19 @@ pub fn grouped(digits: &str) -> String {
 /// cent with three significant digits (`$0.000387`), never a misleading `$0.00`.
 pub fn money(v: f64) -> String {
     let sign = if v < 0.0 { "−" } else { "" };
+    format!("{sign}${}", amount(v.abs()))
+}
+
+/// A non-negative amount as [`money`] writes it, without the sign and the `$` (table cells
+/// whose header says the unit).
+pub fn amount(v: f64) -> String {
     if v != 0.0 && v.abs() < 0.005 && v.is_finite() {
         let decimals = (-v.abs().log10()).ceil() as usize + 2;
-        return format!("{sign}${:.*}", decimals, v.abs());
+        return format!("{:.*}", decimals, v);
     }
-    let cents = format!("{:.2}", v.abs());
+    let cents = format!("{v:.2}");
     let (whole, fraction) = cents.split_once('.').unwrap_or((&cents, "00"));
-    format!("{sign}${}.{fraction}", grouped(whole))
+    format!("{}.{fraction}", grouped(whole))
 }
 
 /// A byte count in decimal units: `19.1 KB`, `7.0 MB`, `5.37 GB`.

@@ -125,7 +125,7 @@ pub fn chart(
 
 /// Two decimals, `-` when absent.
 fn num(v: Option<f64>) -> String {
-    v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into())
+    v.map(crate::format::amount).unwrap_or_else(|| "-".into())
 }
 
 /// The other run of a comparison: its result, its name and the comparison link.
