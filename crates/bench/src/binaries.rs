@@ -1,5 +1,6 @@
 //! The binaries measured: the five Lambda handlers and the `emulated_work` example as built for
-//! Lambda (the release profile, or the one this executable was built in), next to this executable; built in the checkout when missing.
+//! Lambda (the release profile, or the one this executable was built in), next to this executable;
+//! brought up to date in the checkout first, so a run never measures handlers older than the source.
 
 use std::path::{Path, PathBuf};
 
@@ -16,8 +17,8 @@ pub fn exe_dir() -> BenchResult<PathBuf> {
         .ok_or_else(|| "cannot locate the power-tuning-bench executable".to_string())
 }
 
-/// Makes sure the handlers and `examples` in `dir` exist, building them (in the profile `dir`
-/// belongs to) when they do not.
+/// Makes sure the handlers and `examples` in `dir` are current: in a checkout, `cargo build` (in
+/// the profile `dir` belongs to; a no-op when nothing changed); elsewhere they must exist.
 pub async fn ensure_built(dir: &Path, examples: &[&str]) -> BenchResult<()> {
     let missing: Vec<PathBuf> = HANDLERS
         .iter()
@@ -25,10 +26,10 @@ pub async fn ensure_built(dir: &Path, examples: &[&str]) -> BenchResult<()> {
         .chain(examples.iter().map(|e| dir.join("examples").join(e)))
         .filter(|p| !p.exists())
         .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
     let Some(root) = repository_root() else {
+        if missing.is_empty() {
+            return Ok(());
+        }
         return Err(format!(
             "missing {}; build them with `cargo build --release --bins --examples`",
             missing
@@ -57,7 +58,7 @@ pub async fn ensure_built(dir: &Path, examples: &[&str]) -> BenchResult<()> {
         command.args(["--profile", profile]);
     }
     eprintln!(
-        "Building the handlers and example functions (cargo build{} --bins --examples)…",
+        "Bringing the handlers and example functions up to date (cargo build{} --bins --examples)…",
         profile
             .as_ref()
             .map(|p| format!(" --profile {p}"))

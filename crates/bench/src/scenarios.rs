@@ -1,4 +1,4 @@
-//! The benchmark scenarios (B1–B8): each starts what it needs on the emulator (or the whole
+//! The benchmark scenarios (B1–B9): each starts what it needs on the emulator (or the whole
 //! local stack), measures, and adds its figures.
 
 use std::collections::BTreeMap;
