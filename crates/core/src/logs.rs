@@ -130,22 +130,34 @@ const TEXT_FIELDS: [&str; 6] = [
     "Max Memory Used",
 ];
 
-/// A text `REPORT` line: tab-separated `Name: value unit` fields.
+/// A text `REPORT` line: `Name: value unit` fields, tab-separated as Lambda writes them; read
+/// word by word, so a line whose fields are separated by spaces (as a log forwarder or a hand
+/// written line may leave it) reads the same, never as zeros.
 fn parse_text_report(line: &str) -> Report {
     let mut values = [0.0; 6];
-    for field in line.split('\t') {
-        let Some((name, rest)) = field.trim().split_once(": ") else {
+    let mut name: Vec<&str> = Vec::new();
+    let mut words = line.split_whitespace();
+    while let Some(word) = words.next() {
+        let Some(last) = word.strip_suffix(':') else {
+            name.push(word);
             continue;
         };
-        let Some(index) = TEXT_FIELDS.iter().position(|f| *f == name) else {
-            continue;
-        };
-        let number = rest.split_whitespace().next().unwrap_or_default();
-        values[index] = number
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite())
-            .unwrap_or(0.0);
+        name.push(last);
+        let field = name.join(" ");
+        name.clear();
+        let Some(value) = words.next() else { break };
+        if let Some(index) = TEXT_FIELDS.iter().position(|f| *f == field) {
+            values[index] = value
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .unwrap_or(0.0);
+        }
+        // The value's unit, when it has one, is not part of the next field's name.
+        let mut rest = words.clone();
+        if matches!(rest.next(), Some("ms" | "MB")) {
+            words = rest;
+        }
     }
     Report {
         duration: values[0],
@@ -226,6 +238,24 @@ mod tests {
         assert_eq!(r.init_duration, 0.0);
         assert_eq!(r.max_memory_used, 9.0);
         assert!(!r.is_cold());
+    }
+
+    #[test]
+    fn fields_separated_by_spaces_read_as_tabs() {
+        // A forwarder (or a hand-written line) may turn Lambda's tabs into spaces: the same
+        // figures, never zeros; a timed-out invocation's `Status: timeout` is no field of ours.
+        let spaced = TEXT_REPORT.replace('\t', " ");
+        assert_eq!(parse_log(&spaced).expect("spaces"), text_metrics());
+        let r = parse_log("REPORT RequestId: 7  Duration: 3000.00 ms Billed Duration: 3000 ms Memory Size: 128 MB Max Memory Used: 9 MB Init Duration: 20.5 ms Status: timeout").expect("timeout");
+        assert_eq!(
+            (
+                r.duration,
+                r.billed_duration,
+                r.init_duration,
+                r.max_memory_used
+            ),
+            (3000.0, 3000.0, 20.5, 9.0)
+        );
     }
 
     #[test]
