@@ -65,8 +65,9 @@ pub struct InputFlags {
     #[arg(long, value_name = "LEVEL")]
     pub confidence_level: Option<f64>,
     /// With autoOptimize: apply the choice only when its saving against the current setting is
-    /// significant (`requireSignificance`).
-    #[arg(long)]
+    /// significant (`requireSignificance`; the current setting is measured, so not with
+    /// --no-current).
+    #[arg(long, conflicts_with = "no_current")]
     pub require_significance: bool,
 }
 

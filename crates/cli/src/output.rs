@@ -359,7 +359,7 @@ fn p_text(p: f64) -> String {
 }
 
 /// How sure the choice is (SPEC §13): `Confidence: clear at 95 %`, or `Confidence: tie with
-/// 512 MB (p = 0.31): about 40 invocations per size would separate them`.
+/// 512 MB (p = 0.31): about 40 invocations per size would separate them (at 95 %)`.
 pub fn confidence_line(analysis: &Analysis) -> String {
     let Some(c) = &analysis.confidence else {
         return String::new();
@@ -390,7 +390,7 @@ pub fn confidence_line(analysis: &Analysis) -> String {
                 .map(|n| format!(": about {n} invocations per size would separate them"))
                 .unwrap_or_default();
             format!(
-                "tie with {} (p = {:.2}) at {level} %{separate}",
+                "tie with {} (p = {:.2}){separate} (at {level} %)",
                 tied.join(", "),
                 c.p_value.unwrap_or(1.0)
             )
@@ -624,7 +624,7 @@ mod tests {
         };
         let text = summary(Some(&tie), &[], "cost");
         assert!(
-            text.contains("Confidence: tie with 512 MB, 1024 MB (p = 0.31) at 99 %: about 63 invocations per size would separate them"),
+            text.contains("Confidence: tie with 512 MB, 1024 MB (p = 0.31): about 63 invocations per size would separate them (at 99 %)"),
             "{text}"
         );
         assert!(text.contains("Not applied: the choice, 256 MB, is the current setting"));

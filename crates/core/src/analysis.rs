@@ -259,7 +259,7 @@ fn refusal(chosen: &Stat, current: Option<&Stat>, decider: &Decider) -> Option<O
     let level = decider.level;
     let percent = |x: f64| format!("{}", (x * 1000.0).round() / 10.0);
     let reason = match current {
-        None => "the current setting could not be measured, so no saving can be shown significant"
+        None => "no current setting was measured (includeCurrent is not set, or the current size failed), so no saving can be shown significant"
             .to_string(),
         Some(current) if std::ptr::eq(chosen, current) => {
             format!("the choice, {} MB, is the current setting", chosen.value)

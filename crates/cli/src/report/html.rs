@@ -558,7 +558,7 @@ mod tests {
         // Three sizes with a sample on each of the two charts.
         assert_eq!(page.matches("<g class=\"error-bar\"").count(), 6);
         assert!(page.contains(
-            "<p class=\"verdict tie\">Confidence: tie with 256 MB (p = 0.31) at 95 %: about 40 invocations per size would separate them</p>"
+            "<p class=\"verdict tie\">Confidence: tie with 256 MB (p = 0.31): about 40 invocations per size would separate them (at 95 %)</p>"
         ), "{page}");
         assert!(page.contains("Error bars: the 95 % interval"));
         assert_eq!(

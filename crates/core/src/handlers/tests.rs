@@ -769,7 +769,7 @@ fn require_significance_applies_only_a_significant_saving() {
     let h = harness(with_overhead());
     let out = h
         .run(h.input(
-            json!({"autoOptimize": true, "requireSignificance": true, "powerValues": [128, 256]}),
+            json!({"autoOptimize": true, "requireSignificance": true, "includeCurrent": true, "powerValues": [128, 256]}),
         ))
         .expect("success");
     assert_eq!(out["change"]["significant"], true, "{out}");
@@ -779,7 +779,7 @@ fn require_significance_applies_only_a_significant_saving() {
     // 512 MB and the current 1024 MB within noise: nothing is called, the reason says why.
     let h = harness(noisy_tie());
     let out = h
-        .run(h.input(json!({"autoOptimize": true, "requireSignificance": true, "powerValues": [512, 1024], "num": 10})))
+        .run(h.input(json!({"autoOptimize": true, "requireSignificance": true, "includeCurrent": true, "powerValues": [512, 1024], "num": 10})))
         .expect("success");
     assert_eq!(out["change"]["significant"], false, "{out}");
     assert_eq!(out["optimization"]["applied"], false);
@@ -798,6 +798,31 @@ fn require_significance_applies_only_a_significant_saving() {
     );
     assert_eq!(h.fake.latest("target").0, 1024);
     assert_eq!(out["confidence"]["verdict"], "tie", "{out}");
+}
+
+#[test]
+fn require_significance_without_include_current_measures_no_extra_size_and_changes_nothing() {
+    // SPEC §13: with no `current` there is no `change.significant`, so nothing is applied,
+    // however clear the saving; the sizes measured are exactly the input's.
+    let h = harness(with_overhead());
+    let out = h
+        .run(h.input(json!({"autoOptimize": true, "requireSignificance": true, "powerValues": [128, 256], "includeOutputResults": true})))
+        .expect("success");
+    let measured: Vec<&Value> = out["stats"]
+        .as_array()
+        .expect("stats")
+        .iter()
+        .map(|s| &s["value"])
+        .collect();
+    assert_eq!(measured, [&json!(128), &json!(256)], "{out}");
+    assert!(
+        out.get("current").is_none() && out.get("change").is_none(),
+        "{out}"
+    );
+    assert_eq!(out["optimization"]["applied"], false, "{out}");
+    let reason = out["optimization"]["reason"].as_str().expect("reason");
+    assert!(reason.contains("includeCurrent is not set"), "{reason}");
+    assert_eq!(h.fake.latest("target").0, 1024);
 }
 
 #[test]

@@ -380,8 +380,9 @@ impl TuningInput {
             decimal_in(state, k::COLD_START_RATIO, |r| (0.0..=1.0).contains(&r))?;
         let monthly_invocations = monthly_invocations(state)?;
         let (confidence_level, require_significance) = confidence(state, auto_optimize)?;
-        // The saving is tested against the current setting, so it is measured.
-        let include_current = boolean(state, k::INCLUDE_CURRENT)? || require_significance;
+        // `requireSignificance` measures nothing by itself (SPEC §13): without `includeCurrent`
+        // there is no `change.significant`, so the Optimizer changes nothing and says why.
+        let include_current = boolean(state, k::INCLUDE_CURRENT)?;
         let payload = payload_spec(state, num)?;
         Ok(TuningInput {
             lambda_arn,
@@ -644,10 +645,10 @@ mod tests {
                 edge
             );
         }
-        // requireSignificance measures the current setting (what the saving is tested against).
+        // requireSignificance adds no size by itself: includeCurrent stays the input's (SPEC §13).
         let strict = parse(json!({"autoOptimize": true, "requireSignificance": "true"}))
             .expect("with autoOptimize");
-        assert!(strict.require_significance && strict.include_current);
+        assert!(strict.require_significance && !strict.include_current);
         for (bad, message) in [
             (
                 json!({"confidenceLevel": 0.45}),
