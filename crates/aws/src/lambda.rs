@@ -449,12 +449,15 @@ impl LambdaApi for SdkLambda {
         };
         loop {
             // The read timeout covers the response's head only: a stream that stalls longer
-            // than any invocation can last is broken.
-            let event = tokio::time::timeout(READ_TIMEOUT, out.event_stream.recv())
-                .await
-                .map_err(|_| {
-                    LambdaError::Timeout(format!("the response stream of {function} stalled"))
-                })?;
+            // than any invocation can last is broken, that invocation's StreamIncomplete.
+            let Ok(event) = tokio::time::timeout(READ_TIMEOUT, out.event_stream.recv()).await
+            else {
+                streamed.broken = Some(format!(
+                    "the response stream of {function} stalled for {} s",
+                    READ_TIMEOUT.as_secs()
+                ));
+                return Ok(streamed);
+            };
             match event {
                 Ok(Some(InvokeWithResponseStreamResponseEvent::PayloadChunk(chunk))) => {
                     let size = chunk.payload().map(|p| p.as_ref().len()).unwrap_or(0);
@@ -474,11 +477,16 @@ impl LambdaApi for SdkLambda {
                 // Without InvokeComplete, `completed` stays false: the Executor counts it as a
                 // failed invocation, never as a 0 ms success.
                 Ok(None) => return Ok(streamed),
+                // The function was invoked and its answer had begun: a stream cut mid-frame or
+                // by a reset is that invocation's StreamIncomplete (SPEC §14), not a transport
+                // error whose retry would run the function again (the SDK retries a request,
+                // never a response body it has handed over).
                 Err(error) => {
-                    return Err(LambdaError::Transport(format!(
+                    streamed.broken = Some(format!(
                         "reading the response stream of {function}: {}",
                         crate::errors::display_chain(&error)
-                    )));
+                    ));
+                    return Ok(streamed);
                 }
             }
         }

@@ -406,3 +406,56 @@ async fn responses_are_kept_to_their_head_unless_asked_whole() {
     let opened = connections.load(std::sync::atomic::Ordering::SeqCst);
     assert!((1..=CUT / 2).contains(&opened), "{opened} connections");
 }
+
+/// A local endpoint that answers one `InvokeWithResponseStream` with the head of an event
+/// stream and part of its first frame, then closes the connection (no last chunk).
+async fn cut_stream() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        let Ok((mut socket, _)) = listener.accept().await else {
+            return;
+        };
+        // The request: its head, then its 2-byte body `{}`.
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !request.ends_with(b"\r\n\r\n{}") {
+            match socket.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => request.extend_from_slice(&buffer[..n]),
+            }
+        }
+        // A prelude announcing a 100-byte message, of which 10 bytes arrive.
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/vnd.amazon.eventstream\r\nx-amz-executed-version: 1\r\ntransfer-encoding: chunked\r\n\r\na\r\n";
+        let mut answer = head.as_bytes().to_vec();
+        answer.extend_from_slice(&[0, 0, 0, 100, 0, 0, 0, 20, 1, 2]);
+        answer.extend_from_slice(b"\r\n");
+        let _ = socket.write_all(&answer).await;
+        let _ = socket.shutdown().await;
+    });
+    url
+}
+
+/// SPEC §14: a response stream cut mid-frame (the function was invoked, its answer had
+/// begun) is that invocation's StreamIncomplete, with the reason; never a transport error
+/// that a retry would answer by running the function again.
+#[tokio::test]
+async fn a_stream_cut_mid_frame_is_incomplete_not_retried() {
+    let url = cut_stream().await;
+    let config = power_tuning_aws::config::local_config(&url);
+    let lambda = SdkLambda::new(&config);
+    let streamed = lambda
+        .invoke_streaming(InvokeRequest::new(ARN, Some("1"), b"{}"))
+        .await
+        .expect("an answer, not an error");
+    assert!(!streamed.completed);
+    let broken = streamed.broken.expect("why it ended");
+    assert!(
+        broken.starts_with(&format!("reading the response stream of {ARN}: ")),
+        "{broken}"
+    );
+    assert_eq!(streamed.response_bytes, 0);
+}

@@ -89,6 +89,9 @@ pub struct StreamedOutput {
     pub log_result: Option<String>,
     /// Whether `InvokeComplete` came (a stream that ends without it did not complete).
     pub completed: bool,
+    /// Why the stream ended early, when reading it failed (a cut frame, a reset connection)
+    /// rather than ending cleanly without `InvokeComplete`.
+    pub broken: Option<String>,
     /// `X-Amz-Executed-Version`.
     pub executed_version: Option<String>,
 }
@@ -169,7 +172,8 @@ pub enum LambdaError {
     /// The request did not reach the service or the connection broke.
     #[error("transport error: {0}")]
     Transport(String),
-    /// No response within the client's timeout.
+    /// No response within the client's timeout (connect or read): transient, as the SDK's
+    /// classifier has it (SPEC §14's transport errors).
     #[error("timeout: {0}")]
     Timeout(String),
 }
@@ -254,11 +258,15 @@ impl LambdaError {
         }
     }
 
-    /// Worth retrying with backoff: throttling, transient service errors, transport failures.
+    /// Worth retrying with backoff: throttling, transient service errors, transport failures
+    /// and timeouts.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            LambdaError::Throttled(_) | LambdaError::Service { .. } | LambdaError::Transport(_)
+            LambdaError::Throttled(_)
+                | LambdaError::Service { .. }
+                | LambdaError::Transport(_)
+                | LambdaError::Timeout(_)
         )
     }
 }
@@ -487,6 +495,13 @@ mod tests {
             LambdaError::Transport(_) | LambdaError::Timeout(_) => "other".to_string(),
         };
         (name, e.is_transient())
+    }
+
+    #[test]
+    fn transport_errors_and_timeouts_are_transient_as_the_sdk_has_them() {
+        assert!(LambdaError::Transport("reset".into()).is_transient());
+        assert!(LambdaError::Timeout("connect".into()).is_transient());
+        assert!(!LambdaError::NotFound("f".into()).is_transient());
     }
 
     #[test]

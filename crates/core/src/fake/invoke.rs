@@ -201,6 +201,7 @@ impl Ran {
             error_code: self.function_error.clone(),
             error_details: failed.then(|| String::from_utf8_lossy(&self.body).into_owned()),
             completed: !self.incomplete_stream,
+            broken: None,
             log_result: Some(self.log_result),
             executed_version: Some(self.version),
         }

@@ -105,12 +105,13 @@ fn stream_outcome(streamed: &StreamedOutput) -> InvokeOutput {
             .into_bytes()
     };
     let (function_error, payload) = if !streamed.completed {
+        let message = match &streamed.broken {
+            None => "The response stream ended without InvokeComplete".to_string(),
+            Some(why) => format!("The response stream ended without InvokeComplete ({why})"),
+        };
         (
             Some("StreamIncomplete".to_string()),
-            document(
-                "StreamIncomplete",
-                "The response stream ended without InvokeComplete",
-            ),
+            document("StreamIncomplete", &message),
         )
     } else if let Some(code) = &streamed.error_code {
         let details = streamed.error_details.as_deref().unwrap_or_default();
@@ -636,5 +637,16 @@ mod tests {
         );
         let out = stream_outcome(&StreamedOutput::default());
         assert_eq!(out.function_error.as_deref(), Some("StreamIncomplete"));
+        let out = stream_outcome(&StreamedOutput {
+            broken: Some("reading the response stream of f: connection reset".into()),
+            ..StreamedOutput::default()
+        });
+        assert_eq!(
+            error_fields(&out, "StreamIncomplete"),
+            (
+                "StreamIncomplete".into(),
+                "The response stream ended without InvokeComplete (reading the response stream of f: connection reset)".into()
+            )
+        );
     }
 }
