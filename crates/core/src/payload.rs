@@ -175,6 +175,14 @@ impl PayloadPlan {
     }
 
     /// The payload of invocation `index` (0-based; past the end, the last block's).
+    /// The size of the largest payload sent, in bytes.
+    pub fn largest(&self) -> usize {
+        match self {
+            PayloadPlan::Same(payload) => payload.len(),
+            PayloadPlan::Weighted(blocks) => blocks.iter().map(|(_, p)| p.len()).max().unwrap_or(0),
+        }
+    }
+
     pub fn at(&self, index: usize) -> &Payload {
         match self {
             PayloadPlan::Same(payload) => payload,
@@ -221,6 +229,19 @@ mod tests {
             PayloadPlan::new(u32::MAX, None).expect("same"),
             PayloadPlan::Same(Arc::from("null"))
         );
+    }
+
+    #[test]
+    fn the_largest_payload_bounds_what_a_request_copies() {
+        let same = PayloadPlan::new(10, Some(&json!("abc"))).expect("plan");
+        assert_eq!(same.largest(), "\"abc\"".len());
+        let weighted = PayloadPlan::new(
+            10,
+            Some(&json!([{"weight": 1, "payload": "x"}, {"weight": 1, "payload": {"k": "long value"}}])),
+        )
+        .expect("plan");
+        assert_eq!(weighted.largest(), r#"{"k":"long value"}"#.len());
+        assert_eq!(PayloadPlan::new(1, None).expect("plan").largest(), 4);
     }
 
     #[test]

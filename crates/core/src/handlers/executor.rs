@@ -44,21 +44,30 @@ const MAX_RESPONSE: usize = 6 * 1024 * 1024;
 
 /// How many invocations run at once in parallel mode (SPEC §14): `maxParallelInvocations`,
 /// within the concurrency the Initializer found for the target (`parallelism`), and within
-/// what the Executor's memory holds: half of it for the responses kept, each its first 64 KiB,
-/// or whole (up to 6 MB) when a post-processor needs it.
+/// what the Executor's memory holds: half of it for what each invocation in flight keeps.
+/// That is its request (the SDK's request body owns a copy of the payload, `largest_payload`
+/// bytes at most; with a pre-processor, whose answer of up to 6 MB becomes the payload, that
+/// answer and the copy) and its response (the first 64 KiB; with a post-processor, the whole
+/// response of up to 6 MB and the copy sent on to it), beside the connection's buffers.
 fn parallelism(
     input: &TuningInput,
     concurrency: Option<u32>,
     memory_mb: u32,
     count: usize,
+    largest_payload: usize,
 ) -> usize {
-    let kept = if input.post_processor_arn.is_some() {
-        MAX_RESPONSE
+    let request = if input.pre_processor_arn.is_some() {
+        2 * MAX_RESPONSE
+    } else {
+        largest_payload
+    };
+    let response = if input.post_processor_arn.is_some() {
+        2 * MAX_RESPONSE
     } else {
         crate::ports::RESPONSE_HEAD
     };
     let budget = memory_mb as usize * 1024 * 1024 / 2;
-    let memory = (budget / (kept + CONNECTION_BUFFERS)).max(1);
+    let memory = (budget / (request + response + CONNECTION_BUFFERS)).max(1);
     let concurrency = concurrency.map_or(usize::MAX, |c| c as usize);
     (input.max_parallel_invocations as usize)
         .min(concurrency)
@@ -285,6 +294,7 @@ async fn invoke_parallel<L: LambdaApi, P, C>(
         plan.size.concurrency,
         deps.settings.memory_mb,
         count,
+        plan.payloads.largest(),
     );
     let results: Vec<(usize, Option<Result<Outcome, HandlerError>>)> =
         futures::stream::iter(0..count)
@@ -592,27 +602,39 @@ mod tests {
 
     #[test]
     fn parallelism_fits_the_executors_memory_and_the_concurrency() {
-        // 128 MB: half for responses. Heads of 64 KiB + 1 MiB of buffers: 60 at once.
-        assert_eq!(parallelism(&input(json!({})), None, 128, 1000), 60);
-        // Whole responses for a post-processor: 64 MiB / (6 MiB + 1 MiB) = 9.
-        let post = input(
-            json!({"postProcessorARN": "arn:aws:lambda:us-east-1:123456789012:function:post"}),
+        let arn = |name: &str| format!("arn:aws:lambda:us-east-1:123456789012:function:{name}");
+        let null = 4;
+        // 128 MB: half for what the invocations keep. Heads of 64 KiB + 1 MiB of buffers
+        // (and a 4-byte `null`): 60 at once.
+        assert_eq!(parallelism(&input(json!({})), None, 128, 1000, null), 60);
+        // Whole responses for a post-processor and their copies: 64 MiB / (12 + 1 MiB) = 4.
+        let post = input(json!({ "postProcessorARN": arn("post") }));
+        assert_eq!(parallelism(&post, None, 128, 1000, null), 4);
+        assert_eq!(parallelism(&post, None, 1024, 1000, null), 39);
+        // A pre-processor's answer becomes the payload: it and the request's copy, 12 MiB.
+        let pre = input(json!({ "preProcessorARN": arn("pre") }));
+        assert_eq!(parallelism(&pre, None, 128, 1000, null), 4);
+        let both = input(json!({ "preProcessorARN": arn("pre"), "postProcessorARN": arn("post") }));
+        assert_eq!(parallelism(&both, None, 128, 1000, null), 2);
+        // A 6 MiB payload (payloadS3): each request's copy counts, 64 MiB / (7 MiB + 64 KiB) = 9.
+        assert_eq!(
+            parallelism(&input(json!({})), None, 128, 1000, MAX_RESPONSE),
+            9
         );
-        assert_eq!(parallelism(&post, None, 128, 1000), 9);
-        assert_eq!(parallelism(&post, None, 1024, 1000), 73);
         // The concurrency the Initializer found, maxParallelInvocations and num cap it too.
-        assert_eq!(parallelism(&input(json!({})), Some(4), 128, 1000), 4);
+        assert_eq!(parallelism(&input(json!({})), Some(4), 128, 1000, null), 4);
         assert_eq!(
             parallelism(
                 &input(json!({"maxParallelInvocations": 3})),
                 None,
                 128,
-                1000
+                1000,
+                null
             ),
             3
         );
-        assert_eq!(parallelism(&input(json!({})), None, 128, 5), 5);
-        assert_eq!(parallelism(&input(json!({})), Some(0), 128, 5), 1);
+        assert_eq!(parallelism(&input(json!({})), None, 128, 5, null), 5);
+        assert_eq!(parallelism(&input(json!({})), Some(0), 128, 5, null), 1);
     }
 
     #[test]
