@@ -86,21 +86,43 @@ pub fn error_text(prefix: &str, payload: Option<&str>, error_type: &str, message
     )
 }
 
-/// The `errorType` and `errorMessage` of a failed invocation's response.
+/// The `errorType` and `errorMessage` of a failed invocation's response. The Executor keeps a
+/// response's first 64 KiB (SPEC §14), so a long error document arrives cut: its fields before
+/// the cut are still read (Node.js and the Rust runtime write `errorType` first; Python and Java
+/// write `errorMessage` first, so theirs is read only when the document is whole).
 fn error_fields(output: &InvokeOutput, function_error: &str) -> (String, String) {
-    let parsed: Option<Value> = serde_json::from_slice(&output.payload).ok();
-    let field = |name: &str| {
-        parsed
-            .as_ref()
-            .and_then(|v| v.get(name))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
+    let fields = leading_fields(&output.payload);
+    let field = |name: &str| fields.get(name).and_then(Value::as_str).map(str::to_string);
     (
         field("errorType").unwrap_or_else(|| function_error.to_string()),
         field("errorMessage")
             .unwrap_or_else(|| String::from_utf8_lossy(&output.payload).into_owned()),
     )
+}
+
+/// The entries of the JSON object `bytes` holds, as far as it can be read: all of them when it
+/// is whole, those before the cut when it was cut short; none when it is no object.
+fn leading_fields(bytes: &[u8]) -> serde_json::Map<String, Value> {
+    /// Collects entries into the map it borrows, so they outlive the error at the cut.
+    struct Entries<'m>(&'m mut serde_json::Map<String, Value>);
+    impl<'de> serde::de::Visitor<'de> for Entries<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<String>()? {
+                let value = map.next_value::<Value>()?;
+                self.0.insert(key, value);
+            }
+            Ok(())
+        }
+    }
+    let mut fields = serde_json::Map::new();
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    // An error here is the cut (or no object): what was read before it stays.
+    let _ = serde::Deserializer::deserialize_map(&mut deserializer, Entries(&mut fields));
+    fields
 }
 
 /// A streamed invocation as `Invoke` would have answered it (SPEC §14): `InvokeComplete`'s
@@ -635,6 +657,37 @@ mod tests {
         );
         assert_eq!(parallelism(&input(json!({})), None, 128, 5, null), 5);
         assert_eq!(parallelism(&input(json!({})), Some(0), 128, 5, null), 1);
+    }
+
+    #[test]
+    fn a_long_error_document_cut_at_its_head_keeps_its_type() {
+        let message = "x".repeat(100 * 1024);
+        // As Node.js and the Rust runtime write it: `errorType` first.
+        let document = format!(r#"{{"errorType":"MyAllowed","errorMessage":"{message}"}}"#);
+        let head = &document.as_bytes()[..crate::ports::RESPONSE_HEAD];
+        let output = InvokeOutput {
+            function_error: Some("Unhandled".into()),
+            payload: head.to_vec(),
+            ..InvokeOutput::default()
+        };
+        let (error_type, error_message) = error_fields(&output, "Unhandled");
+        assert_eq!(error_type, "MyAllowed");
+        // The message itself was cut: the head as text, as before.
+        assert!(error_message.starts_with("{\"errorType\":\"MyAllowed\""));
+        // Whole documents, and answers that are no object, read as they did.
+        let whole = InvokeOutput {
+            payload: br#"{"errorMessage":"m","errorType":"E","trace":[]}"#.to_vec(),
+            ..output.clone()
+        };
+        assert_eq!(error_fields(&whole, "Unhandled"), ("E".into(), "m".into()));
+        let text = InvokeOutput {
+            payload: b"Task timed out".to_vec(),
+            ..output
+        };
+        assert_eq!(
+            error_fields(&text, "Unhandled"),
+            ("Unhandled".into(), "Task timed out".into())
+        );
     }
 
     #[test]
