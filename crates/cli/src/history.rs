@@ -112,23 +112,17 @@ pub async fn read(
 /// key the input or a flag sets wins); says what it did.
 pub fn fill(input: &mut Map<String, Value>, traffic: &Traffic) -> Vec<String> {
     let mut notes = Vec::new();
-    if traffic.invocations > 0 {
-        notes.push(set(
-            input,
-            keys::MONTHLY_INVOCATIONS,
-            json!(traffic.monthly_invocations),
-            format!(
-                "{} invocations in {} days",
-                traffic.invocations, traffic.window.days
-            ),
-        ));
-    } else {
-        notes.push(format!(
-            "{} not set: no invocations in the last {} days",
-            keys::MONTHLY_INVOCATIONS,
-            traffic.window.days
-        ));
-    }
+    // No invocations in the window is a measurement too (SPEC §15 fills the number whenever
+    // the input does not set it): the monthly bill is then the requests' and nothing more.
+    notes.push(set(
+        input,
+        keys::MONTHLY_INVOCATIONS,
+        json!(traffic.monthly_invocations),
+        format!(
+            "{} invocations in {} days",
+            traffic.invocations, traffic.window.days
+        ),
+    ));
     notes.push(match &traffic.cold_starts {
         ColdStarts::Measured(m) => set(
             input,
@@ -341,17 +335,21 @@ mod tests {
                 "coldStartRatio not set: not read (--no-logs)"
             ]
         );
-        // Without invocations, nothing is set.
+        // Without invocations: 0 a month (measured, not guessed), no ratio.
         let mut idle = traffic(ColdStarts::Skipped {
             skipped: "no invocations in the last 7 days".into(),
         });
         idle.invocations = 0;
+        idle.monthly_invocations = 0;
         let mut input = Map::new();
         let notes = fill(&mut input, &idle);
-        assert!(input.is_empty());
+        assert_eq!(Value::Object(input), json!({"monthlyInvocations": 0}));
         assert_eq!(
-            notes[0],
-            "monthlyInvocations not set: no invocations in the last 28 days"
+            notes,
+            [
+                "monthlyInvocations = 0 (0 invocations in 28 days)",
+                "coldStartRatio not set: no invocations in the last 7 days"
+            ]
         );
     }
 

@@ -87,7 +87,6 @@ impl ReportArgs {
                 history
                     .filter(|_| self.rps.is_none())
                     .map(|t| t.monthly_invocations)
-                    .filter(|m| *m > 0)
             }),
             cold_start_ratio: self
                 .cold_start_ratio
