@@ -6,7 +6,7 @@ use crate::architecture::Architecture;
 use crate::confidence::{self, Confidence, Decision, Tied};
 use crate::input::{LatencyTarget, TuningInput};
 use crate::output::{
-    Analysis, Change, Current, Failure, LatencyTargetResult, Optimization, Stat,
+    Analysis, Change, Current, Failure, LatencyTargetResult, Optimization, Stat, StatError,
     StateMachineSummary, TargetResult,
 };
 use crate::pricing;
@@ -172,6 +172,9 @@ impl Decider {
             .iter()
             .map(|s| Stat {
                 decision: s.is_usable().then(|| self.decision(s)).flatten(),
+                // A failed size reads `error: {errorType, errorMessage}` (SPEC §3.2); the full
+                // `Invocation error (...)` text stays between the states, for the final error.
+                error: s.error.clone().map(|e| StatError { detail: None, ..e }),
                 ..s.clone()
             })
             .collect()
@@ -516,7 +519,6 @@ pub fn analyze(
 mod tests {
     use super::*;
     use crate::confidence::VerdictKind;
-    use crate::output::StatError;
     use serde_json::{Value, json};
 
     const A: &str = "arn:aws:lambda:us-east-1:123456789012:function:fn-x86";
@@ -652,6 +654,32 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "No memory size could be measured.\n128MB: Invocation error (running in series) - original error type: \"E\", original error message: \"m\"\n256MB: no duration was reported"
+        );
+    }
+
+    #[test]
+    fn a_failed_size_shows_its_error_as_the_spec_writes_it() {
+        let detail = "Invocation error (running in series) with payload null - original error type: \"E\", original error message: \"m\"";
+        let stats = vec![
+            Stat::failed(
+                128,
+                1,
+                1,
+                StatError::new("E".into(), "m".into(), Some(detail.into())),
+            ),
+            stat(256, 0.000001, 100.0),
+        ];
+        let out = analyze(
+            &one(stats),
+            &input(json!({"includeOutputResults": true})),
+            1,
+            &Settings::default(),
+        )
+        .expect("analysis");
+        let shown = serde_json::to_value(&out.stats).expect("json");
+        assert_eq!(
+            shown[0],
+            json!({"value": 128, "invocations": 1, "errors": 1, "error": {"errorType": "E", "errorMessage": "m"}})
         );
     }
 

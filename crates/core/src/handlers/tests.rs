@@ -375,9 +375,10 @@ fn target_failing_at_one_size_is_reported_and_excluded() {
     );
     assert_eq!(failed["errors"], 1);
     assert!(failed.get("averageDuration").is_none());
+    // SPEC §3.2's shape: the full `Invocation error (...)` text stays between the states.
     assert_eq!(
-        failed["error"]["detail"],
-        "Invocation error (running in series) with payload null - original error type: \"Runtime.OutOfMemory\", original error message: \"Runtime exited with error: signal: killed\""
+        failed["error"],
+        json!({"errorType": "Runtime.OutOfMemory", "errorMessage": "Runtime exited with error: signal: killed"})
     );
     assert_eq!(out["stats"].as_array().map(Vec::len), Some(4));
     assert_eq!(out["stats"][1]["invocations"], 5);
@@ -982,12 +983,28 @@ fn parallel_failure_stops_new_invocations() {
     let failed = &out["stats"][1];
     assert_eq!(failed["value"], 256);
     assert_eq!(failed["invocations"], 2, "only the in-flight ones finished");
-    assert!(
-        failed["error"]["detail"]
-            .as_str()
-            .expect("detail")
-            .starts_with("Invocation error (running in parallel) with payload null")
+    assert_eq!(
+        failed["error"],
+        json!({"errorType": "Boom", "errorMessage": "bad"})
     );
+}
+
+#[test]
+fn a_run_failing_everywhere_in_parallel_quotes_each_invocation_error() {
+    let h = harness(Arc::new(|_: &FakeInvocation| {
+        FakeOutcome::error("Boom", "bad")
+    }));
+    let (error_type, cause) = h
+        .run(h.input(json!({"parallelInvocation": true, "num": 5, "powerValues": [128, 256]})))
+        .expect_err("fails");
+    assert_eq!(error_type, "TargetFailed");
+    for size in [128, 256] {
+        let line = format!(
+            "{size}MB: Invocation error (running in parallel) with payload null - original error type: \"Boom\", original error message: \"bad\""
+        );
+        assert!(cause.contains(&line), "{cause}");
+    }
+    h.assert_clean(&[]);
 }
 
 #[test]
