@@ -113,6 +113,17 @@ impl Pacing {
     }
 }
 
+/// `$LATEST`'s configuration (`GetFunctionConfiguration`).
+pub async fn read_latest<L: LambdaApi>(
+    lambda: &L,
+    function: &str,
+) -> Result<FunctionConfig, HandlerError> {
+    lambda
+        .get_configuration(function, None)
+        .await
+        .map_err(|e| HandlerError::lambda(format!("Reading configuration of {function}"), e))
+}
+
 /// Whether `config` shows its last update applied (and the function not `Pending`); an update
 /// that ended `Failed` is an error with Lambda's reason.
 pub fn is_ready(config: &FunctionConfig) -> Result<bool, HandlerError> {
@@ -160,10 +171,7 @@ pub async fn wait_until_ready<L: LambdaApi, C: Clock>(
             clock.sleep(check_at - now).await;
         }
         let checked = clock.now().saturating_sub(since);
-        let config = lambda
-            .get_configuration(function, None)
-            .await
-            .map_err(|e| HandlerError::lambda(format!("Reading configuration of {function}"), e))?;
+        let config = read_latest(lambda, function).await?;
         if is_ready(&config)? {
             pacing.record(running, checked);
             return Ok(config);

@@ -243,17 +243,6 @@ async fn restore_latest<L: LambdaApi, P, C: Clock>(
     Ok(Some(found))
 }
 
-/// Reads `$LATEST`'s configuration.
-async fn read_latest<L: LambdaApi, P, C>(
-    deps: &Deps<L, P, C>,
-    function: &str,
-) -> Result<FunctionConfig, HandlerError> {
-    deps.lambda
-        .get_configuration(function, None)
-        .await
-        .map_err(|e| HandlerError::lambda(format!("Reading configuration of {function}"), e))
-}
-
 /// Reads `$LATEST`, and when it carries a marker that `ours` accepts with its update still in
 /// progress, reads it again once that update is over.
 async fn settled_latest<L: LambdaApi, P, C: Clock>(
@@ -263,7 +252,7 @@ async fn settled_latest<L: LambdaApi, P, C: Clock>(
     pacing: &mut Pacing,
     deadline: Duration,
 ) -> Result<FunctionConfig, HandlerError> {
-    let latest = read_latest(deps, function).await?;
+    let latest = update::read_latest(&deps.lambda, function).await?;
     if !(Marker::find(&latest.description).is_some_and(|m| ours(&m))
         && update::in_progress(&latest))
     {
@@ -277,7 +266,7 @@ async fn settled_latest<L: LambdaApi, P, C: Clock>(
         .await
     {
         Ok(ready) => Ok(ready),
-        Err(HandlerError::UpdateFailed(_)) => read_latest(deps, function).await,
+        Err(HandlerError::UpdateFailed(_)) => update::read_latest(&deps.lambda, function).await,
         Err(other) => Err(other),
     }
 }

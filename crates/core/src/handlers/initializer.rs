@@ -174,11 +174,7 @@ async fn read_target<L: LambdaApi, P, C: Clock>(
     deadline: Duration,
 ) -> Result<(TargetState, Option<String>), HandlerError> {
     let function = arn.as_str();
-    let mut config = deps
-        .lambda
-        .get_configuration(function, None)
-        .await
-        .map_err(|e| HandlerError::lambda(format!("Reading configuration of {function}"), e))?;
+    let mut config = update::read_latest(&deps.lambda, function).await?;
     if update::in_progress(&config) {
         // Someone else's update: its latency says nothing about this run's.
         let since = deps.clock.now();
@@ -316,11 +312,7 @@ async fn fresh_revision<L: LambdaApi, P, C: Clock>(
     function: &str,
     run_id: &RunId,
 ) -> Result<Option<String>, HandlerError> {
-    let latest = deps
-        .lambda
-        .get_configuration(function, None)
-        .await
-        .map_err(|e| HandlerError::lambda(format!("Reading configuration of {function}"), e))?;
+    let latest = update::read_latest(&deps.lambda, function).await?;
     match Marker::find(&latest.description) {
         Some(m) if m.run_id == *run_id => Ok(latest.revision_id),
         Some(m) => Err(concurrent(function, &m)),
@@ -495,12 +487,7 @@ async fn seen_revision<L: LambdaApi, P, C>(
 ) -> Result<Option<String>, HandlerError> {
     match known.get_mut(target).and_then(Option::take) {
         Some(seen) => Ok(seen),
-        None => Ok(deps
-            .lambda
-            .get_configuration(arn, None)
-            .await
-            .map_err(|e| HandlerError::lambda(format!("Reading configuration of {arn}"), e))?
-            .revision_id),
+        None => Ok(update::read_latest(&deps.lambda, arn).await?.revision_id),
     }
 }
 

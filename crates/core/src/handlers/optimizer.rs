@@ -54,11 +54,7 @@ async fn apply<L: LambdaApi, P, C: Clock>(
     deadline: std::time::Duration,
 ) -> Result<(), HandlerError> {
     let arn = input.lambda_arn.as_str();
-    let latest = deps
-        .lambda
-        .get_configuration(arn, None)
-        .await
-        .map_err(|e| HandlerError::lambda(format!("Reading configuration of {arn}"), e))?;
+    let latest = update::read_latest(&deps.lambda, arn).await?;
     let applied = update::apply(
         &deps.lambda,
         &deps.clock,
