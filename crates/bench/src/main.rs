@@ -127,10 +127,10 @@ async fn run(args: BenchArgs) -> BenchResult<()> {
     write_results(&args, &bench, cgroups, started)
 }
 
-/// The benchmarks `--only` names (upper-cased), `None` for all; an unknown name is an error.
 /// Every benchmark's id (B10, the stability of the choice, runs only when named).
 const BENCHMARKS: [&str; 10] = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "B10"];
 
+/// The benchmarks `--only` names (upper-cased), `None` for all; an unknown name is an error.
 fn selection(args: &BenchArgs) -> BenchResult<Option<Vec<String>>> {
     let wanted: Option<Vec<String>> = args
         .only

@@ -342,8 +342,6 @@ pub fn verdict_lines(analysis: &Analysis) -> String {
     text
 }
 
-/// What the choice means against the current setting, the latency target and the monthly
-/// bill: `512 MB: −38 % cost (−$412.00/month), p99 +4 % vs current 1024 MB`.
 /// The level as a percentage: `95`, `99.9`.
 pub fn level_percent(level: f64) -> String {
     format!("{}", (level * 1000.0).round() / 10.0)
@@ -399,7 +397,8 @@ pub fn confidence_line(analysis: &Analysis) -> String {
     format!("Confidence: {text}\n")
 }
 
-/// The choice against the current setting, the latency target and the monthly bill.
+/// What the choice means against the current setting, the latency target and the monthly
+/// bill: `512 MB: −38 % cost (−$412.00/month), p99 +4 % vs current 1024 MB`.
 pub fn decision_lines(analysis: &Analysis) -> String {
     let mut text = String::new();
     if let (Some(current), Some(change)) = (&analysis.current, &analysis.change) {

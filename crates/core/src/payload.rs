@@ -174,7 +174,6 @@ impl PayloadPlan {
         Ok(PayloadPlan::Weighted(blocks))
     }
 
-    /// The payload of invocation `index` (0-based; past the end, the last block's).
     /// The size of the largest payload sent, in bytes.
     pub fn largest(&self) -> usize {
         match self {
@@ -183,6 +182,7 @@ impl PayloadPlan {
         }
     }
 
+    /// The payload of invocation `index` (0-based; past the end, the last block's).
     pub fn at(&self, index: usize) -> &Payload {
         match self {
             PayloadPlan::Same(payload) => payload,
