@@ -11,7 +11,7 @@ use crate::output::{
 };
 use crate::pricing;
 use crate::settings::Settings;
-use crate::strategy::{Candidate, Strategy, choose};
+use crate::strategy::{Candidate, Strategy, choose, normalisers};
 use crate::visualization::{self, Point};
 
 /// One target's measured sizes, in its power-value order.
@@ -150,11 +150,10 @@ struct Decider {
 
 impl Decider {
     fn new<T: Candidate>(rule: &Rule, among: &[&T], level: f64) -> Decider {
-        let max = |f: &dyn Fn(&T) -> f64| among.iter().map(|c| f(c)).fold(f64::MIN, f64::max);
         Decider {
             strategy: rule.strategy,
             weight: rule.weight,
-            normalisers: (max(&|c| c.price()), max(&|c| c.duration())),
+            normalisers: normalisers(among),
             level,
         }
     }

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
+use crate::stats::mean;
 use crate::strategy::Strategy;
 
 /// The default `confidenceLevel`.
@@ -34,12 +35,6 @@ pub struct Sample {
     pub covariance: f64,
 }
 
-/// Left-to-right sum / n (0 when empty).
-fn mean(values: impl Iterator<Item = f64>) -> f64 {
-    let (sum, n) = values.fold((0.0, 0u32), |(s, n), v| (s + v, n + 1));
-    if n == 0 { 0.0 } else { sum / f64::from(n) }
-}
-
 impl Sample {
     /// The sample of `(price_i, duration_i)` pairs.
     pub fn of(values: &[(f64, f64)]) -> Sample {
@@ -53,8 +48,8 @@ impl Sample {
             dd += dd_ * dd_;
             pd += dp * dd_;
         }
-        let over = if n > 1 { f64::from(n - 1) } else { 1.0 };
         let (pp, dd, pd) = if n > 1 {
+            let over = f64::from(n - 1);
             (pp / over, dd / over, pd / over)
         } else {
             (0.0, 0.0, 0.0)

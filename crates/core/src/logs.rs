@@ -143,10 +143,13 @@ fn parse_text_report(line: &str) -> Report {
             continue;
         };
         name.push(last);
-        let field = name.join(" ");
+        // The field's words against each name's, with no string built per field.
+        let field = TEXT_FIELDS
+            .iter()
+            .position(|f| f.split(' ').eq(name.iter().copied()));
         name.clear();
         let Some(value) = words.next() else { break };
-        if let Some(index) = TEXT_FIELDS.iter().position(|f| *f == field) {
+        if let Some(index) = field {
             values[index] = value
                 .parse::<f64>()
                 .ok()

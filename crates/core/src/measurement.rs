@@ -69,7 +69,7 @@ impl Billing {
             .collect();
         Billing {
             warm_ms: trimmed_mean(&warm, discard),
-            cold_ms: (!cold.is_empty()).then(|| mean(&cold)),
+            cold_ms: (!cold.is_empty()).then(|| mean(cold.iter().copied())),
         }
     }
 }
@@ -87,7 +87,7 @@ pub fn stat(value: u32, reports: &[Report], model: &PriceModel) -> Stat {
         .filter(|r| r.is_cold())
         .map(|r| r.init_duration)
         .collect();
-    let average_init = mean(&inits);
+    let average_init = mean(inits.iter().copied());
     let billing = Billing::of(reports, discard);
     let warm_price = pricing::price(base_price, value, billing.warm_ms);
     let cold_price = billing
@@ -185,7 +185,7 @@ pub fn with_streaming(mut stat: Stat, samples: &[Streamed], discard: f64) -> Sta
     stat.average_time_to_first_byte = Some(average);
     stat.p50_time_to_first_byte = Some(percentile(&first, 50.0));
     stat.p99_time_to_first_byte = Some(percentile(&first, 99.0));
-    stat.average_response_bytes = Some(mean(&bytes));
+    stat.average_response_bytes = Some(mean(bytes.iter().copied()));
     stat
 }
 

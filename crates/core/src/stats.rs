@@ -14,15 +14,15 @@ pub fn trimmed_mean(values: &[f64], discard: f64) -> f64 {
     }
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
-    mean(&sorted[k..len - k])
+    mean(sorted[k..len - k].iter().copied())
 }
 
 /// Mean: left-to-right sum from 0, divided once; 0 when empty.
-pub fn mean(values: &[f64]) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    values.iter().fold(0.0, |a, b| a + b) / values.len() as f64
+pub fn mean(values: impl IntoIterator<Item = f64>) -> f64 {
+    let (sum, n) = values
+        .into_iter()
+        .fold((0.0, 0usize), |(sum, n), v| (sum + v, n + 1));
+    if n == 0 { 0.0 } else { sum / n as f64 }
 }
 
 /// Nearest-rank percentile (`p` in 0..=100) of already sorted values; 0 when empty.

@@ -56,6 +56,12 @@ pub trait Candidate {
     fn duration(&self) -> f64;
 }
 
+/// `balanced`'s normalisers: the largest price and the largest duration among `candidates`.
+pub fn normalisers<T: Candidate>(candidates: &[&T]) -> (f64, f64) {
+    let max = |f: fn(&T) -> f64| candidates.iter().map(|c| f(c)).fold(f64::MIN, f64::max);
+    (max(T::price), max(T::duration))
+}
+
 /// The chosen candidate (stable: full ties keep the candidates' order).
 pub fn choose<'a, T: Candidate>(
     candidates: &[&'a T],
@@ -75,14 +81,7 @@ pub fn choose<'a, T: Candidate>(
                 .then(a.price().total_cmp(&b.price()))
         }),
         Strategy::Balanced => {
-            let max_cost = candidates
-                .iter()
-                .map(|s| s.price())
-                .fold(f64::MIN, f64::max);
-            let max_duration = candidates
-                .iter()
-                .map(|s| s.duration())
-                .fold(f64::MIN, f64::max);
+            let (max_cost, max_duration) = normalisers(candidates);
             // The original's expression, in its order of operations.
             let value = |s: &T| {
                 weight * s.price() / max_cost + (1.0 - weight) * s.duration() / max_duration
