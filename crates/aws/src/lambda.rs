@@ -406,7 +406,6 @@ impl LambdaApi for SdkLambda {
         let count = |n: Option<i32>| n.map_or(0, |n| u32::try_from(n).unwrap_or(0));
         let concurrent = count(limit.map(|l| l.concurrent_executions()));
         Ok(AccountConcurrency {
-            limit: concurrent,
             unreserved: limit
                 .and_then(|l| l.unreserved_concurrent_executions())
                 .map_or(concurrent, |n| count(Some(n))),

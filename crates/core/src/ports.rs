@@ -99,9 +99,8 @@ pub struct StreamedOutput {
 /// The account's concurrency in a region (`GetAccountSettings`' `AccountLimit`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccountConcurrency {
-    /// `ConcurrentExecutions`: the account's limit.
-    pub limit: u32,
-    /// `UnreservedConcurrentExecutions`: what functions without a reservation share.
+    /// `UnreservedConcurrentExecutions` (else `ConcurrentExecutions`): what functions without a
+    /// reservation share.
     pub unreserved: u32,
 }
 

@@ -226,11 +226,8 @@ impl LambdaApi for FakeLambda {
             None,
             None,
         )?;
-        let limit = state.account_limit.unwrap_or(1000);
-        let reserved: u32 = state.functions.values().filter_map(|f| f.reserved).sum();
         Ok(AccountConcurrency {
-            limit,
-            unreserved: limit.saturating_sub(reserved),
+            unreserved: state.unreserved(),
         })
     }
 

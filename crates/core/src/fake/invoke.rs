@@ -74,9 +74,7 @@ impl FakeLambda {
     /// The account's unreserved concurrency, and the invocations using it now.
     fn unreserved(&self) -> (u32, u32) {
         let state = self.lock();
-        let limit = state.account_limit.unwrap_or(1000);
-        let reserved: u32 = state.functions.values().filter_map(|f| f.reserved).sum();
-        (limit.saturating_sub(reserved), state.unreserved_in_flight)
+        (state.unreserved(), state.unreserved_in_flight)
     }
 
     /// Logs the call and lets the invocation in: throttled past the function's concurrency,

@@ -78,6 +78,15 @@ pub(super) struct State {
     pub(super) unreserved_in_flight: u32,
 }
 
+impl State {
+    /// The account's unreserved concurrency: its limit less every function's reservation.
+    pub(super) fn unreserved(&self) -> u32 {
+        let limit = self.account_limit.unwrap_or(1000);
+        let reserved: u32 = self.functions.values().filter_map(|f| f.reserved).sum();
+        limit.saturating_sub(reserved)
+    }
+}
+
 impl Function {
     /// Lambda's rule: nothing changes `$LATEST` or publishes while an update is in progress.
     pub(super) fn ensure_idle(&self, now: Duration) -> Result<(), LambdaError> {

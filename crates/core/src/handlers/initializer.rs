@@ -110,17 +110,17 @@ async fn start<L: LambdaApi, P, C: Clock>(
     // Every target is read (and checked) before anything changes.
     let mut targets = Vec::new();
     let mut revisions = Vec::new();
+    let mut reserved = Vec::new();
     for arn in input.targets() {
-        let (target, revision) = read_target(deps, input, arn, &run_id, deadline).await?;
+        let (target, revision, concurrency) =
+            read_target(deps, input, arn, &run_id, deadline).await?;
         targets.push(target);
         revisions.push(revision);
+        reserved.push(concurrency);
     }
     if input.parallel_invocation {
-        assign_parallelism(deps, &mut targets).await?;
-    } else {
-        for target in &mut targets {
-            target.parallelism = None;
-        }
+        let arns: Vec<&FunctionArn> = input.targets().collect();
+        assign_parallelism(deps, &mut targets, &arns, &reserved).await?;
     }
     let configurations: Vec<Configuration> = targets
         .iter()
@@ -172,7 +172,7 @@ async fn read_target<L: LambdaApi, P, C: Clock>(
     arn: &FunctionArn,
     run_id: &RunId,
     deadline: Duration,
-) -> Result<(TargetState, Option<String>), HandlerError> {
+) -> Result<(TargetState, Option<String>, Option<u32>), HandlerError> {
     let function = arn.as_str();
     let mut config = update::read_latest(&deps.lambda, function).await?;
     if update::in_progress(&config) {
@@ -232,36 +232,40 @@ async fn read_target<L: LambdaApi, P, C: Clock>(
         },
         power_values,
         // Set with the whole run's plan (`assign_parallelism`).
-        parallelism: reserved,
+        parallelism: None,
     };
-    Ok((target, config.revision_id))
+    Ok((target, config.revision_id, reserved))
 }
 
 /// With `parallelInvocation`, how many invocations each target's Executors may have in flight
 /// (SPEC §14), so that a run does not throttle itself: the Map runs every Executor at once, so
-/// a target's reserved concurrency is shared by its sizes, and the account's unreserved
-/// concurrency by the sizes of every target without a reservation in that account and region,
-/// less the run's Executors themselves (they run in the tuner's account, usually the same).
-/// `targets[i].parallelism` holds the reserved concurrency read, and gets the cap.
+/// a target's reserved concurrency (`reserved[i]`, as read) is shared by its sizes, and the
+/// account's unreserved concurrency by the sizes of every target without a reservation in that
+/// account and region, less the run's Executors themselves (they run in the tuner's account,
+/// usually the same).
 async fn assign_parallelism<L: LambdaApi, P, C: Clock>(
     deps: &Deps<L, P, C>,
     targets: &mut [TargetState],
+    arns: &[&FunctionArn],
+    reserved: &[Option<u32>],
 ) -> Result<(), HandlerError> {
     let executors: u32 = targets.iter().map(|t| t.power_values.len() as u32).sum();
-    let pool_of = |arn: &str| {
-        let parts: Vec<&str> = arn.split(':').collect();
-        (
-            parts.get(4).copied().unwrap_or_default().to_string(),
-            parts.get(3).copied().unwrap_or_default().to_string(),
-        )
-    };
-    let mut accounts: Vec<((String, String), u32)> = Vec::new();
-    for target in targets.iter().filter(|t| t.parallelism.is_none()) {
-        let pool = pool_of(&target.lambda_arn);
-        if accounts.iter().any(|(p, _)| *p == pool) {
+    let pool_of = |arn: &FunctionArn| (arn.account().to_string(), arn.region().to_string());
+    // Per account and region with targets that reserve nothing: its unreserved concurrency
+    // (read once) and those targets' sizes.
+    let mut pools: Vec<((String, String), u32, u32)> = Vec::new();
+    for ((target, arn), _) in targets
+        .iter()
+        .zip(arns)
+        .zip(reserved)
+        .filter(|(_, r)| r.is_none())
+    {
+        let (pool, sizes) = (pool_of(arn), target.power_values.len() as u32);
+        if let Some(entry) = pools.iter_mut().find(|(p, ..)| *p == pool) {
+            entry.2 += sizes;
             continue;
         }
-        let function = target.lambda_arn.as_str();
+        let function = arn.as_str();
         let account = deps
             .lambda
             .get_account_concurrency(function)
@@ -269,34 +273,23 @@ async fn assign_parallelism<L: LambdaApi, P, C: Clock>(
             .map_err(|e| {
                 HandlerError::lambda(format!("Reading the account concurrency of {function}"), e)
             })?;
-        accounts.push((pool, account.unreserved));
+        pools.push((pool, account.unreserved, sizes));
     }
-    let sizes_in = |pool: &(String, String)| -> u32 {
-        targets
-            .iter()
-            .filter(|t| t.parallelism.is_none() && pool_of(&t.lambda_arn) == *pool)
-            .map(|t| t.power_values.len() as u32)
-            .sum()
-    };
-    let caps: Vec<u32> = targets
-        .iter()
-        .map(|t| {
-            let sizes = (t.power_values.len() as u32).max(1);
-            match t.parallelism {
-                Some(reserved) => (reserved / sizes).max(1),
-                None => {
-                    let pool = pool_of(&t.lambda_arn);
-                    let unreserved = accounts
-                        .iter()
-                        .find(|(p, _)| *p == pool)
-                        .map_or(0, |(_, u)| *u);
-                    (unreserved.saturating_sub(executors) / sizes_in(&pool).max(1)).max(1)
-                }
+    for ((target, arn), reserved) in targets.iter_mut().zip(arns).zip(reserved) {
+        let sizes = (target.power_values.len() as u32).max(1);
+        let cap = match reserved {
+            Some(reserved) => reserved / sizes,
+            None => {
+                let pool = pool_of(arn);
+                pools
+                    .iter()
+                    .find(|(p, ..)| *p == pool)
+                    .map_or(0, |(_, unreserved, sizes)| {
+                        unreserved.saturating_sub(executors) / (*sizes).max(1)
+                    })
             }
-        })
-        .collect();
-    for (target, cap) in targets.iter_mut().zip(caps) {
-        target.parallelism = Some(cap);
+        };
+        target.parallelism = Some(cap.max(1));
     }
     Ok(())
 }
