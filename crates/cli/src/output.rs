@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
-use power_tuning_core::confidence::{DEFAULT_LEVEL, Decision, Tied, VerdictKind};
+use power_tuning_core::confidence::{DEFAULT_LEVEL, Tied, VerdictKind};
 use power_tuning_core::output::{Analysis, Stat};
 
 use crate::execution::Progress;
@@ -88,11 +88,11 @@ pub fn signed(v: f64) -> String {
 /// The half-width of the interval of a warm invocation's mean price at `level`, relative to
 /// the mean, in percent (`-` without a sample): how far the cost column can be trusted.
 fn half_width(stat: &Stat, level: f64) -> String {
-    let Some(sample) = stat.sample.filter(|s| s.n >= 2 && s.price_mean > 0.0) else {
+    let Some(sample) = stat.sample.filter(|s| s.price_mean > 0.0) else {
         return "-".to_string();
     };
-    Decision::new(sample.n, 0.0, sample.price_std_dev, level)
-        .high
+    sample
+        .price_half_width(level)
         .map(|h| format!("{:.1}", 100.0 * h / sample.price_mean))
         .unwrap_or_else(|| "-".to_string())
 }
@@ -227,6 +227,7 @@ fn result_tables(analysis: &Analysis, tables: &[(String, Vec<Stat>)]) -> String 
         tables
     };
     let targets = analysis.targets.as_deref().unwrap_or_default();
+    let level = analysis.confidence_level();
     for (index, (name, stats)) in tables.iter().enumerate() {
         let (chosen, current) = match targets.get(index) {
             Some(target) => {
@@ -245,10 +246,6 @@ fn result_tables(analysis: &Analysis, tables: &[(String, Vec<Stat>)]) -> String 
                 analysis.current.as_ref().map(|c| c.power),
             ),
         };
-        let level = analysis
-            .confidence
-            .as_ref()
-            .map_or(DEFAULT_LEVEL, |c| c.level);
         text.push_str(&stats_table(stats, chosen, current, level));
         text.push('\n');
     }

@@ -36,6 +36,17 @@ pub struct Sample {
 }
 
 impl Sample {
+    /// The half-width of the interval of a warm invocation's mean price at `level` (none
+    /// below 2 invocations).
+    pub fn price_half_width(&self, level: f64) -> Option<f64> {
+        Decision::new(self.n, 0.0, self.price_std_dev, level).high
+    }
+
+    /// The half-width of the interval of a warm invocation's mean duration at `level`.
+    pub fn duration_half_width(&self, level: f64) -> Option<f64> {
+        Decision::new(self.n, 0.0, self.duration_std_dev, level).high
+    }
+
     /// The sample of `(price_i, duration_i)` pairs.
     pub fn of(values: &[(f64, f64)]) -> Sample {
         let n = values.len() as u32;

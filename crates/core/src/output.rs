@@ -339,6 +339,15 @@ pub struct Analysis {
     pub traffic: Option<crate::traffic::Traffic>,
 }
 
+impl Analysis {
+    /// The confidence level of the result's intervals (the default when it has none).
+    pub fn confidence_level(&self) -> f64 {
+        self.confidence
+            .as_ref()
+            .map_or(crate::confidence::DEFAULT_LEVEL, |c| c.level)
+    }
+}
+
 impl Candidate for Stat {
     /// The production price: `expectedPrice` with a cold-start ratio, else `averagePrice`.
     fn price(&self) -> f64 {

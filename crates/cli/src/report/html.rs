@@ -204,11 +204,7 @@ impl Page<'_> {
 
     /// The confidence level of the result's intervals.
     fn level(&self) -> f64 {
-        self.view
-            .analysis
-            .confidence
-            .as_ref()
-            .map_or(power_tuning_core::confidence::DEFAULT_LEVEL, |c| c.level)
+        self.view.analysis.confidence_level()
     }
 
     /// The current size, when the result measured it.
@@ -260,10 +256,14 @@ impl Page<'_> {
                     .sizes
                     .iter()
                     .map(|s| {
+                        let sample = s.stat.as_ref().and_then(|st| st.sample);
                         let (value, half) = if duration {
-                            (s.duration, s.half_widths(level).1)
+                            (
+                                s.duration,
+                                sample.and_then(|x| x.duration_half_width(level)),
+                            )
                         } else {
-                            (s.cost, s.half_widths(level).0)
+                            (s.cost, sample.and_then(|x| x.price_half_width(level)))
                         };
                         (s.power, value, half)
                     })
@@ -403,7 +403,7 @@ impl Page<'_> {
                         tr { th { "Invocations" } td { (grouped(&t.invocations.to_string())) " (" (grouped(&t.monthly_invocations.to_string())) " a month)" } }
                         tr { th { "Errors, throttles" } td { (t.errors) ", " (t.throttles) } }
                         tr { th { "Average duration" } td { (t.average_duration_ms.map(|d| format!("{d:.1} ms")).unwrap_or_else(|| "-".into())) } }
-                        tr { th { "Peak concurrency" } td { (t.max_concurrency.map(|c| c.to_string()).unwrap_or_else(|| "-".into())) } }
+                        tr { th { "Peak concurrency" } td { (crate::output::count(t.max_concurrency)) } }
                         tr { th { "Cold starts" } td { (crate::history::cold_start_line(t)) } }
                         tr { th { "Current bill" } td { (money(bill.total)) " a month (" @match bill.basis {
                             BillBasis::Reports => "from the REPORT records, INIT included",
@@ -469,7 +469,7 @@ fn size_row(run: &Run, size: &Size, streamed: bool) -> Markup {
                 td { (crate::output::count(stat.and_then(|s| s.average_response_bytes).map(|b| b.round() as u64))) }
             }
             td { (format!("{:.3e}", size.cost)) }
-            td { (stat.map(|s| s.invocations.to_string()).unwrap_or_else(|| "-".into())) }
+            td { (crate::output::count(stat.map(|s| s.invocations))) }
             td { (crate::output::count(stat.and_then(|s| s.cold_starts))) }
             td { (crate::output::count(stat.and_then(|s| s.max_memory_used))) }
             td class="note" {

@@ -34,19 +34,6 @@ pub struct Size {
 }
 
 impl Size {
-    /// The half-widths of the intervals of a warm invocation's mean price and mean duration at
-    /// `level` (SPEC §13), when the result carries the size's sample.
-    pub fn half_widths(&self, level: f64) -> (Option<f64>, Option<f64>) {
-        let Some(sample) = self.stat.as_ref().and_then(|s| s.sample) else {
-            return (None, None);
-        };
-        let half = |std_dev: f64| {
-            let d = power_tuning_core::confidence::Decision::new(sample.n, 0.0, std_dev, level);
-            d.high
-        };
-        (half(sample.price_std_dev), half(sample.duration_std_dev))
-    }
-
     /// The chart point of this size.
     pub fn point(&self) -> Point {
         Point {
