@@ -80,13 +80,9 @@ impl LocalArgs {
     /// `compareWith`) filled in for the local functions.
     pub fn input(&self, file: Option<Value>, arns: &[String]) -> Result<Value, CliError> {
         let mut object = input_object(file)?;
-        let (first, others) = match arns.split_first() {
-            Some((first, others)) => (Some(first.clone()), Some(others.to_vec())),
-            None => (None, None),
-        };
         InputOverrides {
-            lambda_arn: first,
-            compare_with: others,
+            lambda_arn: arns.first().cloned(),
+            compare_with: arns.get(1..).map(<[String]>::to_vec),
             ..self.flags.overrides()
         }
         .apply(&mut object);

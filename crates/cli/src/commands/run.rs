@@ -76,13 +76,9 @@ impl RunArgs {
     /// The input: the file (or `{}`) with the flags applied.
     pub fn input(&self, file: Option<Value>) -> Result<Value, CliError> {
         let mut object = input_object(file)?;
-        let (first, others) = match self.functions.split_first() {
-            Some((first, others)) => (Some(first.clone()), Some(others.to_vec())),
-            None => (None, None),
-        };
         InputOverrides {
-            lambda_arn: first,
-            compare_with: others,
+            lambda_arn: self.functions.first().cloned(),
+            compare_with: self.functions.get(1..).map(<[String]>::to_vec),
             payload: self
                 .payload
                 .as_ref()
