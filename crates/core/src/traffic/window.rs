@@ -64,11 +64,9 @@ impl Window {
 }
 
 /// RFC 3339 UTC text of a time in seconds since the epoch (`2026-11-08T12:00:00Z`).
+/// Before the epoch reads as the epoch.
 pub fn rfc3339(seconds: i64) -> String {
-    let time = u64::try_from(seconds)
-        .map(|s| std::time::UNIX_EPOCH + std::time::Duration::from_secs(s))
-        .unwrap_or(std::time::UNIX_EPOCH);
-    humantime::format_rfc3339_seconds(time).to_string()
+    crate::marker::iso8601(u64::try_from(seconds).unwrap_or(0))
 }
 
 #[cfg(test)]
