@@ -96,7 +96,7 @@ pub async fn read(
     function: &str,
     options: &TrafficOptions,
 ) -> Result<Traffic, CliError> {
-    options.check()?;
+    // traffic::read checks the options before any call.
     let source = SdkHistory::for_function(config, function);
     Ok(traffic::read(
         &source,

@@ -262,10 +262,10 @@ pub fn skip_reason(
             facts.system_log_level.as_deref().unwrap_or_default()
         ));
     }
-    if group != facts.default_log_group() {
+    let own = facts.default_log_group();
+    if group != own {
         return Some(format!(
-            "the log group {group} is not the function's own ({}): other functions may write REPORT records to it",
-            facts.default_log_group()
+            "the log group {group} is not the function's own ({own}): other functions may write REPORT records to it"
         ));
     }
     if totals.logs_window_invocations <= 0.0 {
