@@ -13,6 +13,39 @@ pub fn for_region(prices: &PriceMap, region: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// What a function's invocations cost: the base price of its region and architecture, and the
+/// request charge (for projections and bills).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prices {
+    /// $ per ms at 128 MB.
+    pub base_price: f64,
+    /// The monthly tiers' architecture.
+    pub architecture: Architecture,
+    /// $ per request.
+    pub request_price: f64,
+}
+
+impl Prices {
+    /// The prices of `settings` for `region` and `architecture`.
+    pub fn of(
+        settings: &Settings,
+        region: &str,
+        architecture: Architecture,
+    ) -> Result<Prices, UnsupportedArchitecture> {
+        Ok(Prices {
+            base_price: lambda_base_price(settings, region, architecture)?,
+            architecture,
+            request_price: settings.request_cost,
+        })
+    }
+
+    /// The whole milliseconds a price stands for at `memory` (prices are `ceil(ms) × base ×
+    /// memory / 128`).
+    pub fn milliseconds(&self, price: f64, memory: u32) -> f64 {
+        (price / (self.base_price * f64::from(memory) / 128.0)).round()
+    }
+}
+
 /// $ per ms at 128 MB for a function's region and architecture.
 pub fn lambda_base_price(
     settings: &Settings,

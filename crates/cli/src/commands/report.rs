@@ -114,7 +114,12 @@ impl ReportArgs {
             .and_then(power_tuning_core::arn::region_of)
             .or(region)
             .unwrap_or("us-east-1");
-        Prices::of(region, architecture)
+        Prices::of(
+            &power_tuning_core::Settings::default(),
+            region,
+            architecture,
+        )
+        .map_err(|e| CliError::Invalid(e.to_string()))
     }
 
     /// Runs `power-tuning report`; `region` is the global `--region`.

@@ -492,7 +492,12 @@ mod tests {
     #[test]
     fn page_is_self_contained_and_escaped() {
         let v = view_of(output());
-        let prices = Prices::of("us-east-1", Architecture::X86_64).expect("prices");
+        let prices = Prices::of(
+            &power_tuning_core::Settings::default(),
+            "us-east-1",
+            Architecture::X86_64,
+        )
+        .expect("prices");
         let projections = project(
             &v.sizes,
             &Traffic {
@@ -546,7 +551,12 @@ mod tests {
         ]);
         value["confidence"] = serde_json::json!({"level": 0.95, "verdict": "tie", "tiedWith": [256], "pValue": 0.31, "invocationsForClear": 40});
         let v = view_of(value);
-        let prices = Prices::of("us-east-1", Architecture::X86_64).expect("prices");
+        let prices = Prices::of(
+            &power_tuning_core::Settings::default(),
+            "us-east-1",
+            Architecture::X86_64,
+        )
+        .expect("prices");
         let page = Page {
             view: &v,
             name: "tie",
@@ -573,7 +583,12 @@ mod tests {
         value["current"] = serde_json::json!({"power": 1024, "cost": 1.176e-6, "duration": 70.0, "p99Duration": 90.0});
         value["change"] = serde_json::json!({"costPercent": -42.86, "durationPercent": 14.29, "p99DurationPercent": 3.5});
         let v = view_of(value);
-        let prices = Prices::of("us-east-1", Architecture::X86_64).expect("prices");
+        let prices = Prices::of(
+            &power_tuning_core::Settings::default(),
+            "us-east-1",
+            Architecture::X86_64,
+        )
+        .expect("prices");
         let projections = project(
             &v.sizes,
             &Traffic {
@@ -609,7 +624,12 @@ mod tests {
         let mut value = output();
         value["traffic"] = crate::report::tests::traffic_from_history();
         let v = view_of(value);
-        let prices = Prices::of("eu-west-1", Architecture::X86_64).expect("prices");
+        let prices = Prices::of(
+            &power_tuning_core::Settings::default(),
+            "eu-west-1",
+            Architecture::X86_64,
+        )
+        .expect("prices");
         let page = Page {
             view: &v,
             name: "run",

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use power_tuning_core::architecture::Architecture;
 use power_tuning_core::output::{Analysis, Failure, Stat, StatError};
+pub use power_tuning_core::pricing::Prices;
 use power_tuning_core::pricing::{self, Month, MonthlyCost};
 use power_tuning_core::visualization::{self, Point};
 
@@ -204,38 +205,6 @@ impl ResultView {
     }
 }
 
-/// How a result's sizes are priced for projections: the base price of the function's region
-/// and architecture, and the request charge.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Prices {
-    /// $ per ms at 128 MB.
-    pub base_price: f64,
-    /// The monthly tiers' architecture.
-    pub architecture: Architecture,
-    /// $ per request.
-    pub request_price: f64,
-}
-
-impl Prices {
-    /// The default price table's prices for `region` and `architecture`.
-    pub fn of(region: &str, architecture: Architecture) -> Result<Prices, CliError> {
-        let settings = power_tuning_core::Settings::default();
-        let base_price = pricing::lambda_base_price(&settings, region, architecture)
-            .map_err(|e| CliError::Invalid(e.to_string()))?;
-        Ok(Prices {
-            base_price,
-            architecture,
-            request_price: settings.request_cost,
-        })
-    }
-
-    /// The whole milliseconds a price stands for at `memory` (prices are `ceil(ms) × base ×
-    /// memory / 128`).
-    fn milliseconds(&self, price: f64, memory: u32) -> f64 {
-        (price / (self.base_price * f64::from(memory) / 128.0)).round()
-    }
-}
-
 /// The traffic to project.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Traffic {
@@ -411,7 +380,12 @@ pub(crate) mod tests {
     }
 
     fn x86() -> Prices {
-        Prices::of("us-east-1", Architecture::X86_64).expect("prices")
+        Prices::of(
+            &power_tuning_core::Settings::default(),
+            "us-east-1",
+            Architecture::X86_64,
+        )
+        .expect("prices")
     }
 
     fn traffic(rps: Option<f64>, monthly: Option<u64>) -> Traffic {

@@ -209,8 +209,7 @@ pub async fn read<H: HistorySource, C: Clock>(
 ) -> Result<Traffic, HistoryError> {
     options.check()?;
     let facts = source.function(function).await?;
-    let base_price =
-        crate::pricing::lambda_base_price(settings, &facts.region, facts.architecture)?;
+    let prices = crate::pricing::Prices::of(settings, &facts.region, facts.architecture)?;
     let now = i64::try_from(clock.unix_seconds()).unwrap_or(i64::MAX);
     let window = Window::through(now, options.window_days);
     let logs = window.last(options.logs_window_days);
@@ -225,9 +224,7 @@ pub async fn read<H: HistorySource, C: Clock>(
         }
     };
     let pricing = model::Pricing {
-        base_price,
-        architecture: facts.architecture,
-        request_price: settings.request_cost,
+        prices,
         memory_mb: facts.memory_mb,
     };
     Ok(Traffic::assemble(

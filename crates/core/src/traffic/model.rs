@@ -5,8 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::metrics::MetricTotals;
 use super::window::{Window, rfc3339};
-use crate::architecture::Architecture;
-use crate::pricing::duration_charge;
+use crate::pricing::{Prices, duration_charge};
 
 /// The function's traffic, as read from CloudWatch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,12 +125,8 @@ pub enum BillBasis {
 /// The prices of the function's region and architecture, and its memory.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pricing {
-    /// $ per ms at 128 MB.
-    pub base_price: f64,
-    /// The tiers' architecture.
-    pub architecture: Architecture,
-    /// $ per request.
-    pub request_price: f64,
+    /// The base price, tiers and request charge.
+    pub prices: Prices,
     /// The current memory (MB), for the metrics basis.
     pub memory_mb: u32,
 }
@@ -139,8 +134,9 @@ pub struct Pricing {
 impl Pricing {
     /// A month's `gb_seconds` and `invocations` through the tiers and the request charge.
     pub fn bill(&self, gb_seconds: f64, invocations: u64, basis: BillBasis) -> Bill {
-        let duration = duration_charge(self.base_price, self.architecture, gb_seconds);
-        let requests = invocations as f64 * self.request_price;
+        let prices = &self.prices;
+        let duration = duration_charge(prices.base_price, prices.architecture, gb_seconds);
+        let requests = invocations as f64 * prices.request_price;
         Bill {
             duration,
             requests,
