@@ -8,10 +8,9 @@
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, StatisticSet};
 use aws_smithy_types::DateTime;
 
-use crate::error::CliError;
+use power_tuning_core::traffic::window::DAY;
 
-/// Seconds in a day.
-const DAY: i64 = 86_400;
+use crate::error::CliError;
 
 /// One day of a function's traffic.
 #[derive(Debug, Clone, Copy, PartialEq)]
