@@ -3,7 +3,7 @@
 //! `GetQueryResults`, `StopQuery`), so that traffic from history reads the `REPORT` records
 //! the emulator wrote with a real SDK client. Errors carry the Logs error code in `__type`.
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
@@ -63,13 +63,7 @@ fn log_group(request: &Value) -> Result<String, LogsError> {
 }
 
 /// Dispatches one Logs operation.
-pub(super) fn handle(service: &Service, headers: &HeaderMap, body: &Bytes) -> Response {
-    let operation = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.strip_prefix(TARGET_PREFIX))
-        .unwrap_or_default()
-        .to_string();
+pub(super) fn handle(service: &Service, operation: &str, body: &Bytes) -> Response {
     let request: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
         Err(e) => {
@@ -81,7 +75,7 @@ pub(super) fn handle(service: &Service, headers: &HeaderMap, body: &Bytes) -> Re
         }
     };
     let text = |key: &str| request.get(key).and_then(Value::as_str).unwrap_or_default();
-    let result = match operation.as_str() {
+    let result = match operation {
         "StartQuery" => log_group(&request).and_then(|group| {
             let (Some(start), Some(end)) = (
                 request.get("startTime").and_then(Value::as_i64),
@@ -136,6 +130,6 @@ pub(super) fn handle(service: &Service, headers: &HeaderMap, body: &Bytes) -> Re
         Ok(body) => ok(body),
         Err(error) => refused(&error),
     };
-    service.record(&operation, "", None, response.status());
+    service.record(operation, "", None, response.status());
     response
 }

@@ -87,13 +87,12 @@ pub fn router(service: Arc<Service>) -> Router {
 
 /// `POST /`: CloudWatch Logs (awsJson1.1, told by its `X-Amz-Target`) or STS (awsQuery).
 async fn root(state: Shared, headers: HeaderMap, body: bytes::Bytes) -> Response {
-    let is_logs = headers
+    let logs_operation = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with(logs::TARGET_PREFIX));
-    if is_logs {
-        logs::handle(&state.0, &headers, &body)
-    } else {
-        sts::sts(state, body).await
+        .and_then(|t| t.strip_prefix(logs::TARGET_PREFIX));
+    match logs_operation {
+        Some(operation) => logs::handle(&state.0, operation, &body),
+        None => sts::sts(state, body).await,
     }
 }
