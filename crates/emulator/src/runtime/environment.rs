@@ -62,17 +62,13 @@ impl Environment {
             "{:032x}",
             u128::from(self.id).wrapping_mul(0x9e37_79b9_7f4a_7c15)
         );
-        let version = &resolved.version;
-        match &resolved.snapshot.logging.log_group {
-            None => (
-                format!("/aws/lambda/{function}"),
-                format!("{date}/[{version}]{guid}"),
-            ),
-            Some(group) => (
-                group.clone(),
-                format!("{date}/{function}[{version}][{guid}]"),
-            ),
-        }
+        let (version, logging) = (&resolved.version, &resolved.snapshot.logging);
+        let stream = if logging.log_group.is_some() {
+            format!("{date}/{function}[{version}][{guid}]")
+        } else {
+            format!("{date}/[{version}]{guid}")
+        };
+        (logging.group_of(function), stream)
     }
 
     pub(super) fn exited(&self) -> bool {
