@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::environment::Environment;
 use super::runtime_api::{
-    Completion, Delivery, MAX_BUFFERED_RESPONSE, Readiness, StreamEnd, as_error_document,
+    Completion, Delivery, Kept, MAX_BUFFERED_RESPONSE, Readiness, StreamEnd, as_error_document,
     error_document,
 };
 use crate::cgroups;
@@ -286,35 +286,6 @@ async fn deliver(
     }
 }
 
-/// A response kept for `Invoke`: whole up to [`MAX_BUFFERED_RESPONSE`], drained beyond.
-#[derive(Default)]
-struct Kept {
-    bytes: Vec<u8>,
-    oversized: bool,
-}
-
-impl Kept {
-    fn add(&mut self, chunk: &[u8]) {
-        if self.bytes.len() + chunk.len() > MAX_BUFFERED_RESPONSE {
-            self.oversized = true;
-            self.bytes = Vec::new();
-        } else if !self.oversized {
-            self.bytes.extend_from_slice(chunk);
-        }
-    }
-
-    fn ending(self, at: Instant) -> Ending {
-        if self.oversized {
-            Ending::Oversized { at }
-        } else {
-            Ending::Answered {
-                body: Bytes::from(self.bytes),
-                at,
-            }
-        }
-    }
-}
-
 /// Phase 3, a streamed answer: relays its chunks to the caller (a caller that went away does
 /// not stop the function: the rest is drained) or keeps them for `Invoke`, until its end.
 async fn relay(
@@ -346,7 +317,10 @@ async fn relay(
             body: error_document(&error_type, message),
             at,
         },
-        Ok(StreamEnd { at, error: None }) => kept.ending(at),
+        Ok(StreamEnd { at, error: None }) => match kept.finish() {
+            Some(body) => Ending::Answered { body, at },
+            None => Ending::Oversized { at },
+        },
         Err(_) => Ending::Exited(signal_killed()),
     }
 }

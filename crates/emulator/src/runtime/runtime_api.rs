@@ -290,26 +290,43 @@ async fn stream_response(
     });
 }
 
+/// A response kept for `Invoke`: whole up to [`MAX_BUFFERED_RESPONSE`], drained beyond.
+#[derive(Default)]
+pub(super) struct Kept {
+    bytes: Vec<u8>,
+    oversized: bool,
+}
+
+impl Kept {
+    /// Keeps `chunk`, unless the response is (or now becomes) too large to keep.
+    pub(super) fn add(&mut self, chunk: &[u8]) {
+        if self.bytes.len() + chunk.len() > MAX_BUFFERED_RESPONSE {
+            self.oversized = true;
+            self.bytes = Vec::new();
+        } else if !self.oversized {
+            self.bytes.extend_from_slice(chunk);
+        }
+    }
+
+    /// The whole response, or `None` when it was too large.
+    pub(super) fn finish(self) -> Option<Bytes> {
+        (!self.oversized).then(|| Bytes::from(self.bytes))
+    }
+}
+
 /// A buffered response: kept whole up to [`MAX_BUFFERED_RESPONSE`], drained beyond.
 async fn buffer_response(mut body: axum::body::Body, done: oneshot::Sender<Completion>) {
-    let mut kept = Vec::new();
-    let mut oversized = false;
+    let mut kept = Kept::default();
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else { break };
         if let Ok(data) = frame.into_data() {
-            if kept.len() + data.len() > MAX_BUFFERED_RESPONSE {
-                oversized = true;
-                kept = Vec::new();
-            } else if !oversized {
-                kept.extend_from_slice(&data);
-            }
+            kept.add(&data);
         }
     }
     let at = Instant::now();
-    let _ = done.send(if oversized {
-        Completion::Oversized(at)
-    } else {
-        Completion::Response(Bytes::from(kept), at)
+    let _ = done.send(match kept.finish() {
+        Some(body) => Completion::Response(body, at),
+        None => Completion::Oversized(at),
     });
 }
 
