@@ -24,9 +24,15 @@ pub struct Registry {
 impl Registry {
     /// Σ reserved concurrency of every function.
     pub fn reserved_total(&self) -> u32 {
+        self.reserved_except(None)
+    }
+
+    /// Σ reserved concurrency of every function but `name`.
+    fn reserved_except(&self, name: Option<&str>) -> u32 {
         self.functions
-            .values()
-            .filter_map(|f| f.reserved_concurrency)
+            .iter()
+            .filter(|(n, _)| Some(n.as_str()) != name)
+            .filter_map(|(_, f)| f.reserved_concurrency)
             .fold(0, u32::saturating_add)
     }
 
@@ -45,12 +51,7 @@ impl Registry {
             .ok_or_else(|| Refusal::Invalid(format!(
                 "1 validation error detected: Value '{value}' at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must have value greater than or equal to 0"
             )))?;
-        let others: u32 = self
-            .functions
-            .iter()
-            .filter(|(n, _)| n.as_str() != name)
-            .filter_map(|(_, f)| f.reserved_concurrency)
-            .fold(0, u32::saturating_add);
+        let others = self.reserved_except(Some(name));
         let minimum = limit.min(100);
         if limit > 0
             && reserved > 0

@@ -261,7 +261,6 @@ async fn deliver(
     env: &Environment,
     cold: bool,
     delivery: Delivery,
-    timeout: Duration,
 ) -> Result<Option<Duration>, Ending> {
     let _ = env.runtime.sender.send(delivery).await;
     if !cold {
@@ -272,7 +271,7 @@ async fn deliver(
     let waited = tokio::select! {
         r = readiness.wait_for(|r| !matches!(r, Readiness::Starting)) => r.map(|r| r.clone()).ok(),
         _ = exit.wait_for(Option::is_some) => None,
-        _ = tokio::time::sleep(INIT_TIMEOUT.min(timeout.max(Duration::from_secs(1)) + INIT_TIMEOUT)) => None,
+        _ = tokio::time::sleep(INIT_TIMEOUT) => None,
     };
     match waited {
         Some(Readiness::Ready(at)) => Ok(Some(at.saturating_duration_since(env.spawned_at))),
@@ -464,7 +463,7 @@ async fn execute(
     sink: &Sink,
     timeout: Duration,
 ) -> Executed {
-    let (init, ending) = match deliver(env, cold, delivery, timeout).await {
+    let (init, ending) = match deliver(env, cold, delivery).await {
         Ok(init) => (init, None),
         Err(ending) => (None, Some(ending)),
     };
