@@ -157,12 +157,9 @@ fn code_sha(snapshot: &Snapshot) -> String {
 }
 
 fn describe(service: &Service, f: &Function, qualifier: Option<&str>) -> Result<Value, Refusal> {
-    let resolved = f.resolve(qualifier).ok_or_else(|| {
-        Refusal::NotFound(format!(
-            "Function not found: {}",
-            service.arn(&f.name, qualifier)
-        ))
-    })?;
+    let resolved = f
+        .resolve(qualifier)
+        .ok_or_else(|| Refusal::function_not_found(service.arn(&f.name, qualifier)))?;
     let modified = resolved
         .version
         .parse::<u64>()
@@ -330,10 +327,7 @@ pub(super) async fn delete_function(call: Call) -> Response {
     let mut retire: Option<(String, bool)> = None;
     let response = call.control("DeleteFunction", |registry, name, qualifier| {
         let Some(f) = registry.functions.get_mut(name) else {
-            return Err(Refusal::NotFound(format!(
-                "Function not found: {}",
-                service.arn(name, None)
-            )));
+            return Err(Refusal::function_not_found(service.arn(name, None)));
         };
         match qualifier {
             None => {

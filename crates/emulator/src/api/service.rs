@@ -379,10 +379,7 @@ pub(super) fn on_function(
         params,
         |registry, name, qualifier| match registry.functions.get_mut(name) {
             Some(f) => op(f, qualifier),
-            None => Err(Refusal::NotFound(format!(
-                "Function not found: {}",
-                service.arn(name, None)
-            ))),
+            None => Err(Refusal::function_not_found(service.arn(name, None))),
         },
     )
 }

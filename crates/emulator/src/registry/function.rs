@@ -251,12 +251,7 @@ impl Function {
             .parse::<u64>()
             .ok()
             .filter(|n| self.versions.contains_key(n))
-            .ok_or_else(|| {
-                Refusal::NotFound(format!(
-                    "Function not found: {}",
-                    self.qualified_arn(version)
-                ))
-            })
+            .ok_or_else(|| Refusal::function_not_found(self.qualified_arn(version)))
     }
 
     /// `DeleteFunction` of a version: never `$LATEST`, never a version an alias points at.

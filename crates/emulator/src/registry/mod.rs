@@ -64,7 +64,7 @@ impl Registry {
         let function = self
             .functions
             .get_mut(name)
-            .ok_or_else(|| Refusal::NotFound(format!("Function not found: {name}")))?;
+            .ok_or_else(|| Refusal::function_not_found(name))?;
         function.reserved_concurrency = Some(reserved);
         Ok(reserved)
     }

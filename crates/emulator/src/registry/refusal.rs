@@ -12,3 +12,10 @@ pub enum Refusal {
     /// 412 `PreconditionFailedException`.
     PreconditionFailed(String),
 }
+
+impl Refusal {
+    /// `ResourceNotFoundException` for the function (or version) `arn`, as Lambda words it.
+    pub fn function_not_found(arn: impl std::fmt::Display) -> Refusal {
+        Refusal::NotFound(format!("Function not found: {arn}"))
+    }
+}
