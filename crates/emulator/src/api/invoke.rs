@@ -25,7 +25,7 @@ const MAX_REQUEST_PAYLOAD: usize = 6 * 1024 * 1024;
 pub(super) async fn invoke(call: Call) -> Response {
     let (name, qualifier) = call.function();
     let invocation_type = call.header("x-amz-invocation-type");
-    let tail = call.header("x-amz-log-type").eq_ignore_ascii_case("Tail");
+    let tail = call.tail();
     let service = &call.service;
     let response = answer(
         service,
@@ -101,6 +101,23 @@ impl Admitted {
             service.write_log(result);
         }
         result
+    }
+
+    /// Runs the invocation on a task of its own, so a caller that goes away does not stop the
+    /// function (the slot is given back when the function is done); the task ends with
+    /// `answer` of its result, or of why the function could not be started.
+    pub(super) fn spawn<T: Send + 'static>(
+        self,
+        service: &Arc<Service>,
+        body: Bytes,
+        sink: Sink,
+        answer: impl FnOnce(Result<InvocationResult, String>) -> T + Send + 'static,
+    ) -> tokio::task::JoinHandle<T> {
+        let service = service.clone();
+        tokio::spawn(async move {
+            let result = self.run(&service, body, sink).await;
+            answer(result.map_err(|e| format!("The function could not be started: {e}")))
+        })
     }
 }
 
@@ -204,30 +221,22 @@ fn answer_without_running(
     None
 }
 
-/// Runs an admitted invocation on a task of its own, so a caller that goes away does not stop
-/// the function; the slot is given back when the function is done. The task ends with the
-/// HTTP answer to `Invoke`.
+/// Runs an admitted invocation (see [`Admitted::spawn`]); the task ends with the HTTP answer
+/// to `Invoke`.
 fn spawn_invocation(
     service: &Arc<Service>,
     admitted: Admitted,
     body: Bytes,
     tail: bool,
 ) -> tokio::task::JoinHandle<Response> {
-    let service = service.clone();
-    tokio::spawn(async move {
-        match admitted.run(&service, body, Sink::Buffer).await {
-            Ok(result) => function_answer(
-                result.payload,
-                &result.version,
-                result.function_error.as_deref(),
-                tail.then_some(result.log.as_str()),
-            ),
-            Err(error) => aws_error(
-                StatusCode::BAD_GATEWAY,
-                "InvalidRuntimeException",
-                &format!("The function could not be started: {error}"),
-            ),
-        }
+    admitted.spawn(service, body, Sink::Buffer, move |result| match result {
+        Ok(result) => function_answer(
+            result.payload,
+            &result.version,
+            result.function_error.as_deref(),
+            tail.then_some(result.log.as_str()),
+        ),
+        Err(message) => aws_error(StatusCode::BAD_GATEWAY, "InvalidRuntimeException", &message),
     })
 }
 

@@ -425,6 +425,11 @@ impl Call {
         (name, qualifier)
     }
 
+    /// Whether the caller asked for the log's tail (`X-Amz-Log-Type: Tail`).
+    pub(super) fn tail(&self) -> bool {
+        self.header("x-amz-log-type").eq_ignore_ascii_case("Tail")
+    }
+
     /// A header's text (empty when absent).
     pub(super) fn header(&self, name: &str) -> String {
         self.headers

@@ -45,7 +45,7 @@ fn event(event_type: &'static str, content_type: &'static str, payload: Bytes) -
 /// `InvokeComplete` with `ErrorCode`, `ErrorDetails` and, with `Tail`, `LogResult`.
 pub(super) async fn invoke_with_response_stream(call: Call) -> Response {
     let (name, qualifier) = call.function();
-    let tail = call.header("x-amz-log-type").eq_ignore_ascii_case("Tail");
+    let tail = call.tail();
     let service = &call.service;
     let body = call.bytes.clone();
     let response = start_streaming(service, &name, qualifier.as_deref(), tail, body);
@@ -82,8 +82,8 @@ fn start_streaming(
     event_stream_response(frames, &version)
 }
 
-/// Runs an admitted invocation on a task of its own, its chunks sent to `chunk_tx`; the slot is
-/// given back when the function is done. The task ends with the fields of `InvokeComplete`.
+/// Runs an admitted invocation (see [`Admitted::spawn`]), its chunks sent to `chunk_tx`; the
+/// task ends with the fields of `InvokeComplete`.
 fn spawn_invocation(
     service: &Arc<Service>,
     admitted: Admitted,
@@ -91,9 +91,7 @@ fn spawn_invocation(
     chunk_tx: tokio::sync::mpsc::Sender<Bytes>,
     tail: bool,
 ) -> tokio::task::JoinHandle<serde_json::Map<String, Value>> {
-    let service = service.clone();
-    tokio::spawn(async move {
-        let result = admitted.run(&service, body, Sink::Stream(chunk_tx)).await;
+    admitted.spawn(service, body, Sink::Stream(chunk_tx), move |result| {
         let mut complete = serde_json::Map::new();
         match result {
             Ok(result) => {
@@ -108,12 +106,9 @@ fn spawn_invocation(
                     complete.insert("LogResult".into(), json!(tail_base64(&result.log)));
                 }
             }
-            Err(error) => {
+            Err(message) => {
                 complete.insert("ErrorCode".into(), json!("InvalidRuntimeException"));
-                complete.insert(
-                    "ErrorDetails".into(),
-                    json!(format!("The function could not be started: {error}")),
-                );
+                complete.insert("ErrorDetails".into(), json!(message));
             }
         }
         complete
