@@ -45,10 +45,12 @@ pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 use crate::registry::Registry;
 use crate::runtime::{Environments, HostSettings};
 
-/// How long an update stays `InProgress` by default. Real Lambda takes about a second for a
-/// `.zip` function's memory update (timings in aws-cdk's and lambroll's logs); a few hundred
-/// milliseconds keep local runs quick while every update is still waited for, never applied at
-/// once.
+/// How long an update stays `InProgress` by default. Lambda applies an update asynchronously:
+/// `LastUpdateStatus` is `InProgress` until it is `Successful` or `Failed` (Lambda Developer
+/// Guide, "Lambda function states"; API reference, `GetFunctionConfiguration`,
+/// `LastUpdateStatus`). Real Lambda takes about a second for a `.zip` function's memory update
+/// (timings in aws-cdk's and lambroll's logs); a few hundred milliseconds keep local runs quick
+/// while every update is still waited for, never applied at once.
 pub const DEFAULT_UPDATE_DELAY: Duration = Duration::from_millis(300);
 
 /// How to run the emulator.

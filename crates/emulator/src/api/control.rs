@@ -470,6 +470,9 @@ pub(super) async fn get_account_settings(State(service): Shared) -> Response {
                         .unwrap_or(0)
                 })
                 .sum();
+            // API reference, `AccountLimit`; the code sizes are the default quotas (Lambda
+            // Developer Guide, "Lambda quotas": 75 GB of code storage, 50 MB zipped and 250 MB
+            // unzipped per deployment package).
             ok(json!({
                 "AccountLimit": {
                     "TotalCodeSize": 80_530_636_800_u64,

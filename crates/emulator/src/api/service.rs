@@ -121,8 +121,11 @@ pub struct Service {
 }
 
 /// An AWS-shaped error response: the code in `x-amzn-ErrorType`, the message in the body as
-/// Lambda writes it, `message` for some codes and `Message` for the others (the service model's
-/// shapes; one or the other, never both, so a client must read either).
+/// Lambda writes it, `message` for some codes and `Message` for the others (Lambda API
+/// reference, each error's shape: `TooManyRequestsException`, `ResourceConflictException`,
+/// `InvalidParameterValueException` and `PreconditionFailedException` carry `message`,
+/// `ResourceNotFoundException` and the others `Message`; one or the other, never both, so a
+/// client must read either).
 pub fn aws_error(status: StatusCode, code: &str, message: &str) -> Response {
     let key = match code {
         "TooManyRequestsException"
@@ -180,8 +183,9 @@ pub(super) fn throttled(reason: &str, message: &str) -> Response {
 }
 
 impl Service {
-    /// Sends an invocation's log to its log group (created on first use, as Lambda creates
-    /// `/aws/lambda/<name>` on the first invocation).
+    /// Sends an invocation's log to its log group (created on first use: Lambda Developer Guide,
+    /// "Configuring CloudWatch log groups": `/aws/lambda/<function name>` is created when the
+    /// function is first invoked).
     pub(super) fn write_log(&self, result: &crate::runtime::InvocationResult) {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -251,7 +255,8 @@ impl Service {
         })
     }
 
-    /// `TooManyRequestsException` for an invocation past its concurrency.
+    /// `TooManyRequestsException` for an invocation past its concurrency (Lambda API reference,
+    /// `Invoke` errors: 429 with a `Reason`; the message is the one Lambda sends).
     pub(super) fn concurrency_throttled(throttle: Throttle) -> Response {
         throttled(throttle.reason(), "Rate Exceeded.")
     }

@@ -90,9 +90,10 @@ pub struct Function {
     /// `RevisionId` of `$LATEST` while an update is applied.
     revision_updating: String,
     /// `RevisionId` of `$LATEST` once the update is done: Lambda gives the configuration a new
-    /// revision when an update completes, so the one `UpdateFunctionConfiguration` answered
-    /// with is stale by then (the behaviour AWS-validated LocalStack snapshots record, and
-    /// aws/aws-sdk#377 reports).
+    /// revision when an update completes (API reference, `GetFunctionConfiguration`:
+    /// `RevisionId`, "the latest updated revision of the function"), so the one
+    /// `UpdateFunctionConfiguration` answered with is stale by then (the behaviour AWS-validated
+    /// LocalStack snapshots record, and aws/aws-sdk#377 reports).
     revision_done: String,
     /// `ReservedConcurrentExecutions`, when set (`PutFunctionConcurrency`).
     pub reserved_concurrency: Option<u32>,
