@@ -20,56 +20,58 @@ pub fn exe_dir() -> BenchResult<PathBuf> {
 /// Makes sure the handlers and `examples` in `dir` are current: in a checkout, `cargo build` (in
 /// the profile `dir` belongs to; a no-op when nothing changed); elsewhere they must exist.
 pub async fn ensure_built(dir: &Path, examples: &[&str]) -> BenchResult<()> {
-    let missing: Vec<PathBuf> = HANDLERS
-        .iter()
-        .map(|h| dir.join(h))
-        .chain(examples.iter().map(|e| dir.join("examples").join(e)))
-        .filter(|p| !p.exists())
-        .collect();
     let Some(root) = repository_root() else {
+        let missing: Vec<String> = HANDLERS
+            .iter()
+            .map(|h| dir.join(h))
+            .chain(examples.iter().map(|e| dir.join("examples").join(e)))
+            .filter(|p| !p.exists())
+            .map(|p| p.display().to_string())
+            .collect();
         if missing.is_empty() {
             return Ok(());
         }
         return Err(format!(
             "missing {}; build them with `cargo build --release --bins --examples`",
-            missing
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            missing.join(", ")
         ));
     };
     // `target/<profile>/`: build in the profile this executable was built in.
     let profile = dir
         .file_name()
         .and_then(|n| n.to_str())
-        .filter(|n| *n != "debug")
-        .map(str::to_string);
-    let mut command =
-        tokio::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    command.current_dir(&root).args([
+        .filter(|n| *n != "debug");
+    let mut args = vec![
         "build",
         "-p",
         "power-tuning-functions",
         "--bins",
         "--examples",
-    ]);
-    if let Some(profile) = &profile {
-        command.args(["--profile", profile]);
+    ];
+    if let Some(profile) = profile {
+        args.extend(["--profile", profile]);
     }
     eprintln!(
         "Bringing the handlers and example functions up to date (cargo build{} --bins --examples)…",
         profile
-            .as_ref()
             .map(|p| format!(" --profile {p}"))
             .unwrap_or_default()
     );
-    let status = command
-        .status()
-        .await
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    cargo(&root, &args, "building the handlers failed").await
+}
+
+/// Runs `cargo ARGS` in the checkout at `root` (`$CARGO` when cargo runs this); `failed` is the
+/// error when it does not succeed.
+pub async fn cargo(root: &Path, args: &[&str], failed: &str) -> BenchResult<()> {
+    let status =
+        tokio::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(root)
+            .args(args)
+            .status()
+            .await
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {
-        return Err("building the handlers failed".into());
+        return Err(failed.into());
     }
     Ok(())
 }

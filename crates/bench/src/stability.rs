@@ -52,16 +52,12 @@ pub async fn cli(given: Option<PathBuf>) -> BenchResult<PathBuf> {
     }
     let root = power_tuning_cli::tools::repository_root()
         .ok_or("no checkout to build the command in: pass --cli PATH")?;
-    let status =
-        tokio::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(&root)
-            .args(["build", "--profile", "local", "-p", "power-tuning-cli"])
-            .status()
-            .await
-            .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err("building the power-tuning command failed".into());
-    }
+    crate::binaries::cargo(
+        &root,
+        &["build", "--profile", "local", "-p", "power-tuning-cli"],
+        "building the power-tuning command failed",
+    )
+    .await?;
     Ok(root.join("target").join("local").join("power-tuning"))
 }
 
