@@ -98,10 +98,7 @@ fn choice_figures(
     runs: usize,
     figures: &mut Vec<Figure>,
 ) -> BenchResult<u64> {
-    let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
-    for (power, _) in choices {
-        *counts.entry(*power).or_default() += 1;
-    }
+    let counts = counted(choices.iter().map(|(power, _)| *power));
     let mode = counts
         .iter()
         .max_by_key(|(power, n)| (**n, std::cmp::Reverse(**power)))
@@ -112,21 +109,11 @@ fn choice_figures(
         .iter()
         .filter(|(p, v)| *p != mode && v == "clear")
         .count();
-    let tally = counts
-        .iter()
-        .map(|(p, n)| format!("{p} MB × {n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let verdicts = {
-        let mut v: BTreeMap<&str, usize> = BTreeMap::new();
-        for (_, verdict) in choices {
-            *v.entry(verdict.as_str()).or_default() += 1;
-        }
-        v.iter()
-            .map(|(k, n)| format!("{k} × {n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let tally = listed(&counts, |p| format!("{p} MB"));
+    let verdicts = listed(
+        &counted(choices.iter().map(|(_, verdict)| verdict.as_str())),
+        ToString::to_string,
+    );
     let command = first_command();
     let count = |metric: String, value: usize, check: Check, note: String| {
         Figure::new("B10", metric, "-", "runs", vec![value as f64], check, note)
@@ -146,6 +133,24 @@ fn choice_figures(
     Ok(mode)
 }
 
+/// How often each item occurs.
+fn counted<K: Ord>(items: impl IntoIterator<Item = K>) -> BTreeMap<K, usize> {
+    let mut counts = BTreeMap::new();
+    for item in items {
+        *counts.entry(item).or_default() += 1;
+    }
+    counts
+}
+
+/// `a × 2, b × 1`: each item written by `label`, with its count.
+fn listed<K>(counts: &BTreeMap<K, usize>, label: impl Fn(&K) -> String) -> String {
+    counts
+        .iter()
+        .map(|(k, n)| format!("{} × {n}", label(k)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `runs` runs with `autoOptimize` and `requireSignificance` on a function already at `mode`
 /// MB: how many changed its memory.
 async fn significance_figure(cli: &Path, runs: usize, mode: u64) -> BenchResult<Figure> {
@@ -158,7 +163,7 @@ async fn significance_figure(cli: &Path, runs: usize, mode: u64) -> BenchResult<
     .map_err(|e| format!("{}: {e}", input.display()))?;
     let input_path = input.display().to_string();
     let mut changed = 0usize;
-    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let mut outcomes = Vec::new();
     for n in 0..runs {
         progress(&format!("B10 requireSignificance run {} of {runs}", n + 1));
         let output = run(cli, &["--memory", &memory, "--input", &input_path]).await?;
@@ -166,12 +171,11 @@ async fn significance_figure(cli: &Path, runs: usize, mode: u64) -> BenchResult<
         if applied && output["power"].as_u64() != Some(mode) {
             changed += 1;
         }
-        let key = if applied {
+        outcomes.push(if applied {
             format!("applied {} MB", output["power"])
         } else {
             "not applied".to_string()
-        };
-        *reasons.entry(key).or_default() += 1;
+        });
     }
     let _ = std::fs::remove_file(&input);
     let command = first_command();
@@ -184,11 +188,7 @@ async fn significance_figure(cli: &Path, runs: usize, mode: u64) -> BenchResult<
         Check::AllAtMost(1.0),
         format!(
             "`{command} --memory {mode} --input {{\"autoOptimize\": true, \"requireSignificance\": true}} --json` run {runs} times; outcomes: {}",
-            reasons
-                .iter()
-                .map(|(k, n)| format!("{k} × {n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            listed(&counted(outcomes), ToString::to_string)
         ),
     ))
 }
