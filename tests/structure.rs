@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// The longest function allowed outside tests (lines, signature to closing brace).
 const MAX_FUNCTION_LINES: usize = 80;
@@ -72,6 +73,45 @@ fn sources() -> Vec<(String, Vec<String>, PathBuf)> {
         }
     }
     out
+}
+
+/// A source file as the checks read it.
+struct Source {
+    /// Its crate's name.
+    krate: String,
+    /// Its module path.
+    module: Vec<String>,
+    path: PathBuf,
+    /// Its code: comments, strings and character literals blanked, `#[cfg(test)]` items out.
+    code: String,
+}
+
+/// Every source file (see [`sources`]), read and lexed once for all the checks.
+fn lexed() -> &'static [Source] {
+    static LEXED: OnceLock<Vec<Source>> = OnceLock::new();
+    LEXED.get_or_init(|| {
+        sources()
+            .into_iter()
+            .map(|(krate, module, path)| {
+                let text = std::fs::read_to_string(&path).expect("source");
+                let code = without_tests(&code_only(&text));
+                Source {
+                    krate,
+                    module,
+                    path,
+                    code,
+                }
+            })
+            .collect()
+    })
+}
+
+/// The identifier that starts at byte `at` of `code` (empty when none does).
+fn ident_at(code: &str, at: usize) -> String {
+    code[at..]
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect()
 }
 
 /// The source with comments, strings and character literals blanked (newlines kept), so braces
@@ -246,10 +286,7 @@ fn functions(code: &str) -> Vec<(String, usize, usize)> {
         if is_ident(code[..at].chars().next_back()) {
             continue;
         }
-        let name: String = code[at + 3..]
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
+        let name = ident_at(code, at + 3);
         if name.is_empty() {
             continue;
         }
@@ -276,18 +313,16 @@ fn is_test_module(path: &Path) -> bool {
 #[test]
 fn functions_and_files_stay_short() {
     let mut long = Vec::new();
-    for (_, _, path) in sources() {
-        if is_test_module(&path) {
+    for Source { path, code, .. } in lexed() {
+        if is_test_module(path) {
             continue;
         }
-        let text = std::fs::read_to_string(&path).expect("source");
-        let code = without_tests(&code_only(&text));
         // Every line counts (comments and blank lines too), as `wc -l` would count them.
         let lines = code.trim_end().lines().count();
         if lines > MAX_FILE_LINES {
             long.push(format!("{}: {lines} lines", path.display()));
         }
-        for (name, line, length) in functions(&code) {
+        for (name, line, length) in functions(code) {
             if length > MAX_FUNCTION_LINES {
                 long.push(format!(
                     "{}:{line}: fn {name}: {length} lines",
@@ -302,12 +337,10 @@ fn functions_and_files_stay_short() {
 #[test]
 fn core_returns_typed_errors() {
     let mut found = Vec::new();
-    for (_, _, path) in sources().into_iter().filter(|(k, _, _)| k == "core") {
-        if is_test_module(&path) {
+    for Source { path, code, .. } in lexed().iter().filter(|s| s.krate == "core") {
+        if is_test_module(path) {
             continue;
         }
-        let text = std::fs::read_to_string(&path).expect("source");
-        let code = without_tests(&code_only(&text));
         for (n, line) in code.lines().enumerate() {
             let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
             if compact.contains(",String>") && compact.contains("Result<") {
@@ -341,10 +374,7 @@ fn dependencies(
     let mut i = 0;
     while i < bytes.len() {
         if !is_ident(code[..i].chars().next_back()) && is_ident(code[i..].chars().next()) {
-            let word: String = code[i..]
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
+            let word = ident_at(code, i);
             let after = i + word.len();
             if code[after..].starts_with("::") {
                 let base: Option<Vec<String>> = match word.as_str() {
@@ -442,13 +472,12 @@ fn use_tree(bytes: &[u8], mut i: usize, base: Vec<String>, out: &mut Vec<Vec<Str
 
 #[test]
 fn no_import_circles() {
-    let mut by_crate: BTreeMap<String, Vec<(Vec<String>, String)>> = BTreeMap::new();
-    for (krate, module, path) in sources() {
-        let text = std::fs::read_to_string(&path).expect("source");
+    let mut by_crate: BTreeMap<&str, Vec<(Vec<String>, &str)>> = BTreeMap::new();
+    for source in lexed() {
         by_crate
-            .entry(krate)
+            .entry(&source.krate)
             .or_default()
-            .push((module, without_tests(&code_only(&text))));
+            .push((source.module.clone(), &source.code));
     }
     let mut circles = Vec::new();
     for (krate, files) in by_crate {
