@@ -271,7 +271,7 @@ async fn run_goes_through_http_proxy_unless_no_proxy_says_otherwise() {
             ("NO_PROXY", "localhost,127.0.0.1"),
         ],
     );
-    assert_eq!(direct.status.code(), Some(0));
+    assert_exit_code(&direct, 0);
     assert_eq!(proxy.take(), Vec::<String>::new(), "NO_PROXY matched");
     stack.shutdown().await;
 }

@@ -61,12 +61,7 @@ impl Stack {
 
     /// How many calls the emulator throttled (429).
     fn throttled(&self) -> usize {
-        self.local
-            .emulator
-            .calls()
-            .iter()
-            .filter(|c| c.status == 429)
-            .count()
+        crate::support::throttled(&self.local.emulator.calls())
     }
 
     /// How many states the execution of `outcome` entered, per its history.

@@ -809,7 +809,6 @@ async fn a_caller_that_goes_away_mid_invoke_gives_its_slot_back() {
 /// `TooManyRequestsException` with its `Reason`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reserved_and_account_concurrency() {
-    use aws_sdk_lambda::operation::invoke::InvokeError;
     use aws_sdk_lambda::types::ThrottleReason;
     let account = Options {
         concurrency: 200,

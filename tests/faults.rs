@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::support::{
     assert_exit_code, cli, example, lambda_client, local_stack, max_calls_in_a_second, target_dir,
+    throttled,
 };
 
 const TARGET: &str = "target";
@@ -76,8 +77,9 @@ async fn check(name: &str, fault: &str, stack: LocalStack, outcome: &Outcome, ex
     };
     assert_eq!(ended, expected, "{name}: {}", outcome.failure());
     let left = leftovers(&stack).await;
+    let calls = stack.emulator.calls();
     if std::env::var("FAULTS_DEBUG").is_ok() {
-        for c in stack.emulator.calls() {
+        for c in &calls {
             eprintln!(
                 "{:>8.0} {} {} {:?} {}",
                 c.at_ms, c.operation, c.function, c.qualifier, c.status
@@ -100,9 +102,7 @@ async fn check(name: &str, fault: &str, stack: LocalStack, outcome: &Outcome, ex
     };
     // The most control-plane calls on the target in any sliding second (throttled ones included).
     let busiest = max_calls_in_a_second(
-        stack
-            .emulator
-            .calls()
+        calls
             .iter()
             .filter(|c| c.function == TARGET && c.operation != "Invoke"),
     );
@@ -111,14 +111,11 @@ async fn check(name: &str, fault: &str, stack: LocalStack, outcome: &Outcome, ex
         "{name}: {busiest} control-plane calls in one second"
     );
     // The run's time: from the Initializer's invocation to the last handler's.
-    let handler_calls: Vec<f64> = stack
-        .emulator
-        .calls()
+    let mut handler_calls = calls
         .iter()
         .filter(|c| c.operation == "Invoke" && c.function != TARGET)
-        .map(|c| c.at_ms)
-        .collect();
-    let seconds = match (handler_calls.first(), handler_calls.last()) {
+        .map(|c| c.at_ms);
+    let seconds = match (handler_calls.next(), handler_calls.next_back()) {
         (Some(first), Some(last)) => (last - first) / 1000.0,
         _ => 0.0,
     };
@@ -529,12 +526,7 @@ async fn a_new_accounts_concurrency_is_not_exceeded_in_parallel() {
         json!({"parallelInvocation": true, "num": 50, "powerValues": [128, 256], "payload": {"sleepMs": 20}}),
     )
     .await;
-    let throttled = stack
-        .emulator
-        .calls()
-        .iter()
-        .filter(|c| c.status == 429)
-        .count();
+    let throttled = throttled(&stack.emulator.calls());
     assert_eq!(throttled, 0, "no throttling");
     let peak = stack.emulator.peak_concurrency();
     assert!(peak <= 10, "{peak} in flight");

@@ -78,6 +78,11 @@ pub async fn local_stack(
     .expect("local stack")
 }
 
+/// How many of `calls` were throttled (429).
+pub fn throttled<'a>(calls: impl IntoIterator<Item = &'a CallRecord>) -> usize {
+    calls.into_iter().filter(|c| c.status == 429).count()
+}
+
 /// The most of `calls` in any sliding second.
 pub fn max_calls_in_a_second<'a>(calls: impl IntoIterator<Item = &'a CallRecord>) -> usize {
     let times: Vec<f64> = calls.into_iter().map(|c| c.at_ms).collect();
@@ -178,7 +183,7 @@ impl RecordingProxy {
         use axum::response::IntoResponse;
         type Seen = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
         async fn forward(
-            State(seen): State<Seen>,
+            State((seen, client)): State<(Seen, reqwest::Client)>,
             request: axum::extract::Request,
         ) -> axum::response::Response {
             let (parts, body) = request.into_parts();
@@ -189,10 +194,6 @@ impl RecordingProxy {
             let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
                 return axum::http::StatusCode::BAD_REQUEST.into_response();
             };
-            let client = reqwest::Client::builder()
-                .no_proxy()
-                .build()
-                .expect("client");
             let mut forwarded = client
                 .request(parts.method.clone(), parts.uri.to_string())
                 .body(body);
@@ -224,13 +225,18 @@ impl RecordingProxy {
             }
         }
         let seen: Seen = Default::default();
+        // One client forwards every request (never through a proxy itself).
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let app = axum::Router::new()
             .fallback(forward)
-            .with_state(seen.clone());
+            .with_state((seen.clone(), client));
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
