@@ -324,7 +324,12 @@ pub(super) async fn list_versions(call: Call) -> Response {
 
 pub(super) async fn delete_function(call: Call) -> Response {
     let service = &call.service;
-    let mut retire: Option<(String, bool)> = None;
+    /// What was deleted: the function, or one version (`name:N`, its environments' key).
+    enum Deleted {
+        Function(String),
+        Version(String),
+    }
+    let mut deleted = None;
     let response = call.control("DeleteFunction", |registry, name, qualifier| {
         let Some(f) = registry.functions.get_mut(name) else {
             return Err(Refusal::function_not_found(service.arn(name, None)));
@@ -332,26 +337,19 @@ pub(super) async fn delete_function(call: Call) -> Response {
         match qualifier {
             None => {
                 registry.functions.remove(name);
-                retire = Some((format!("{name}:"), true));
+                deleted = Some(Deleted::Function(name.to_string()));
             }
             Some(q) => {
                 let number = f.delete_version(q)?;
-                retire = Some((format!("{name}:{number}"), false));
+                deleted = Some(Deleted::Version(format!("{name}:{number}")));
             }
         }
         Ok(StatusCode::NO_CONTENT.into_response())
     });
-    if let Some((key, prefix)) = retire {
-        service
-            .environments
-            .retire(|k| {
-                if prefix {
-                    k.starts_with(&key)
-                } else {
-                    k == key
-                }
-            })
-            .await;
+    match deleted {
+        Some(Deleted::Function(name)) => service.retire_function(&name).await,
+        Some(Deleted::Version(key)) => service.environments.retire(|k| k == key).await,
+        None => {}
     }
     response
 }

@@ -154,6 +154,11 @@ impl Service {
     /// Deletes a function and retires its environments (the `delete_after` fault).
     async fn delete_function_now(&self, name: &str) {
         lock(&self.registry).functions.remove(name);
+        self.retire_function(name).await;
+    }
+
+    /// Stops the environments of every version of the deleted function `name`.
+    pub(super) async fn retire_function(&self, name: &str) {
         let prefix = format!("{name}:");
         self.environments.retire(|k| k.starts_with(&prefix)).await;
     }
