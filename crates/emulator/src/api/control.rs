@@ -104,7 +104,7 @@ impl Service {
             "Runtime": "provided.al2023",
             "Role": format!("arn:aws:iam::{ACCOUNT}:role/emulator"),
             "Handler": "bootstrap",
-            "CodeSize": std::fs::metadata(&snapshot.path).map(|m| m.len()).unwrap_or(0),
+            "CodeSize": snapshot.code_size(),
             "Description": snapshot.description,
             "Timeout": snapshot.timeout,
             "MemorySize": snapshot.memory,
@@ -462,11 +462,7 @@ pub(super) async fn get_account_settings(State(service): Shared) -> Response {
             let code_size: u64 = registry
                 .functions
                 .values()
-                .map(|f| {
-                    std::fs::metadata(&f.latest.path)
-                        .map(|m| m.len())
-                        .unwrap_or(0)
-                })
+                .map(|f| f.latest.code_size())
                 .sum();
             // API reference, `AccountLimit`; the code sizes are the default quotas (Lambda
             // Developer Guide, "Lambda quotas": 75 GB of code storage, 50 MB zipped and 250 MB

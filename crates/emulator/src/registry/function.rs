@@ -32,6 +32,11 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// `CodeSize`: the bytes of its code (0 when it cannot be read).
+    pub fn code_size(&self) -> u64 {
+        std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
+    }
+
     /// Whether two configurations would publish the same version (code and settings).
     pub fn same_as(&self, other: &Snapshot) -> bool {
         self == other

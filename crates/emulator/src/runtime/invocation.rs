@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::environment::Environment;
 use super::runtime_api::{
     Completion, Delivery, Kept, MAX_BUFFERED_RESPONSE, Readiness, StreamEnd, as_error_document,
-    error_document,
+    document_error_type, error_document,
 };
 use crate::cgroups;
 use crate::ids::new_id;
@@ -126,9 +126,8 @@ impl Settled {
     /// The failed invocation's `errorType` (from its error document), for the REPORT.
     fn error_type(&self) -> Option<String> {
         self.failed
-            .then(|| serde_json::from_slice::<serde_json::Value>(&self.payload).ok())
+            .then(|| document_error_type(&self.payload))
             .flatten()
-            .and_then(|v| v.get("errorType")?.as_str().map(str::to_string))
     }
 }
 

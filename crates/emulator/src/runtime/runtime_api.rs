@@ -336,16 +336,17 @@ fn error_type_of(headers: &HeaderMap, body: &Bytes) -> String {
         .get("lambda-runtime-function-error-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
-        .or_else(|| {
-            serde_json::from_slice::<serde_json::Value>(body)
-                .ok()
-                .and_then(|v| {
-                    v.get("errorType")
-                        .and_then(|t| t.as_str())
-                        .map(str::to_string)
-                })
-        })
+        .or_else(|| document_error_type(body))
         .unwrap_or_else(|| "Unhandled".to_string())
+}
+
+/// The `errorType` of an error document, when `body` is one.
+pub(super) fn document_error_type(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()?
+        .get("errorType")?
+        .as_str()
+        .map(str::to_string)
 }
 
 /// The body as an error document (a non-JSON body becomes the message of one).
