@@ -200,19 +200,30 @@ impl Bench {
             .map_err(|e| format!("updating the executor: {e}"))
     }
 
+    /// An emulator running the initializer, the executor and `target`, and a client of it.
+    async fn executor_emulator(
+        &self,
+        mode: &Mode,
+        target: FunctionSpec,
+    ) -> BenchResult<(Emulator, SdkLambda)> {
+        let functions = vec![
+            self.handler("initializer"),
+            self.handler("executor"),
+            target,
+        ];
+        let emulator = self.emulator(mode, 0, 0, functions).await?;
+        let lambda = lambda_client(emulator.endpoint());
+        Ok((emulator, lambda))
+    }
+
     /// B1, B2, B6: one executor's CPU per invocation, connections and peak memory.
     pub async fn executor_benchmarks(
         &mut self,
         mode: &Mode,
         only: &dyn Fn(&str) -> bool,
     ) -> BenchResult<()> {
-        let functions = vec![
-            self.handler("initializer"),
-            self.handler("executor"),
-            self.target(0, TARGET_MEMORY),
-        ];
-        let emulator = self.emulator(mode, 0, 0, functions).await?;
-        let lambda = lambda_client(emulator.endpoint());
+        let target = self.target(0, TARGET_MEMORY);
+        let (emulator, lambda) = self.executor_emulator(mode, target).await?;
         let result = self
             .executor_measurements(mode, only, &emulator, &lambda)
             .await;
@@ -258,13 +269,7 @@ impl Bench {
         target
             .environment
             .insert("RESPONSE_BYTES".to_string(), RESPONSE_BYTES.to_string());
-        let functions = vec![
-            self.handler("initializer"),
-            self.handler("executor"),
-            target,
-        ];
-        let emulator = self.emulator(mode, 0, 0, functions).await?;
-        let lambda = lambda_client(emulator.endpoint());
+        let (emulator, lambda) = self.executor_emulator(mode, target).await?;
         let result = async {
             let (mut state, configuration) = self.executor_setup(&emulator, &lambda).await?;
             state["parallelInvocation"] = json!(true);
