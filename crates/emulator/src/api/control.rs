@@ -5,15 +5,14 @@
 //! function model ([`crate::registry`]); here each operation is read from its request, paced by
 //! the control-plane rate limit, logged, and answered in AWS's shapes.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::service::{ACCOUNT, Call, Params, Service, Shared, control, created, ok};
+use super::service::{ACCOUNT, Call, Service, Shared, control, created, ok};
 use crate::lock;
 use crate::registry::{
     Alias, ConfigChange, Function, FunctionSpec, Refusal, Snapshot, split_function_name,
@@ -170,8 +169,8 @@ fn describe(service: &Service, f: &Function, qualifier: Option<&str>) -> Result<
     Ok(service.configuration(f, &resolved.version, &resolved.snapshot, modified))
 }
 
-pub(super) async fn list_functions(State(service): Shared, Query(params): Params) -> Response {
-    control(&service, "ListFunctions", "", &params, |registry, _, _| {
+pub(super) async fn list_functions(State(service): Shared) -> Response {
+    control(&service, "ListFunctions", "", None, |registry, _, _| {
         let functions: Vec<Value> = registry
             .functions
             .values()
@@ -196,7 +195,7 @@ pub(super) async fn create_function(call: Call) -> Response {
         service,
         "CreateFunction",
         &name,
-        &HashMap::new(),
+        None,
         |registry, name, _| {
             let spec = service.function_from(&body, name)?;
             if registry.functions.contains_key(name) {
@@ -456,7 +455,7 @@ pub(super) async fn get_account_settings(State(service): Shared) -> Response {
         &service,
         "GetAccountSettings",
         "",
-        &HashMap::new(),
+        None,
         |registry, _, _| {
             let limit = service.concurrency.limit();
             let code_size: u64 = registry

@@ -328,7 +328,6 @@ impl Service {
 }
 
 pub(super) type Shared = State<Arc<Service>>;
-pub(super) type Params = Query<HashMap<String, String>>;
 
 /// Refusals in AWS's error shapes.
 pub(super) fn refused(refusal: Refusal) -> Response {
@@ -346,47 +345,26 @@ pub(super) fn refused(refusal: Refusal) -> Response {
     }
 }
 
-/// Runs a control-plane operation: rate limit, call log, and the operation's refusal as AWS's
-/// error shape. `op` gets the registry, the function name and the qualifier.
+/// Runs a control-plane operation on function `name` at `qualifier` (empty and `None` for an
+/// account-level one): rate limit, call log, and the operation's refusal as AWS's error shape.
+/// `op` gets the registry, the function name and the qualifier.
 pub(super) fn control(
     service: &Service,
     operation: &str,
-    raw_name: &str,
-    params: &HashMap<String, String>,
+    name: &str,
+    qualifier: Option<&str>,
     op: impl FnOnce(&mut Registry, &str, Option<&str>) -> Result<Response, Refusal>,
 ) -> Response {
-    let (name, embedded) = split_function_name(raw_name);
-    let qualifier = params.get("Qualifier").cloned().or(embedded);
     let response = if !service.admit() {
         throttled("CallerRateLimitExceeded", "Rate exceeded")
-    } else if let Some(injected) = service.injected_error(operation, &name) {
+    } else if let Some(injected) = service.injected_error(operation, name) {
         injected
     } else {
         let mut registry = lock(&service.registry);
-        op(&mut registry, &name, qualifier.as_deref()).unwrap_or_else(refused)
+        op(&mut registry, name, qualifier).unwrap_or_else(refused)
     };
-    service.record(operation, &name, qualifier.as_deref(), response.status());
+    service.record(operation, name, qualifier, response.status());
     response
-}
-
-/// [`control`] on one existing function (404 otherwise).
-pub(super) fn on_function(
-    service: &Service,
-    operation: &str,
-    raw_name: &str,
-    params: &HashMap<String, String>,
-    op: impl FnOnce(&mut Function, Option<&str>) -> Result<Response, Refusal>,
-) -> Response {
-    control(
-        service,
-        operation,
-        raw_name,
-        params,
-        |registry, name, qualifier| match registry.functions.get_mut(name) {
-            Some(f) => op(f, qualifier),
-            None => Err(Refusal::function_not_found(service.arn(name, None))),
-        },
-    )
 }
 
 /// A JSON response.
@@ -451,19 +429,23 @@ impl Call {
         operation: &str,
         op: impl FnOnce(&mut Registry, &str, Option<&str>) -> Result<Response, Refusal>,
     ) -> Response {
-        control(&self.service, operation, &self.name, &self.params, op)
+        let (name, qualifier) = self.function();
+        control(&self.service, operation, &name, qualifier.as_deref(), op)
     }
 
-    /// Runs an operation on the function named in the path (see [`on_function`]); `op` gets
-    /// the function, the qualifier and the service.
+    /// Runs an operation on the function named in the path, which must exist (404
+    /// otherwise); `op` gets the function, the qualifier and the service.
     pub(super) fn on_function(
         &self,
         operation: &str,
         op: impl FnOnce(&mut Function, Option<&str>, &Service) -> Result<Response, Refusal>,
     ) -> Response {
         let service = &self.service;
-        on_function(service, operation, &self.name, &self.params, |f, q| {
-            op(f, q, service)
+        self.control(operation, |registry, name, qualifier| {
+            match registry.functions.get_mut(name) {
+                Some(f) => op(f, qualifier, service),
+                None => Err(Refusal::function_not_found(service.arn(name, None))),
+            }
         })
     }
 }
